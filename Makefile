@@ -1,0 +1,37 @@
+# Roll Call: `make run` starts the site on the embedded defaults, `make test` runs every test.
+PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY = $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv migrate worker
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON_BIN) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Roll Call needs Python 3.11, found " + sys.version'
+	$(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	# The benchmark's peer library declares "dlib", which would compile; dlib-bin provides it.
+	$(PY) -m pip install --quiet --no-deps face_recognition==1.3.0
+	touch $@
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+worker: venv
+	$(PY) -m celery -A attendance_site worker --loglevel INFO --concurrency $${WORKER_PROCESSES:-1}
+
+run: migrate
+	@echo ""
+	@echo "Roll Call is starting at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "First time? In another terminal create the first admin:  $(PY) manage.py createsuperuser"
+	@echo ""
+	$(PY) -m celery -A attendance_site worker --beat --schedule var/celerybeat-schedule --loglevel INFO --concurrency 1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: venv
+	$(PY) -m pytest

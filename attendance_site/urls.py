@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from recognition import api as recognition_api
+from students import api as students_api
+
+api_urlpatterns = [
+    path("courses/", students_api.course_list, name="api_courses"),
+    path("courses/<int:pk>/sessions/", students_api.course_sessions, name="api_course_sessions"),
+    path("sessions/<int:pk>/captures/", recognition_api.session_captures, name="api_session_captures"),
+    path("sessions/<int:pk>/attendance/", students_api.session_attendance, name="api_session_attendance"),
+    path(
+        "sessions/<int:pk>/attendance/<int:student_pk>/",
+        students_api.session_attendance_record,
+        name="api_attendance_record",
+    ),
+    path("captures/<int:pk>/", recognition_api.capture_detail, name="api_capture"),
+    path("me/attendance/", students_api.my_attendance, name="api_my_attendance"),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", students_api.api_docs, name="api_docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/", include(api_urlpatterns)),
+    path("", include("students.urls")),
+    path("", include("recognition.urls")),
+]

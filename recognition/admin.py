@@ -1,0 +1,111 @@
+import hashlib
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from .authentication import issue_token
+from .enrolment import ImageRejected, check_enrolment_image, queue_embedding
+from .models import Capture, DetectedFace, DeviceToken, FacePhoto
+
+
+def thumbnail(url, alt):
+    return format_html('<img src="{}" alt="{}" style="max-height:96px;max-width:96px">', url, alt)
+
+
+class FacePhotoForm(forms.ModelForm):
+    class Meta:
+        model = FacePhoto
+        fields = ["image"]
+
+    def clean_image(self):
+        image = self.cleaned_data["image"]
+        if isinstance(image, UploadedFile):
+            try:
+                check_enrolment_image(image, image.size)
+            except ImageRejected as error:
+                raise forms.ValidationError(str(error))
+        return image
+
+    def save(self, commit=True):
+        photo = super().save(commit=False)
+        if "image" in self.changed_data:
+            photo.image.seek(0)
+            photo.content_sha256 = hashlib.sha256(photo.image.read()).hexdigest()
+            photo.image.seek(0)
+            photo.status, photo.rejection_reason = FacePhoto.PENDING, ""
+            queue_embedding(photo)
+        if commit:
+            photo.save()
+        return photo
+
+
+class FacePhotoInline(admin.TabularInline):
+    model = FacePhoto
+    form = FacePhotoForm
+    extra = 3
+    fields = ["image", "preview", "status", "rejection_reason"]
+    readonly_fields = ["preview", "status", "rejection_reason"]
+
+    @admin.display(description="Preview")
+    def preview(self, photo):
+        if not photo.pk:
+            return ""
+        return thumbnail(reverse("face_photo_image", args=[photo.pk]), f"Enrolment photo {photo.pk}")
+
+
+@admin.register(FacePhoto)
+class FacePhotoAdmin(admin.ModelAdmin):
+    list_display = ["student", "status", "rejection_reason", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["student__full_name", "student__student_number"]
+    readonly_fields = ["content_sha256", "status", "rejection_reason"]
+
+
+class DetectedFaceInline(admin.TabularInline):
+    model = DetectedFace
+    extra = 0
+    fields = ["x1", "y1", "x2", "y2", "score", "student", "distance", "decided_by"]
+    readonly_fields = ["x1", "y1", "x2", "y2", "score", "distance", "decided_by"]
+
+
+@admin.register(Capture)
+class CaptureAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "session", "source", "status", "face_count", "total_ms", "created_at"]
+    list_filter = ["status", "source", "session__course"]
+    readonly_fields = [
+        "status", "error", "attempts", "embedder", "face_count",
+        "started_at", "finished_at", "detect_ms", "embed_ms", "match_ms", "total_ms",
+    ]
+    inlines = [DetectedFaceInline]
+
+
+@admin.register(DeviceToken)
+class DeviceTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "course", "room", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["course"]
+    search_fields = ["name", "room"]
+    fields = ["name", "course", "room", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request, device, form, change):
+        if change:
+            return super().save_model(request, device, form, change)
+        token = issue_token(device)
+        device.created_by = request.user
+        super().save_model(request, device, form, change)
+        # Only the hash is kept: this message is the one time anybody sees the token.
+        self.message_user(
+            request,
+            f"Token for {device.name}: {token} — copy it into the camera now; it will not be shown again.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected device tokens")
+    def revoke(self, request, queryset):
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {revoked} device token(s).")

@@ -1,0 +1,61 @@
+"""Classroom cameras authenticate with a device token: `Authorization: Token <token>`.
+
+The token is shown once when an admin creates it; only its sha256 is stored, so a copy of the
+database does not hand out working tokens.
+"""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from .models import DeviceToken
+
+KEYWORD = "Token"
+# Cameras poll every second or two: record use at most once a minute rather than write per request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(device):
+    """Give an unsaved DeviceToken a fresh token; returns the token, which is stored nowhere."""
+    token = secrets.token_urlsafe(32)
+    device.token_hash = hash_token(token)
+    return token
+
+
+class DeviceTokenAuthentication(authentication.BaseAuthentication):
+    """request.user stays anonymous; request.auth is the DeviceToken."""
+
+    def authenticate(self, request):
+        parts = authentication.get_authorization_header(request).split()
+        if not parts or parts[0].decode(errors="replace").lower() != KEYWORD.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Send the header as 'Authorization: Token <token>'.")
+        device = DeviceToken.objects.filter(token_hash=hash_token(parts[1].decode(errors="replace"))).first()
+        if device is None or not device.is_active:
+            raise exceptions.AuthenticationFailed("This device token is unknown or was revoked; ask an admin for a new one.")
+        now = timezone.now()
+        if device.last_used_at is None or now - device.last_used_at > LAST_USED_PRECISION:
+            DeviceToken.objects.filter(pk=device.pk).update(last_used_at=now)
+        return AnonymousUser(), device
+
+    def authenticate_header(self, request):
+        return KEYWORD
+
+
+def device_of(request):
+    return request.auth if isinstance(request.auth, DeviceToken) else None
+
+
+class IsPersonOrDevice(permissions.BasePermission):
+    """For the endpoints a classroom camera also uses."""
+
+    def has_permission(self, request, view):
+        return request.user.is_authenticated or device_of(request) is not None

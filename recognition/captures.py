@@ -1,0 +1,34 @@
+"""Receiving a class photo or camera snapshot: every upload route (page, API, camera client)
+comes through create_capture, so a refused file never leaves a row or a file behind."""
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .engine.images import ImageRejected, check_upload_size, load_image
+from .models import Capture
+
+
+def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOTO, taken_at=None):
+    """Validate an uploaded image and queue it for recognition after the commit.
+
+    Raises ImageRejected with a message for the person who sent it; nothing is stored then.
+    """
+    check_upload_size(uploaded_file.size, settings.UPLOAD_MAX_BYTES)
+    uploaded_file.seek(0)
+    load_image(uploaded_file)
+    uploaded_file.seek(0)
+    from .tasks import process_capture
+
+    capture = Capture(session=session, source=source, uploaded_by=uploaded_by, taken_at=taken_at or timezone.now())
+    capture.image.save(uploaded_file.name or "capture.jpg", uploaded_file, save=False)
+    try:
+        with transaction.atomic():
+            capture.save()
+            process_capture.delay_on_commit(capture.pk)
+    except BaseException:
+        capture.image.storage.delete(capture.image.name)
+        raise
+    return capture
+
+
+__all__ = ["create_capture", "ImageRejected"]

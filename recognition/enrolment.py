@@ -1,0 +1,60 @@
+"""Adding enrolment photos: the one place every route (admin, import, camera, a labelled
+unknown face) goes through, so the same checks and de-duplication apply to all."""
+import hashlib
+import io
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from .engine.images import ImageRejected, check_upload_size, load_image
+from .models import FacePhoto
+
+
+def check_enrolment_image(fileobj, nbytes):
+    """Raise ImageRejected unless these bytes are an image we can store and read back."""
+    check_upload_size(nbytes, settings.UPLOAD_MAX_BYTES)
+    fileobj.seek(0)
+    load_image(fileobj)
+    fileobj.seek(0)
+
+
+def queue_embedding(photo):
+    """Have the worker check and embed this photo once it is committed."""
+    from .tasks import embed_enrolment_photo
+
+    transaction.on_commit(lambda: embed_enrolment_photo.delay(photo.pk))
+
+
+def add_enrolment_photo(student, content, filename):
+    """Store one enrolment photo for a student. Returns (photo, created).
+
+    The same bytes for the same student are stored once, so re-running an import adds nothing.
+    Raises ImageRejected, with a message for a person, when the bytes are not a usable image.
+    """
+    digest = hashlib.sha256(content).hexdigest()
+    existing = FacePhoto.objects.filter(student=student, content_sha256=digest).first()
+    if existing:
+        return existing, False
+    check_enrolment_image(io.BytesIO(content), len(content))
+    photo = FacePhoto(student=student, content_sha256=digest)
+    photo.image.save(filename, ContentFile(content), save=False)
+    photo.save()
+    queue_embedding(photo)
+    return photo, True
+
+
+
+
+def record_consent(students, recorded_by, given_by=""):
+    """Record consent for students who have none yet, and have their waiting photos embedded."""
+    waiting = list(students.filter(consent_recorded_at__isnull=True))
+    for student in waiting:
+        student.consent_recorded_at = timezone.now()
+        student.consent_recorded_by = recorded_by
+        student.consent_given_by = given_by or student.consent_given_by
+        student.save(update_fields=["consent_recorded_at", "consent_recorded_by", "consent_given_by"])
+        for photo in student.face_photos.filter(status=FacePhoto.PENDING):
+            queue_embedding(photo)
+    return len(waiting)

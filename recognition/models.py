@@ -1,0 +1,187 @@
+import uuid
+
+import numpy as np
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models.signals import post_delete, pre_delete
+from django.dispatch import receiver
+
+from students.models import ClassSession, Student
+
+
+def _private_name(folder, filename):
+    # Random names: a file name must never reveal whose face is inside.
+    ext = (filename.rsplit(".", 1)[-1] if "." in filename else "jpg").lower()[:5]
+    return f"{folder}/{uuid.uuid4().hex}.{ext}"
+
+
+def enrolment_photo_path(instance, filename):
+    return _private_name("enrolment", filename)
+
+
+def capture_path(instance, filename):
+    return _private_name("captures", filename)
+
+
+def face_crop_path(instance, filename):
+    return _private_name("crops", filename)
+
+
+class FacePhoto(models.Model):
+    """An enrolment photo: the source of truth for what a student looks like."""
+
+    PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
+    STATUS_CHOICES = [(PENDING, "Pending"), (ACCEPTED, "Accepted"), (REJECTED, "Rejected")]
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="face_photos")
+    image = models.ImageField(upload_to=enrolment_photo_path)
+    content_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    rejection_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["student__full_name", "created_at"]
+
+    def __str__(self):
+        return f"Photo {self.pk} of {self.student.full_name} ({self.status})"
+
+
+class FaceEmbedding(models.Model):
+    """A derived index over enrolment photos, keyed by model: rebuilt when the model changes."""
+
+    photo = models.ForeignKey(FacePhoto, on_delete=models.CASCADE, related_name="embeddings")
+    model_name = models.CharField(max_length=64)
+    vector = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_per_model")]
+
+    def as_array(self):
+        return np.frombuffer(bytes(self.vector), dtype=np.float32)
+
+
+class Capture(models.Model):
+    """A class photo or camera snapshot of one session, and what the worker made of it."""
+
+    PHOTO, CAMERA = "photo", "camera"
+    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera")]
+    QUEUED, PROCESSING, DONE, FAILED = "queued", "processing", "done", "failed"
+    STATUS_CHOICES = [(QUEUED, "Queued"), (PROCESSING, "Processing"), (DONE, "Done"), (FAILED, "Failed")]
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="captures")
+    image = models.ImageField(upload_to=capture_path)
+    source = models.CharField(max_length=10, choices=SOURCE_CHOICES, default=PHOTO)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    device = models.ForeignKey(
+        "DeviceToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="captures",
+        help_text="The classroom camera that sent it, if a device sent it.",
+    )
+    taken_at = models.DateTimeField(help_text="When the photo was taken; the time students are first seen.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    embedder = models.CharField(max_length=64, blank=True)
+    face_count = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    detect_ms = models.FloatField(null=True, blank=True)
+    embed_ms = models.FloatField(null=True, blank=True)
+    match_ms = models.FloatField(null=True, blank=True)
+    total_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Capture {self.pk} of {self.session} ({self.status})"
+
+
+class DetectedFace(models.Model):
+    AUTOMATIC, PERSON = "auto", "person"
+    DECIDED_CHOICES = [(AUTOMATIC, "Automatically"), (PERSON, "By a person")]
+
+    capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="faces")
+    x1 = models.IntegerField()
+    y1 = models.IntegerField()
+    x2 = models.IntegerField()
+    y2 = models.IntegerField()
+    landmarks = models.JSONField(default=list, help_text="Five (x, y) points: eyes, nose, mouth corners.")
+    score = models.FloatField()
+    crop = models.ImageField(upload_to=face_crop_path, blank=True)
+    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="detections")
+    distance = models.FloatField(null=True, blank=True)
+    decided_by = models.CharField(max_length=10, choices=DECIDED_CHOICES, default=AUTOMATIC)
+    decided_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["capture", "x1"]
+
+    @property
+    def box(self):
+        return [self.x1, self.y1, self.x2, self.y2]
+
+
+@receiver(post_delete, sender=FacePhoto)
+@receiver(post_delete, sender=Capture)
+@receiver(post_delete, sender=DetectedFace)
+def delete_face_image_files(sender, instance, **kwargs):
+    # Deleting a row must delete the biometric file behind it, not leave it on disk; only once
+    # the deletion is committed, so a rolled-back delete keeps its file.
+    for field in ("image", "crop"):
+        stored = getattr(instance, field, None)
+        if stored:
+            storage, name = stored.storage, stored.name
+            transaction.on_commit(lambda: storage.delete(name))
+
+
+@receiver(pre_delete, sender=Student)
+def delete_faces_of_student(sender, instance, **kwargs):
+    # A deleted student's face crops from class photos go too (enrolment photos and embeddings
+    # cascade); otherwise they would stay behind as unknown faces.
+    for face in DetectedFace.objects.filter(student=instance):
+        face.delete()
+
+
+class DeviceToken(models.Model):
+    """A classroom camera's credential, scoped to one room or one course.
+
+    Only the sha256 of the token is stored: the token itself is shown once, when it is created.
+    """
+
+    name = models.CharField(max_length=100, help_text="Which device this is, e.g. 'Room 12 camera'.")
+    course = models.ForeignKey(
+        "students.Course", null=True, blank=True, on_delete=models.CASCADE, related_name="device_tokens",
+        help_text="The device may send captures to this course's sessions.",
+    )
+    room = models.CharField(
+        max_length=64, blank=True, help_text="The device may send captures to sessions held in this room."
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(course__isnull=False) | ~models.Q(room=""), name="device_token_has_a_scope"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None

@@ -1,0 +1,120 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from students.models import Student
+from students.permissions import can_manage_course, is_school_admin
+
+from .engine.images import ImageRejected, check_upload_size, load_image
+from .enrolment import add_enrolment_photo
+from .models import Capture, DetectedFace, FacePhoto
+from .review import ReviewRefused, assign_face
+
+
+def private_file(stored):
+    if not stored:
+        raise Http404("No file.")
+    try:
+        handle = stored.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is gone.")
+    response = FileResponse(handle)
+    # Biometric images: never kept in shared caches.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def face_photo_image(request, pk):
+    photo = get_object_or_404(FacePhoto, pk=pk)
+    if not is_school_admin(request.user):
+        raise Http404()
+    return private_file(photo.image)
+
+
+@login_required
+def capture_image(request, pk):
+    capture = get_object_or_404(Capture.objects.select_related("session__course"), pk=pk)
+    if not can_manage_course(request.user, capture.session.course):
+        raise Http404()
+    return private_file(capture.image)
+
+
+@login_required
+def face_crop_image(request, pk):
+    face = get_object_or_404(DetectedFace.objects.select_related("capture__session__course"), pk=pk)
+    if not can_manage_course(request.user, face.capture.session.course):
+        raise Http404()
+    return private_file(face.crop)
+
+
+@login_required
+@require_POST
+def assign_face_view(request, pk):
+    face = get_object_or_404(DetectedFace.objects.select_related("capture__session__course"), pk=pk)
+    session = face.capture.session
+    if not can_manage_course(request.user, session.course):
+        raise Http404()
+    student = get_object_or_404(session.course.students, pk=request.POST.get("student"))
+    try:
+        photo = assign_face(face, student, request.user, add_to_enrolment=bool(request.POST.get("add_to_enrolment")))
+    except ReviewRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        added = " The face was added to their enrolment photos." if photo else ""
+        messages.success(request, f"Marked {student.full_name} as seen.{added}")
+    return redirect("session_detail", session.pk)
+
+
+def enrollable_student(request, pk):
+    if not is_school_admin(request.user):
+        raise Http404()
+    return get_object_or_404(Student, pk=pk)
+
+
+@login_required
+def enrol_by_camera(request, pk):
+    student = enrollable_student(request, pk)
+    return render(request, "recognition/enrol.html", {
+        "student": student, "photos": student.face_photos.order_by("-created_at"),
+    })
+
+
+@login_required
+@require_POST
+def enrol_check(request, pk):
+    """Check one camera shot at once: store it as an enrolment photo when it shows one face,
+    large and sharp enough; otherwise say why, and store nothing."""
+    student = enrollable_student(request, pk)
+    if not student.has_consent:
+        return refused("No consent for face photos is recorded for this student: record it on their admin page first.")
+    upload = request.FILES.get("image")
+    if upload is None:
+        return refused("Send the shot as the form field 'image'.")
+    # The engine loads torch and the face models: imported here so that only this staff page,
+    # not every web process, pays for them.
+    from .engine.pipeline import EnrolmentRejected, embed_enrolment_photo
+    from .processing import face_engine
+
+    engine = face_engine()
+    try:
+        check_upload_size(upload.size, settings.UPLOAD_MAX_BYTES)
+        embed_enrolment_photo(load_image(upload), engine.detector, engine.embedder)
+        upload.seek(0)
+        photo, created = add_enrolment_photo(student, upload.read(), "camera.jpg")
+    except (ImageRejected, EnrolmentRejected) as rejection:
+        return refused(str(rejection))
+    return JsonResponse({
+        "accepted": True,
+        "photo": photo.pk,
+        "created": created,
+        "url": reverse("face_photo_image", args=[photo.pk]),
+    }, status=201 if created else 200)
+
+
+def refused(reason):
+    return JsonResponse({"accepted": False, "reason": reason}, status=400)

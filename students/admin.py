@@ -1,0 +1,151 @@
+import csv
+
+from django.contrib import admin
+from django.http import HttpResponse
+from django.utils import timezone
+
+from recognition.admin import FacePhotoInline
+from recognition.enrolment import record_consent
+
+from . import sheets
+from .export import student_export_zip
+from .models import AttendanceChange, AttendanceRecord, ClassSession, Course, SheetSync, Student
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    list_display = ["full_name", "student_number", "email", "is_active", "consent_recorded_at", "photo_count"]
+    list_filter = ["is_active", "courses"]
+    search_fields = ["full_name", "student_number", "email"]
+    readonly_fields = ["consent_recorded_at", "consent_recorded_by"]
+    autocomplete_fields = ["user"]
+    inlines = [FacePhotoInline]
+    actions = ["record_consent", "export_student_data"]
+
+    @admin.display(description="Photos")
+    def photo_count(self, student):
+        return student.face_photos.count()
+
+    @admin.action(description="Record consent for face photos (given by the student or guardian named)")
+    def record_consent(self, request, queryset):
+        updated = record_consent(queryset, request.user)
+        self.message_user(request, f"Consent recorded for {updated} student(s).")
+
+    @admin.action(description="Export everything stored about this student (zip)")
+    def export_student_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one student to export.", level="error")
+            return None
+        student = queryset.get()
+        response = HttpResponse(student_export_zip(student), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="student-{student.student_number}.zip"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class ClassSessionInline(admin.TabularInline):
+    model = ClassSession
+    extra = 0
+    fields = ["starts_at", "ends_at", "room", "late_after_minutes", "closed_at"]
+
+
+class SheetSyncInline(admin.StackedInline):
+    model = SheetSync
+    can_delete = False
+    verbose_name = verbose_name_plural = "Google Sheets"
+    fields = [
+        "share_with", "checkmark_spreadsheet_id", "checkmark_worksheet", "timestamp_spreadsheet_id",
+        "timestamp_worksheet", "problem", "is_behind", "last_success_at", "attempts", "next_sync_at",
+    ]
+    readonly_fields = ["share_with", "problem", "is_behind", "last_success_at", "attempts", "next_sync_at"]
+
+    @admin.display(description="Share the sheets with")
+    def share_with(self, sync):
+        return sheets.service_account_email()
+
+    @admin.display(description="Problem")
+    def problem(self, sync):
+        return sheets.sheet_sync_problem(sync.course) if sync.pk else ""
+
+    @admin.display(description="Changed since the last sync", boolean=True)
+    def is_behind(self, sync):
+        return sync.is_behind
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "student_count", "sheets_problem"]
+    search_fields = ["code", "name"]
+    filter_horizontal = ["teachers", "students"]
+    inlines = [ClassSessionInline, SheetSyncInline]
+    actions = ["sync_sheets_now"]
+
+    @admin.display(description="Students")
+    def student_count(self, course):
+        return course.students.count()
+
+    @admin.display(description="Google Sheets problem")
+    def sheets_problem(self, course):
+        return sheets.sheet_sync_problem(course)
+
+    @admin.action(description="Sync to Google Sheets now")
+    def sync_sheets_now(self, request, queryset):
+        sheets.ensure_sheet_syncs(queryset.values_list("pk", flat=True))
+        queued = sum(sheets.schedule_sync(course.pk, 0) for course in queryset)
+        self.message_user(request, f"Sync queued for {queued} course(s); courses without a spreadsheet are skipped.")
+
+
+@admin.register(ClassSession)
+class ClassSessionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "course", "starts_at", "ends_at", "room", "late_after_minutes"]
+    list_filter = ["course", "starts_at"]
+    date_hierarchy = "starts_at"
+
+
+class AttendanceChangeInline(admin.TabularInline):
+    model = AttendanceChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ["changed_at", "changed_by", "old_status", "new_status", "reason"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+ATTENDANCE_CSV_COLUMNS = [
+    "course", "session start", "student number", "student", "status", "first seen", "source", "distance",
+]
+
+
+def attendance_csv_row(record):
+    first_seen = timezone.localtime(record.first_seen_at).isoformat() if record.first_seen_at else ""
+    return [
+        record.session.course.code,
+        timezone.localtime(record.session.starts_at).isoformat(),
+        record.student.student_number,
+        record.student.full_name,
+        record.status,
+        first_seen,
+        record.source,
+        "" if record.match_distance is None else f"{record.match_distance:.3f}",
+    ]
+
+
+@admin.register(AttendanceRecord)
+class AttendanceRecordAdmin(admin.ModelAdmin):
+    list_display = ["student", "session", "status", "first_seen_at", "source", "match_distance"]
+    list_filter = ["session__course", ("session__starts_at", admin.DateFieldListFilter), "status", "source"]
+    search_fields = ["student__full_name", "student__student_number"]
+    list_select_related = ["student", "session__course"]
+    inlines = [AttendanceChangeInline]
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected records as CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="attendance.csv"'
+        writer = csv.writer(response)
+        writer.writerow(ATTENDANCE_CSV_COLUMNS)
+        for record in queryset.select_related("student", "session__course"):
+            writer.writerow(attendance_csv_row(record))
+        return response

@@ -1,0 +1,83 @@
+"""Everything Roll Call stores about one student, as one zip file an admin can hand over."""
+import io
+import json
+import zipfile
+from pathlib import PurePosixPath
+
+from django.utils import timezone
+
+
+def _when(value):
+    return timezone.localtime(value).isoformat() if value else None
+
+
+def student_record(student):
+    return {
+        "student_number": student.student_number,
+        "full_name": student.full_name,
+        "email": student.email,
+        "login": student.user.username if student.user else None,
+        "active": student.is_active,
+        "consent": {
+            "recorded_at": _when(student.consent_recorded_at),
+            "recorded_by": student.consent_recorded_by.username if student.consent_recorded_by else None,
+            "given_by": student.consent_given_by,
+        },
+        "courses": [{"code": c.code, "name": c.name} for c in student.courses.all()],
+        "attendance": [
+            {
+                "course": record.session.course.code,
+                "session_start": _when(record.session.starts_at),
+                "status": record.status,
+                "first_seen_at": _when(record.first_seen_at),
+                "source": record.source,
+                "match_distance": record.match_distance,
+                "changes": [
+                    {
+                        "at": _when(change.changed_at),
+                        "by": change.changed_by.username if change.changed_by else "Roll Call",
+                        "from": change.old_status,
+                        "to": change.new_status,
+                        "reason": change.reason,
+                    }
+                    for change in record.changes.all()
+                ],
+            }
+            for record in student.attendance.select_related("session__course").prefetch_related("changes__changed_by")
+        ],
+        "enrolment_photos": [
+            {
+                "file": f"enrolment_photos/{photo.pk}{PurePosixPath(photo.image.name).suffix}",
+                "status": photo.status,
+                "rejection_reason": photo.rejection_reason,
+                "uploaded_at": _when(photo.created_at),
+                "embeddings": sorted(e.model_name for e in photo.embeddings.all()),
+            }
+            for photo in student.face_photos.all()
+        ],
+        "recognised_in_class_photos": [
+            {
+                "file": f"face_crops/{face.pk}.jpg",
+                "session_start": _when(face.capture.session.starts_at),
+                "course": face.capture.session.course.code,
+                "distance": face.distance,
+                "decided_by": face.decided_by,
+            }
+            for face in student.detections.select_related("capture__session__course")
+        ],
+    }
+
+
+def student_export_zip(student):
+    record = student_record(student)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("student.json", json.dumps(record, indent=2, ensure_ascii=False))
+        for photo, entry in zip(student.face_photos.all(), record["enrolment_photos"]):
+            with photo.image.open("rb") as handle:
+                archive.writestr(entry["file"], handle.read())
+        for face, entry in zip(student.detections.all(), record["recognised_in_class_photos"]):
+            if face.crop:
+                with face.crop.open("rb") as handle:
+                    archive.writestr(entry["file"], handle.read())
+    return buffer.getvalue()

@@ -1,0 +1,187 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+class Student(models.Model):
+    student_number = models.CharField(max_length=32, unique=True)
+    full_name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="student",
+        help_text="The login this student uses to see their own attendance.",
+    )
+    is_active = models.BooleanField(default=True)
+    # Face photos are biometric data: no enrolment photo is processed before consent is recorded.
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    consent_given_by = models.CharField(
+        max_length=200, blank=True, help_text="Who consented: the student, or a guardian's name for a minor."
+    )
+
+    class Meta:
+        ordering = ["full_name"]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.student_number})"
+
+    @property
+    def has_consent(self):
+        return self.consent_recorded_at is not None
+
+
+class Course(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught")
+    students = models.ManyToManyField(Student, blank=True, related_name="courses")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class ClassSession(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    room = models.CharField(max_length=64, blank=True)
+    late_after_minutes = models.PositiveIntegerField(
+        default=10, help_text="A student first seen more than this many minutes after the start is late."
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start")
+        ]
+
+    def __str__(self):
+        local = timezone.localtime(self.starts_at)
+        return f"{self.course.code} {local:%Y-%m-%d %H:%M}"
+
+    @property
+    def late_mark(self):
+        return self.starts_at + timedelta(minutes=self.late_after_minutes)
+
+
+class AttendanceRecord(models.Model):
+    PRESENT, LATE, ABSENT, EXCUSED = "present", "late", "absent", "excused"
+    STATUS_CHOICES = [(PRESENT, "Present"), (LATE, "Late"), (ABSENT, "Absent"), (EXCUSED, "Excused")]
+    PHOTO, CAMERA, MANUAL = "photo", "camera", "manual"
+    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera"), (MANUAL, "Manual")]
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="attendance")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance")
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=SOURCE_CHOICES)
+    match_distance = models.FloatField(null=True, blank=True)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["session__starts_at", "student__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "student"], name="one_record_per_student_per_session")
+        ]
+
+    def __str__(self):
+        return f"{self.student.full_name} {self.status} at {self.session}"
+
+    @property
+    def is_manual(self):
+        return self.source == self.MANUAL
+
+
+class AttendanceChange(models.Model):
+    """The audit trail: every change of a record's status, who made it and why."""
+
+    record = models.ForeignKey(AttendanceRecord, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    old_status = models.CharField(max_length=10, blank=True)
+    new_status = models.CharField(max_length=10)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["changed_at"]
+
+    def __str__(self):
+        return f"{self.old_status or '-'} -> {self.new_status}"
+
+
+class SheetSync(models.Model):
+    """Where a course's attendance is mirrored in Google Sheets, and how far behind the mirror is.
+
+    Blank spreadsheet ids and worksheet names fall back to the GOOGLE_SHEETS_* settings, so one
+    school-wide spreadsheet can hold a worksheet pair per course.
+    """
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="sheet_sync")
+    checkmark_spreadsheet_id = models.CharField(
+        max_length=100, blank=True, help_text="The id in the spreadsheet's address (…/spreadsheets/d/ID/edit)."
+    )
+    checkmark_worksheet = models.CharField(max_length=100, blank=True)
+    timestamp_spreadsheet_id = models.CharField(
+        max_length=100, blank=True, help_text="May be the same spreadsheet as the check marks."
+    )
+    timestamp_worksheet = models.CharField(max_length=100, blank=True)
+    # Counters, not a flag: a change that lands while a sync is writing keeps the course behind.
+    changes_seen = models.PositiveIntegerField(default=0)
+    changes_synced = models.PositiveIntegerField(default=0)
+    next_sync_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the queued sync runs; empty when none is queued."
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts since the last success.")
+    stopped = models.BooleanField(
+        default=False, help_text="The last error needs a person (access, credentials); no retries until it is fixed."
+    )
+
+    def __str__(self):
+        return f"Google Sheets sync of {self.course.code}"
+
+    @property
+    def is_behind(self):
+        return self.changes_seen != self.changes_synced
+
+    @property
+    def checkmark_target(self):
+        return (
+            self.checkmark_spreadsheet_id or settings.GOOGLE_SHEETS_CHECKMARK_SPREADSHEET_ID,
+            self.checkmark_worksheet or settings.GOOGLE_SHEETS_CHECKMARK_WORKSHEET.format(code=self.course.code),
+        )
+
+    @property
+    def timestamp_target(self):
+        return (
+            self.timestamp_spreadsheet_id or settings.GOOGLE_SHEETS_TIMESTAMP_SPREADSHEET_ID,
+            self.timestamp_worksheet or settings.GOOGLE_SHEETS_TIMESTAMP_WORKSHEET.format(code=self.course.code),
+        )
+
+    @property
+    def is_configured(self):
+        return bool(self.checkmark_target[0] and self.timestamp_target[0])
+
+    def clean(self):
+        if self.checkmark_target == self.timestamp_target:
+            raise ValidationError("The check marks and the timestamps need different worksheets.")

@@ -1,0 +1,89 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from students.models import AttendanceRecord
+
+from .conftest import REPO_ROOT
+from .factories import make_course, make_session, make_student, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_attendance_record_per_student_per_session_is_enforced_by_the_database():
+    student = make_student("S1")
+    session = make_session(make_course(students=[student]))
+    AttendanceRecord.objects.create(session=session, student=student, status="present", source="photo")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AttendanceRecord.objects.create(session=session, student=student, status="absent", source="manual")
+    assert AttendanceRecord.objects.filter(session=session, student=student).count() == 1
+
+
+def test_a_session_cannot_end_before_it_starts():
+    session = make_session(make_course())
+    session.ends_at = session.starts_at
+    with pytest.raises(IntegrityError), transaction.atomic():
+        session.save()
+
+
+def test_role_groups_are_created_by_migration():
+    assert set(Group.objects.values_list("name", flat=True)) >= {"Admin", "Teacher", "Student"}
+
+
+ADMIN_PAGES = [
+    "admin:students_student_changelist",
+    "admin:students_student_add",
+    "admin:students_course_changelist",
+    "admin:students_course_add",
+    "admin:students_classsession_changelist",
+    "admin:students_attendancerecord_changelist",
+    "admin:recognition_facephoto_changelist",
+    "admin:recognition_capture_changelist",
+]
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_admin_pages_render_for_staff(client, page):
+    client.force_login(make_user("boss", role="Admin", is_staff=True, is_superuser=True))
+    student = make_student("S1")
+    make_session(make_course(students=[student]))
+    response = client.get(reverse(page))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("role", ["Teacher", "Student"])
+def test_admin_is_refused_to_teachers_and_students(client, role):
+    client.force_login(make_user("someone", role=role))
+    response = client.get(reverse("admin:students_student_changelist"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_attendance_csv_export_lists_the_selected_records(client):
+    client.force_login(make_user("boss", is_staff=True, is_superuser=True))
+    student = make_student("S7", "Ada Lovelace")
+    session = make_session(make_course("CS1", students=[student]))
+    record = AttendanceRecord.objects.create(session=session, student=student, status="late", source="photo")
+    response = client.post(
+        reverse("admin:students_attendancerecord_changelist"),
+        {"action": "export_csv", "_selected_action": [record.pk]},
+    )
+    assert response.status_code == 200
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0].startswith("course,session start,student number")
+    assert lines[1].startswith("CS1,") and ",S7,Ada Lovelace,late," in lines[1]
+
+
+def test_production_refuses_the_development_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env["DEBUG"] = "0"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
