@@ -1,0 +1,83 @@
+"""dlib's ResNet face descriptor (the model behind the face_recognition library)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from .align import DLIB_TEMPLATE_150, align_faces, dlib_face_chip
+
+MODEL_NAME = "dlib_resnet_v1"
+
+
+def _models_dir() -> Path:
+    # face_recognition_models/__init__ imports pkg_resources just to build
+    # these paths; find the package folder without importing it.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            "face_recognition_models is not installed; it holds dlib's face model files "
+            "(pip install face_recognition_models==0.3.0)."
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+def dlib_model_path(filename: str) -> Path:
+    path = _models_dir() / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"dlib model file missing: {path}")
+    return path
+
+
+class DlibResNetEmbedder:
+    """128-d descriptors from dlib_face_recognition_resnet_model_v1.
+
+    chip="landmarks" (default) warps MTCNN's 5 landmarks onto
+    DLIB_TEMPLATE_150 (where get_face_chip puts them on average).
+    chip="shape_predictor" is the textbook route: dlib's own 5-point
+    predictor inside the MTCNN box, then get_face_chip(padding=0.25).
+    Measured on the 189 dev identity images (normalised distances): same
+    rank-1 (158/159 enrolling one photo each), but the landmark route
+    separates people better: closest pair of different people 0.401 vs 0.369,
+    farthest leave-one-out genuine match 0.351 vs 0.384. dlib's predictor
+    was trained on dlib's own (tighter) detector boxes, not MTCNN's.
+    """
+
+    name = MODEL_NAME
+    dim = 128
+    chip_size = 150
+
+    def __init__(self, chip: str = "landmarks"):
+        import dlib
+
+        if chip not in ("shape_predictor", "landmarks"):
+            raise ValueError("chip must be 'shape_predictor' or 'landmarks'")
+        self.chip = chip
+        self._net = dlib.face_recognition_model_v1(str(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")))
+        self._shape_predictor = dlib.shape_predictor(str(dlib_model_path("shape_predictor_5_face_landmarks.dat")))
+
+    def chips(self, image_rgb, faces) -> np.ndarray:
+        """(N, 150, 150, 3) uint8 aligned chips for a list of detect.Face."""
+        image = np.ascontiguousarray(np.asarray(image_rgb), dtype=np.uint8)
+        if self.chip == "landmarks":
+            return align_faces(image, faces, DLIB_TEMPLATE_150, self.chip_size)
+        out = np.zeros((len(faces), self.chip_size, self.chip_size, 3), dtype=np.uint8)
+        for k, face in enumerate(faces):
+            out[k] = dlib_face_chip(image, face.box, self._shape_predictor, size=self.chip_size, padding=0.25)
+        return out
+
+    def embed_chips(self, chips: np.ndarray) -> np.ndarray:
+        if len(chips) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.asarray(
+            self._net.compute_face_descriptor([np.ascontiguousarray(c) for c in chips]), dtype=np.float32
+        )
+        # dlib descriptors have norm close to but not exactly 1; normalising
+        # makes distances comparable across models (thresholds are set on
+        # the normalised vectors).
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def embed(self, image_rgb, faces) -> np.ndarray:
+        return self.embed_chips(self.chips(image_rgb, faces))

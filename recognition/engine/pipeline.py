@@ -1,0 +1,100 @@
+"""The photo paths the worker, commands, tests and bench all share."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .align import crop_with_margin
+
+# An enrolment face narrower than this is refused. Measured on the dev
+# identities (bench/README.md): dlib descriptors of faces shrunk to 40 px
+# stay within ~0.1 of the full-size descriptor, at 24 px they drift by more
+# than half the match threshold. Also the smallest counted face in the dev
+# class photos is 27 px, so a 40 px enrolment face is never the weak link.
+MIN_ENROLMENT_FACE_PX = 40
+# The largest face must be at least this many times the area of the next
+# one, or we cannot tell whose photo it is.
+ENROLMENT_DOMINANCE = 2.0
+
+
+class EnrolmentRejected(ValueError):
+    """The photo cannot be used to enrol a student; str(exc) says why and what to do."""
+
+
+@dataclass
+class FaceResult:
+    box: tuple  # (x1, y1, x2, y2) in image pixels
+    score: float
+    landmarks: np.ndarray = field(repr=False)  # (5, 2)
+    embedding: np.ndarray = field(repr=False)  # (dim,) float32, L2-normalised
+
+
+class PhotoFaces(list):
+    """list[FaceResult] plus how long each step took and which model embedded them."""
+
+    def __init__(self, faces=(), detect_ms: float = 0.0, embed_ms: float = 0.0, embedder_name: str = ""):
+        super().__init__(faces)
+        self.detect_ms = detect_ms
+        self.embed_ms = embed_ms
+        self.embedder_name = embedder_name
+
+
+def _as_array(image) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image), dtype=np.uint8)
+
+
+def analyse_photo(image, detector, embedder) -> PhotoFaces:
+    """Detect every face, align and embed it. image: PIL RGB or (H, W, 3) uint8."""
+    pixels = _as_array(image)
+    start = time.perf_counter()
+    faces = detector.detect(pixels)
+    detected = time.perf_counter()
+    embeddings = embedder.embed(pixels, faces)
+    done = time.perf_counter()
+    results = [FaceResult(f.box, f.score, f.landmarks, e) for f, e in zip(faces, embeddings)]
+    return PhotoFaces(results, (detected - start) * 1000, (done - detected) * 1000, embedder.name)
+
+
+def face_crop(image, box, size: int = 160, margin: int = 32) -> Image.Image:
+    """Square crop of one face for storage and review pages."""
+    return crop_with_margin(image if isinstance(image, Image.Image) else Image.fromarray(_as_array(image)), box, size, margin)
+
+
+def _box_area(face) -> float:
+    x1, y1, x2, y2 = face.box
+    return max(0.0, x2 - x1) * max(0.0, y2 - y1)
+
+
+def choose_enrolment_face(faces):
+    """The one face an enrolment photo is about (any objects with .box), or
+    EnrolmentRejected saying why not."""
+    faces = sorted(faces, key=lambda f: -_box_area(f))
+    if not faces:
+        raise EnrolmentRejected(
+            "No face was found in this photo. Use a well-lit photo where the student looks at the camera "
+            "and the whole face is visible."
+        )
+    if len(faces) > 1 and _box_area(faces[0]) < ENROLMENT_DOMINANCE * _box_area(faces[1]):
+        raise EnrolmentRejected(
+            f"This photo shows {len(faces)} faces of similar size, so we cannot tell which one is the student. "
+            "Use a photo of the student alone (or crop it to their face)."
+        )
+    face = faces[0]
+    side = min(face.box[2] - face.box[0], face.box[3] - face.box[1])
+    if side < MIN_ENROLMENT_FACE_PX:
+        raise EnrolmentRejected(
+            f"The face is only {side:.0f} pixels wide, too small to recognise reliably "
+            f"(at least {MIN_ENROLMENT_FACE_PX} needed). Use a closer or higher-resolution photo."
+        )
+    return face
+
+
+def embed_enrolment_photo(image, detector, embedder) -> np.ndarray:
+    """(dim,) embedding of the student's face in an enrolment photo."""
+    pixels = _as_array(image)
+    face = choose_enrolment_face(detector.detect(pixels))
+    return embedder.embed(pixels, [face])[0]

@@ -1,0 +1,79 @@
+import io
+
+import numpy as np
+from PIL import Image
+
+from recognition.engine.images import load_image
+
+
+
+def iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_all_ten_faces_of_a_two_row_group_photo_are_found(faces_dataset, detector, group_boxes):
+    name = "group/ultralight_20.jpg"
+    faces = detector.detect(np.asarray(load_image(faces_dataset / name)))
+    truth = [box for box, label in group_boxes[name] if label == "face"]
+    assert len(truth) == 10
+    unmatched = list(truth)
+    false_boxes = []
+    for face in sorted(faces, key=lambda f: -f.score):  # 1:1, greedy by score, IoU >= 0.4
+        best = max(unmatched, key=lambda box: iou(face.box, box), default=None)
+        if best is not None and iou(face.box, best) >= 0.4:
+            unmatched.remove(best)
+        else:
+            false_boxes.append(face.box)
+    assert unmatched == [], f"faces missed: {unmatched}"
+    assert false_boxes == []
+    for face in faces:
+        assert face.landmarks.shape == (5, 2)
+        x1, y1, x2, y2 = face.box
+        assert np.all((face.landmarks[:, 0] > x1 - 5) & (face.landmarks[:, 0] < x2 + 5))
+
+
+def assert_upright_face(faces, width, height):
+    assert len(faces) == 1
+    left_eye, right_eye, nose, mouth_left, mouth_right = faces[0].landmarks
+    assert left_eye[1] < nose[1] < mouth_left[1] and right_eye[1] < nose[1] < mouth_right[1]
+    assert left_eye[0] < right_eye[0]
+    x1, y1, x2, y2 = faces[0].box
+    assert 0.25 * width < (x1 + x2) / 2 < 0.75 * width and 0.25 * height < (y1 + y2) / 2 < 0.75 * height
+
+
+def test_exif_rotated_photo_is_turned_upright_before_detection(portrait, detector):
+    upright = Image.open(portrait).convert("RGB")
+    # Store the pixels turned 90 degrees, with the EXIF tag a phone writes so
+    # viewers turn it back (Orientation 6 = rotate 90 clockwise to display).
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    stored.save(buf, "JPEG", exif=exif.tobytes())
+
+
+    image = load_image(io.BytesIO(buf.getvalue()))
+    assert image.size == upright.size
+    assert_upright_face(detector.detect(np.asarray(image)), *image.size)
+
+
+def test_png_with_alpha_channel_works(portrait, detector):
+    rgba = Image.open(portrait).convert("RGBA")
+    alpha = Image.new("L", rgba.size, 255)
+    alpha.paste(0, (0, 0, rgba.width, 20))  # transparent strip at the top
+    rgba.putalpha(alpha)
+    buf = io.BytesIO()
+    rgba.save(buf, "PNG")
+    image = load_image(buf)
+    assert image.mode == "RGB" and image.getpixel((5, 5)) == (255, 255, 255)
+    assert_upright_face(detector.detect(np.asarray(image)), *image.size)
+
+
+def test_tight_portrait_cut_by_the_frame_is_found_with_the_border_retry(faces_dataset, detector):
+    path = faces_dataset / "identities" / "BBT_Stuart" / "stuart5.jpg"
+    pixels = np.asarray(load_image(path))
+    assert len(detector._detect(pixels, 0.0)) == 0  # the plain pass misses it
+    assert len(detector.detect(pixels)) == 1
