@@ -1,0 +1,71 @@
+"""Celery tasks: thin wrappers over recognition.processing.
+
+Every task is acknowledged late (settings), so a worker that dies mid-task leaves the message
+to be delivered again, and every task gives the same result when run twice.
+"""
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from celery.signals import worker_init
+from django.conf import settings
+from django.utils import timezone
+
+from . import processing
+from .engine.images import ImageRejected
+from .models import Capture, FacePhoto
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def process_capture(capture_id):
+    try:
+        processing.process_capture(capture_id)
+    except Capture.DoesNotExist:
+        log.info("Capture %s was deleted before it was processed.", capture_id)
+    except ImageRejected as error:
+        processing.record_failure(capture_id, str(error))
+    except Exception as error:
+        log.exception("Capture %s failed", capture_id)
+        processing.record_failure(capture_id, f"Recognition failed: {error}. Retry it from the session page.")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def embed_enrolment_photo(photo_id):
+    photo = FacePhoto.objects.select_related("student").filter(pk=photo_id).first()
+    if photo is None:
+        return
+    try:
+        processing.embed_photo(photo, processing.face_engine())
+    except ImageRejected as error:
+        FacePhoto.objects.filter(pk=photo_id).update(status=FacePhoto.REJECTED, rejection_reason=str(error))
+
+
+@worker_init.connect
+def requeue_waiting_captures(sender=None, **kwargs):
+    """Send again every capture that is still waiting when a worker starts.
+
+    Redis runs without persistence here, so a restart loses queued messages; the database is
+    the record of what still needs doing. A capture whose message did survive is then
+    processed twice, which changes nothing."""
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 300))
+    waiting = Capture.objects.filter(status=Capture.QUEUED) | Capture.objects.filter(
+        status=Capture.PROCESSING, started_at__lt=stale
+    )
+    for capture_id in waiting.values_list("pk", flat=True):
+        process_capture.delay(capture_id)
+    for photo_id in FacePhoto.objects.filter(status=FacePhoto.PENDING, student__consent_recorded_at__isnull=False).values_list("pk", flat=True):
+        embed_enrolment_photo.delay(photo_id)
+
+
+@shared_task
+def delete_expired_captures():
+    """Retention: class photos and the face crops cut from them are kept CAPTURE_RETENTION_DAYS;
+    attendance records stay."""
+    cutoff = timezone.now() - timedelta(days=settings.CAPTURE_RETENTION_DAYS)
+    deleted = 0
+    for capture in Capture.objects.filter(created_at__lt=cutoff):
+        capture.delete()  # one by one, so every file is removed with its row
+        deleted += 1
+    return deleted

@@ -1,0 +1,104 @@
+"""Face images are biometric data: they leave the disk with their rows, and old class photos
+are not kept longer than the retention period."""
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import override_settings
+from django.utils import timezone
+
+from recognition.enrolment import add_enrolment_photo
+from recognition.models import Capture, DetectedFace, FaceEmbedding
+from recognition.tasks import delete_expired_captures
+from students.attendance import mark_seen
+from tests.factories import make_course, make_session, make_student
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def a_portrait(dataset):
+    return (dataset / "identities" / "Tony_Blair" / "Tony_Blair_0001.jpg").read_bytes()
+
+
+def make_capture_with_face(session, jpeg, student=None, age_days=0):
+    capture = Capture(session=session, taken_at=timezone.now(), status=Capture.DONE)
+    capture.image.save("c.jpg", ContentFile(jpeg), save=False)
+    capture.save()
+    Capture.objects.filter(pk=capture.pk).update(created_at=timezone.now() - timedelta(days=age_days))
+    face = DetectedFace(capture=capture, x1=1, y1=1, x2=50, y2=50, score=0.99, student=student)
+    face.crop.save("f.jpg", ContentFile(jpeg), save=False)
+    face.save()
+    return capture, face
+
+
+def stored_path(field):
+    return Path(field.storage.path(field.name))
+
+
+def test_deleting_a_student_removes_their_photos_crops_embeddings_and_files(faces_dataset):
+    jpeg = a_portrait(faces_dataset)
+    student = make_student("S1", "Tony")
+    session = make_session(make_course(students=[student]))
+    photo, _ = add_enrolment_photo(student, jpeg, "tony.jpg")
+    FaceEmbedding.objects.create(photo=photo, model_name="test", vector=b"\0" * 16)
+    capture, face = make_capture_with_face(session, jpeg, student=student)
+    files = [stored_path(photo.image), stored_path(face.crop)]
+    assert all(path.exists() for path in files)
+
+    student.delete()
+
+    assert not any(path.exists() for path in files)
+    assert not FaceEmbedding.objects.exists()
+    assert not DetectedFace.objects.filter(pk=face.pk).exists()
+    assert stored_path(capture.image).exists()  # the class photo shows other students too
+
+
+@override_settings(CAPTURE_RETENTION_DAYS=30)
+def test_expired_captures_and_their_crops_are_deleted_but_attendance_stays(faces_dataset):
+    jpeg = a_portrait(faces_dataset)
+    student = make_student("S1", "Tony")
+    session = make_session(make_course(students=[student]))
+    old_capture, old_face = make_capture_with_face(session, jpeg, age_days=31)
+    new_capture, new_face = make_capture_with_face(session, jpeg, age_days=29)
+    mark_seen(session, student, session.starts_at, "photo", 0.3)
+    old_files = [stored_path(old_capture.image), stored_path(old_face.crop)]
+
+    assert delete_expired_captures() == 1
+
+    assert not any(path.exists() for path in old_files)
+    assert list(Capture.objects.values_list("pk", flat=True)) == [new_capture.pk]
+    assert stored_path(new_face.crop).exists()
+    assert session.attendance.get().status == "present"
+
+
+def test_an_admin_can_export_everything_stored_about_one_student(client, faces_dataset):
+    import io
+    import json
+    import zipfile
+
+    from django.urls import reverse
+
+    from tests.factories import make_user
+
+    jpeg = a_portrait(faces_dataset)
+    student = make_student("S1", "Tony")
+    session = make_session(make_course("HIST", students=[student]))
+    photo, _ = add_enrolment_photo(student, jpeg, "tony.jpg")
+    make_capture_with_face(session, jpeg, student=student)
+    mark_seen(session, student, session.starts_at, "photo", 0.31)
+    client.force_login(make_user("boss", is_staff=True, is_superuser=True))
+
+    response = client.post(
+        reverse("admin:students_student_changelist"),
+        {"action": "export_student_data", "_selected_action": [student.pk]},
+    )
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    record = json.loads(archive.read("student.json"))
+    assert record["full_name"] == "Tony" and record["courses"] == [{"code": "HIST", "name": "Course HIST"}]
+    assert [(a["status"], a["match_distance"]) for a in record["attendance"]] == [("present", 0.31)]
+    photo_file = record["enrolment_photos"][0]["file"]
+    assert archive.read(photo_file) == jpeg
+    assert archive.read(record["recognised_in_class_photos"][0]["file"]) == jpeg

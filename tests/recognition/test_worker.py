@@ -1,0 +1,96 @@
+"""The whole path with a real Celery worker on the configured broker (Redis in CI, the
+filesystem broker by default): upload -> queue -> detect, embed, match -> attendance."""
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from attendance_site.celery import app as celery_app
+from recognition.captures import create_capture
+from recognition.models import Capture, DetectedFace, FacePhoto
+from recognition.processing import process_capture
+from students.models import AttendanceRecord
+from tests.factories import make_course, make_session
+
+from .conftest import enrol_identities
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+BBT4_PEOPLE = ["BBT_Raj", "BBT_Sheldon", "BBT_Bernadette"]  # group_identities.csv; 3 others are unknown
+
+
+def wait_for(condition, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def attendance_snapshot(session):
+    return sorted(session.attendance.values_list("student__full_name", "status", "first_seen_at", "source"))
+
+
+def faces_snapshot(capture):
+    return sorted(DetectedFace.objects.filter(capture=capture).values_list("x1", "y1", "x2", "y2", "student__full_name"))
+
+
+def test_a_real_worker_marks_the_enrolled_people_in_a_group_photo_present(faces_dataset, engine):
+    course = make_course("BBT")
+    # Howard is enrolled but not in this photo: he must stay unmarked.
+    students = enrol_identities(faces_dataset, BBT4_PEOPLE + ["BBT_Howard"], course)
+    session = make_session(course)
+    photo = (faces_dataset / "group" / "faceapi_bbt4.jpg").read_bytes()
+    celery_app.control.purge()
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+        capture = create_capture(session, SimpleUploadedFile("bbt4.jpg", photo, "image/jpeg"))
+        assert wait_for(lambda: Capture.objects.get(pk=capture.pk).status in (Capture.DONE, Capture.FAILED))
+        assert wait_for(lambda: not FacePhoto.objects.filter(status=FacePhoto.PENDING).exists())
+
+    capture.refresh_from_db()
+    assert capture.status == Capture.DONE, capture.error
+    assert capture.face_count == 6
+    assert capture.detect_ms > 0 and capture.total_ms >= capture.detect_ms
+    present = dict(session.attendance.values_list("student__full_name", "status"))
+    assert present == {"BBT Raj": "present", "BBT Sheldon": "present", "BBT Bernadette": "present"}
+    assert students["BBT_Howard"].attendance.count() == 0
+    assert DetectedFace.objects.filter(capture=capture, student__isnull=True).count() == 3
+
+
+def test_processing_a_capture_twice_changes_nothing(faces_dataset, engine):
+    course = make_course("BBT")
+    enrol_identities(faces_dataset, BBT4_PEOPLE, course)
+    session = make_session(course)
+    photo = (faces_dataset / "group" / "faceapi_bbt3.jpg").read_bytes()
+    capture = create_capture(session, SimpleUploadedFile("bbt3.jpg", photo, "image/jpeg"))
+
+    process_capture(capture.pk)
+    first = (attendance_snapshot(session), faces_snapshot(capture))
+    assert len(first[0]) == 2  # Sheldon and Raj are enrolled in this course and in bbt3
+
+    # A redelivered message finds the capture done and leaves it alone ...
+    process_capture(capture.pk)
+    assert (attendance_snapshot(session), faces_snapshot(capture)) == first
+    # ... and a capture whose first run died before finishing is redone with the same result.
+    Capture.objects.filter(pk=capture.pk).update(status=Capture.PROCESSING)
+    process_capture(capture.pk)
+    assert (attendance_snapshot(session), faces_snapshot(capture)) == first
+    assert AttendanceRecord.objects.filter(session=session).count() == 2
+
+
+def test_captures_whose_messages_were_lost_are_processed_when_a_worker_starts(faces_dataset, engine):
+    """Redis runs without persistence: a restart empties the queue. Purging the queue does the
+    same to the messages; the worker must find the captures still queued in the database."""
+    course = make_course("BBT")
+    enrol_identities(faces_dataset, ["BBT_Sheldon"], course)
+    session = make_session(course)
+    photo = (faces_dataset / "group" / "faceapi_bbt3.jpg").read_bytes()
+    capture = create_capture(session, SimpleUploadedFile("bbt3.jpg", photo, "image/jpeg"))
+    celery_app.control.purge()
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+        assert wait_for(lambda: Capture.objects.get(pk=capture.pk).status == Capture.DONE)
+    assert dict(session.attendance.values_list("student__full_name", "status")) == {"BBT Sheldon": "present"}
