@@ -1,0 +1,34 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from students import sheets
+from students.models import Course, SheetSync
+
+
+class Command(BaseCommand):
+    help = "Write courses' attendance to their Google Sheets now; failures that may pass are handed to the worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--course", metavar="CODE", help="Only this course (default: every course with sheets).")
+
+    def handle(self, *args, course=None, **options):
+        courses = Course.objects.order_by("code")
+        if course:
+            courses = courses.filter(code=course)
+            if not courses.exists():
+                raise CommandError(f"No course with code {course!r}.")
+        sheets.ensure_sheet_syncs(courses.values_list("pk", flat=True))
+        syncs = SheetSync.objects.filter(course__in=courses).select_related("course").order_by("course__code")
+        if not course:
+            syncs = [sync for sync in syncs if sync.is_configured]
+        failed = 0
+        for sync in syncs:
+            failure = sheets.sync_course(sync.course_id)
+            if failure is None:
+                self.stdout.write(f"{sync.course.code}: synced")
+                continue
+            failed += 1
+            self.stderr.write(f"{sync.course.code}: {failure.message}")
+            if failure.retryable:
+                sheets.schedule_sync(sync.course_id, 0)
+        if failed:
+            raise CommandError(f"{failed} course(s) not synced.")

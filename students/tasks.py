@@ -1,0 +1,23 @@
+"""Celery tasks that keep the Google Sheets mirror current; the work is in students/sheets.py."""
+from celery import shared_task
+
+from . import sheets
+
+
+@shared_task(bind=True, max_retries=None)
+def sync_course_sheets(self, course_id):
+    """Write one course's sheets; quota, server and network errors retry with backoff until the
+    write lands, errors that need a person stop and show in the admin."""
+    failure = sheets.sync_course(course_id)
+    countdown = sheets.retry_countdown(failure, self.request.retries)
+    if countdown is None:
+        sheets.release_sync(course_id, succeeded=failure is None)
+        return
+    sheets.postpone_sync(course_id, countdown)
+    raise self.retry(countdown=countdown)
+
+
+@shared_task
+def reconcile_sheets():
+    """The periodic full re-sync: catches edits made outside attendance.py and lost tasks."""
+    return sheets.reconcile_all()
