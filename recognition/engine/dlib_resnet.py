@@ -1,4 +1,10 @@
-"""dlib's ResNet face descriptor (the model behind the face_recognition library)."""
+"""dlib's ResNet face descriptor (the model behind the face_recognition library).
+
+The network runs in PyTorch (dlib_torch.py) with the weights read from dlib's
+own model file: the dlib wheel has no BLAS and took ~100-130 ms per face on one
+core, torch ~5 ms per face in a batch. Outputs match dlib's C++ to < 1e-6 per
+component (tests/engine/test_dlib_torch.py), so stored "dlib_resnet_v1"
+embeddings stay valid."""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .align import DLIB_TEMPLATE_150, align_faces, dlib_face_chip
 
@@ -55,7 +62,13 @@ class DlibResNetEmbedder:
         if chip not in ("shape_predictor", "landmarks"):
             raise ValueError("chip must be 'shape_predictor' or 'landmarks'")
         self.chip = chip
-        self._net = dlib.face_recognition_model_v1(str(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")))
+        from .dlib_torch import load_dlib_face_resnet
+
+        # channels_last: oneDNN's faster layout for these convolutions on CPU
+        # (one thread, ms per face: batch 1 6.7 vs 11.2, batch 32 4.4 vs 5.2).
+        self._net = load_dlib_face_resnet(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")).to(
+            memory_format=torch.channels_last
+        )
         self._shape_predictor = dlib.shape_predictor(str(dlib_model_path("shape_predictor_5_face_landmarks.dat")))
 
     def chips(self, image_rgb, faces) -> np.ndarray:
@@ -71,12 +84,17 @@ class DlibResNetEmbedder:
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
         if len(chips) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = np.asarray(
-            self._net.compute_face_descriptor([np.ascontiguousarray(c) for c in chips]), dtype=np.float32
-        )
-        # dlib descriptors have norm close to but not exactly 1; normalising
-        # makes distances comparable across models (thresholds are set on
-        # the normalised vectors).
+        # One forward pass per batch of faces (4.4 ms per face at 32 vs 6.7 one
+        # at a time); batches of 64 bound activation memory (~100 MB).
+        batches = []
+        with torch.inference_mode():
+            for start in range(0, len(chips), 64):
+                batch = torch.from_numpy(np.ascontiguousarray(chips[start : start + 64], dtype=np.uint8))
+                batches.append(self._net(batch).numpy())
+        vectors = np.concatenate(batches)
+        # dlib's raw descriptors have norm ~1.4 (1.40-1.55 on the test chips);
+        # normalising makes distances comparable across models (thresholds are
+        # set on the normalised vectors).
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     def embed(self, image_rgb, faces) -> np.ndarray:

@@ -1,14 +1,9 @@
 """Fixtures for the face engine tests: plain pytest, no Django, real photos."""
 
 import csv
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FACES_DATASET = Path(os.environ.get("FACES_DATASET", REPO_ROOT.parent / "shared" / "datasets" / "faces"))
 
 
 @pytest.fixture(autouse=True)
@@ -16,16 +11,6 @@ def private_media_root():
     """Overrides the Django-settings fixture of tests/conftest.py: the engine
     has no Django and these tests must not need a configured site."""
     return None
-
-
-@pytest.fixture(scope="session")
-def faces_dataset():
-    if not (FACES_DATASET / "identities").is_dir():
-        pytest.skip(
-            f"The real face dataset is not at {FACES_DATASET}; set FACES_DATASET to the folder "
-            "that holds identities/ and group/."
-        )
-    return FACES_DATASET
 
 
 @pytest.fixture(scope="session", autouse=True)
