@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from students.models import Student
 from students.permissions import can_manage_course, is_school_admin
 
+from .captures import retry_capture
 from .engine.images import ImageRejected, check_upload_size, load_image
 from .enrolment import add_enrolment_photo
 from .models import Capture, DetectedFace, FacePhoto
@@ -59,7 +60,11 @@ def assign_face_view(request, pk):
     session = face.capture.session
     if not can_manage_course(request.user, session.course):
         raise Http404()
-    student = get_object_or_404(session.course.students, pk=request.POST.get("student"))
+    student_pk = request.POST.get("student", "")
+    if not student_pk.isdigit():
+        messages.error(request, "Choose the student this face belongs to.")
+        return redirect("session_detail", session.pk)
+    student = get_object_or_404(session.course.students, pk=student_pk)
     try:
         photo = assign_face(face, student, request.user, add_to_enrolment=bool(request.POST.get("add_to_enrolment")))
     except ReviewRefused as refusal:
@@ -68,6 +73,19 @@ def assign_face_view(request, pk):
         added = " The face was added to their enrolment photos." if photo else ""
         messages.success(request, f"Marked {student.full_name} as seen.{added}")
     return redirect("session_detail", session.pk)
+
+
+@login_required
+@require_POST
+def capture_retry(request, pk):
+    capture = get_object_or_404(Capture.objects.select_related("session__course"), pk=pk)
+    if not can_manage_course(request.user, capture.session.course):
+        raise Http404()
+    if retry_capture(capture):
+        messages.success(request, "The photo is queued for recognition again.")
+    else:
+        messages.error(request, "This photo was already recognised; it is not redone.")
+    return redirect("session_detail", capture.session_id)
 
 
 def enrollable_student(request, pk):

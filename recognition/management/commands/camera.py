@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from recognition.camera_client import CameraClient, CameraError, run_camera
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a classroom camera: send a snapshot to the Roll Call server every interval and print "
+        "who was recognised. Stops at the end of a video file, or with Ctrl+C."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--server", required=True, help="The site's address, e.g. https://rollcall.school.example")
+        parser.add_argument("--token", required=True, help="The device token an admin created for this room or course.")
+        parser.add_argument("--session", required=True, type=int, help="The class session's id.")
+        parser.add_argument("--source", default="0", help="Camera number (0), video file, or stream URL (rtsp://...).")
+        parser.add_argument("--interval", type=float, default=30.0, help="Seconds between snapshots (default 30).")
+        parser.add_argument("--max-snapshots", type=int, default=None, help="Stop after this many snapshots.")
+
+    def handle(self, *args, **options):
+        client = CameraClient(options["server"], options["token"], options["session"], out=self.stdout.write)
+        try:
+            sent = run_camera(client, options["source"], options["interval"], options["max_snapshots"])
+        except CameraError as error:
+            raise CommandError(str(error))
+        except KeyboardInterrupt:
+            return
+        self.stdout.write(f"Stopped after {sent} snapshot(s).")

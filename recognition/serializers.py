@@ -1,0 +1,48 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from students.serializers import StudentBriefSerializer
+
+from .models import Capture, DetectedFace
+
+
+class DetectedFaceSerializer(serializers.ModelSerializer):
+    box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4, help_text="x1, y1, x2, y2 in image pixels")
+    student = StudentBriefSerializer(allow_null=True)
+
+    class Meta:
+        model = DetectedFace
+        fields = ["id", "box", "score", "student", "distance", "decided_by"]
+
+
+class TimingsSerializer(serializers.Serializer):
+    detect_ms = serializers.FloatField(allow_null=True)
+    embed_ms = serializers.FloatField(allow_null=True)
+    match_ms = serializers.FloatField(allow_null=True)
+    total_ms = serializers.FloatField(allow_null=True)
+
+
+class CaptureSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    image_url = serializers.SerializerMethodField()
+    timings = TimingsSerializer(source="*", read_only=True)
+    faces = DetectedFaceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Capture
+        fields = [
+            "id", "url", "session", "source", "status", "error", "taken_at", "created_at",
+            "face_count", "image_url", "timings", "faces",
+        ]
+
+    def get_url(self, capture) -> str:
+        return self.context["request"].build_absolute_uri(reverse("api_capture", args=[capture.pk]))
+
+    def get_image_url(self, capture) -> str:
+        return self.context["request"].build_absolute_uri(reverse("capture_image", args=[capture.pk]))
+
+
+class CaptureUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="A JPEG or PNG class photo or camera snapshot.")
+    source = serializers.ChoiceField(choices=Capture.SOURCE_CHOICES, default=Capture.PHOTO)
+    taken_at = serializers.DateTimeField(required=False, help_text="When it was taken; now when left out.")

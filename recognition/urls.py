@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("files/enrolment/<int:pk>/", views.face_photo_image, name="face_photo_image"),
+    path("files/captures/<int:pk>/", views.capture_image, name="capture_image"),
+    path("files/faces/<int:pk>/", views.face_crop_image, name="face_crop_image"),
+    path("captures/<int:pk>/retry/", views.capture_retry, name="capture_retry"),
+    path("faces/<int:pk>/assign/", views.assign_face_view, name="assign_face"),
+    path("students/<int:pk>/enrol/", views.enrol_by_camera, name="enrol_by_camera"),
+    path("students/<int:pk>/enrol/check/", views.enrol_check, name="enrol_check"),
+]

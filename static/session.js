@@ -1,0 +1,141 @@
+// Session page: upload photos (file picker or drag and drop), take camera snapshots, and keep
+// the captures and the roster current by polling the captures JSON. The page's HTML stays the
+// one rendering: when a capture changes, the two regions are re-read from the page itself.
+(function () {
+  "use strict";
+  const app = document.getElementById("session-app");
+  if (!app) return;
+  const capturesUrl = app.dataset.capturesUrl;
+  const csrfToken = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const uploadLog = document.getElementById("upload-log");
+  const POLL_MS = 2500;
+
+  function logLine(text, isError) {
+    const item = document.createElement("li");
+    item.textContent = text;
+    if (isError) item.className = "error";
+    uploadLog.prepend(item);
+    while (uploadLog.children.length > 5) uploadLog.lastChild.remove();
+  }
+
+  async function upload(blob, name, source) {
+    const form = new FormData();
+    form.append("image", blob, name);
+    form.append("source", source);
+    try {
+      const response = await fetch(capturesUrl, {
+        method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken },
+      });
+      if (response.status === 202) {
+        logLine(name + ": sent, recognising faces…");
+      } else {
+        const body = await response.json().catch(() => ({}));
+        const reason = (body.image && body.image[0]) || body.detail || "the server refused it (" + response.status + ")";
+        logLine(name + ": not accepted. " + reason, true);
+      }
+    } catch (error) {
+      logLine(name + ": could not reach the server. Check the connection and try again.", true);
+    }
+    poll();
+  }
+
+  // Photos: a file picker and a drop zone around it.
+  const input = document.getElementById("photo-input");
+  const dropzone = document.getElementById("dropzone");
+  input.addEventListener("change", () => {
+    for (const file of input.files) upload(file, file.name, "photo");
+    input.value = "";
+  });
+  ["dragenter", "dragover"].forEach((type) => dropzone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropzone.classList.add("over");
+  }));
+  ["dragleave", "drop"].forEach((type) => dropzone.addEventListener(type, () => dropzone.classList.remove("over")));
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    for (const file of event.dataTransfer.files) upload(file, file.name, "photo");
+  });
+
+  // Camera snapshots: one click, or every N seconds while the page is open.
+  const video = document.getElementById("camera-video");
+  const startButton = document.getElementById("camera-start");
+  const snapButton = document.getElementById("camera-snap");
+  const autoBox = document.getElementById("camera-auto");
+  const intervalInput = document.getElementById("camera-interval");
+  const cameraStatus = document.getElementById("camera-status");
+  let autoTimer = null;
+
+  startButton.addEventListener("click", async () => {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      cameraStatus.textContent = "This browser cannot use a camera here (it needs HTTPS or localhost).";
+      return;
+    }
+    try {
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1920 } }, audio: false });
+    } catch (error) {
+      cameraStatus.textContent = "The camera could not be started: " + error.message + ". Allow camera access and try again.";
+      return;
+    }
+    video.hidden = false;
+    startButton.disabled = true;
+    [snapButton, autoBox, intervalInput].forEach((control) => { control.disabled = false; });
+    cameraStatus.textContent = "Camera on.";
+  });
+
+  function snapshot() {
+    if (!video.videoWidth) return;
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    const name = "snapshot " + new Date().toLocaleTimeString();
+    canvas.toBlob((blob) => upload(blob, name, "camera"), "image/jpeg", 0.9);
+  }
+
+  function scheduleSnapshots() {
+    clearInterval(autoTimer);
+    autoTimer = null;
+    if (!autoBox.checked) { cameraStatus.textContent = "Camera on."; return; }
+    const seconds = Math.max(5, Number(intervalInput.value) || 30);
+    autoTimer = setInterval(snapshot, seconds * 1000);
+    cameraStatus.textContent = "A snapshot every " + seconds + " seconds while this page is open.";
+  }
+  snapButton.addEventListener("click", snapshot);
+  autoBox.addEventListener("change", scheduleSnapshots);
+  intervalInput.addEventListener("change", scheduleSnapshots);
+
+  // Progress: compare each capture's status in the JSON with what the page shows.
+  function shownStatuses() {
+    const shown = {};
+    document.querySelectorAll("[data-capture-id]").forEach((node) => { shown[node.dataset.captureId] = node.dataset.status; });
+    return shown;
+  }
+
+  async function refreshRegions() {
+    const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    document.getElementById("captures").innerHTML = page.getElementById("captures").innerHTML;
+    const roster = document.getElementById("roster");
+    // Do not replace a form the teacher is filling in.
+    if (!roster.contains(document.activeElement)) roster.innerHTML = page.getElementById("roster").innerHTML;
+  }
+
+  let polling = false;
+  async function poll() {
+    if (polling) return;
+    polling = true;
+    try {
+      const response = await fetch(capturesUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.ok) {
+        const shown = shownStatuses();
+        const captures = await response.json();
+        if (captures.some((capture) => shown[capture.id] !== capture.status)) await refreshRegions();
+      }
+    } catch (error) {
+      // The server is briefly unreachable: the next poll tries again.
+    } finally {
+      polling = false;
+    }
+  }
+  setInterval(() => { if (document.visibilityState === "visible") poll(); }, POLL_MS);
+})();

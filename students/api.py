@@ -1,0 +1,115 @@
+"""The REST API about courses, sessions and attendance. Teachers use it with their login
+session, classroom cameras with a device token (recognition/authentication.py); a student only
+reads their own records at /api/me/attendance/."""
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from recognition.authentication import IsPersonOrDevice, device_of
+
+from .attendance import set_status
+from .overview import course_summaries, roster
+from .permissions import (
+    courses_for_device, courses_managed_by, sessions_for_device, sessions_managed_by, student_of,
+)
+from .serializers import (
+    ClassSessionSerializer, CourseSerializer, MyCourseAttendanceSerializer, RosterEntrySerializer,
+    StatusChangeSerializer,
+)
+
+
+def courses_for_caller(request):
+    device = device_of(request)
+    return courses_for_device(device) if device else courses_managed_by(request.user)
+
+
+def sessions_for_caller(request):
+    device = device_of(request)
+    return sessions_for_device(device) if device else sessions_managed_by(request.user)
+
+
+def refuse_devices(request):
+    if device_of(request):
+        raise PermissionDenied("Device tokens may only read sessions and send captures.")
+
+
+@extend_schema(responses=CourseSerializer(many=True))
+@api_view(["GET"])
+@permission_classes([IsPersonOrDevice])
+def course_list(request):
+    """The courses you teach; for a device, the courses it may send captures to."""
+    return Response(CourseSerializer(courses_for_caller(request), many=True).data)
+
+
+@extend_schema(methods=["GET"], responses=ClassSessionSerializer(many=True))
+@extend_schema(methods=["POST"], request=ClassSessionSerializer, responses={201: ClassSessionSerializer})
+@api_view(["GET", "POST"])
+@permission_classes([IsPersonOrDevice])
+def course_sessions(request, pk):
+    """A course's sessions (GET), or a new session (POST, teachers only)."""
+    course = get_object_or_404(courses_for_caller(request), pk=pk)
+    if request.method == "GET":
+        sessions = sessions_for_caller(request).filter(course=course).order_by("starts_at")
+        return Response(ClassSessionSerializer(sessions, many=True).data)
+    refuse_devices(request)
+    serializer = ClassSessionSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    serializer.save(course=course)
+    return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+def roster_entries(session):
+    return [{"student": student, "record": record} for student, record in roster(session)]
+
+
+@extend_schema(responses=RosterEntrySerializer(many=True))
+@api_view(["GET"])
+def session_attendance(request, pk):
+    """Every enrolled student of the session with their status (null: not seen yet)."""
+    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
+    return Response(RosterEntrySerializer(roster_entries(session), many=True).data)
+
+
+@extend_schema(request=StatusChangeSerializer, responses=RosterEntrySerializer)
+@api_view(["PATCH"])
+def session_attendance_record(request, pk, student_pk):
+    """Set one student's status in a session, with an optional reason for the audit trail."""
+    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
+    student = get_object_or_404(session.course.students, pk=student_pk)
+    change = StatusChangeSerializer(data=request.data)
+    change.is_valid(raise_exception=True)
+    record = set_status(session, student, change.validated_data["status"], request.user, change.validated_data["reason"])
+    return Response(RosterEntrySerializer({"student": student, "record": record}).data)
+
+
+@extend_schema(responses=MyCourseAttendanceSerializer(many=True))
+@api_view(["GET"])
+def my_attendance(request):
+    """For a student: per course the attendance percentage and every session so far."""
+    student = student_of(request.user)
+    if student is None:
+        raise Http404("This login is not linked to a student.")
+    return Response(MyCourseAttendanceSerializer(course_summaries(student), many=True).data)
+
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@login_required
+def api_docs(request):
+    """The API reference as a plain page: every path and method of the OpenAPI schema
+    (served whole at /api/schema/), with nothing loaded from elsewhere."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    endpoints = [
+        {"path": path, "method": method.upper(), "summary": operation.get("description", "").strip()}
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+    return render(request, "api_docs.html", {"endpoints": endpoints, "info": schema["info"]})

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("courses/<int:pk>/", views.course_detail, name="course_detail"),
+    path("courses/<int:pk>/attendance.csv", views.course_csv, name="course_csv"),
+    path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/students/<int:student_pk>/status/", views.session_set_status, name="session_set_status"),
+    path("sessions/<int:pk>/close/", views.session_close, name="session_close"),
+    path("me/attendance/", views.my_attendance, name="my_attendance"),
+]

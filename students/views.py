@@ -1,0 +1,129 @@
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from recognition.api import CAPTURES_LISTED, with_faces
+from recognition.models import Capture
+
+from .attendance import close_session, set_status
+from .forms import ClassSessionForm, StatusForm
+from .models import AttendanceRecord
+from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster
+from .permissions import courses_managed_by, sessions_managed_by, student_of
+
+def managed_course(request, pk):
+    return get_object_or_404(courses_managed_by(request.user), pk=pk)
+
+
+def managed_session(request, pk):
+    return get_object_or_404(sessions_managed_by(request.user).select_related("course"), pk=pk)
+
+
+@login_required
+def home(request):
+    today = timezone.localdate()
+    return render(request, "home.html", {
+        "courses": courses_managed_by(request.user),
+        "todays_sessions": sessions_managed_by(request.user).filter(starts_at__date=today).select_related("course"),
+        "student": student_of(request.user),
+    })
+
+
+@login_required
+def course_detail(request, pk):
+    course = managed_course(request, pk)
+    form = ClassSessionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.course = course
+        session = form.save()
+        messages.success(request, f"Session {session} created.")
+        return redirect("session_detail", session.pk)
+    sessions = held_sessions(course)
+    rows = attendance_rows(sessions, list(course.students.filter(is_active=True)))
+    return render(request, "students/course_detail.html", {
+        "course": course,
+        "form": form,
+        "sessions": sessions,
+        "upcoming": course.sessions.exclude(pk__in=sessions).order_by("starts_at"),
+        "rows": rows,
+        "below_threshold": [row for row in rows if row.below_threshold],
+        "percentage_rule": PERCENTAGE_RULE,
+        "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
+    })
+
+
+@login_required
+def course_csv(request, pk):
+    course = managed_course(request, pk)
+    sessions = list(held_sessions(course))
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="attendance-{course.code}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["student number", "student"]
+        + [timezone.localtime(session.starts_at).strftime("%Y-%m-%d %H:%M") for session in sessions]
+        + ["attendance %"]
+    )
+    for row in attendance_rows(sessions, list(course.students.filter(is_active=True))):
+        statuses = [record.status if record else "absent" for record in row.records]
+        percentage = "" if row.percentage is None else row.percentage
+        writer.writerow([row.student.student_number, row.student.full_name, *statuses, percentage])
+    return response
+
+
+@login_required
+def session_detail(request, pk):
+    session = managed_session(request, pk)
+    # The same captures as the JSON the page polls, so that the two can be compared.
+    captures = with_faces(session.captures.order_by("-created_at"))[:CAPTURES_LISTED]
+    return render(request, "students/session_detail.html", {
+        "session": session,
+        "captures": captures,
+        "roster": roster(session),
+        "students": session.course.students.filter(is_active=True),
+        "status_choices": AttendanceRecord.STATUS_CHOICES,
+        "pending": [Capture.QUEUED, Capture.PROCESSING],
+    })
+
+
+@login_required
+@require_POST
+def session_set_status(request, pk, student_pk):
+    session = managed_session(request, pk)
+    student = get_object_or_404(session.course.students, pk=student_pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose present, late, absent or excused.")
+    else:
+        set_status(session, student, form.cleaned_data["status"], request.user, form.cleaned_data["reason"])
+        messages.success(request, f"{student.full_name}: {form.cleaned_data['status']}.")
+    return redirect(reverse("session_detail", args=[session.pk]) + "#roster")
+
+
+@login_required
+@require_POST
+def session_close(request, pk):
+    session = managed_session(request, pk)
+    marked = close_session(session, request.user)
+    messages.success(request, f"Session closed; {marked} student(s) not seen were marked absent.")
+    return redirect("session_detail", session.pk)
+
+
+@login_required
+def my_attendance(request):
+    student = student_of(request.user)
+    if student is None:
+        raise Http404("This login is not linked to a student.")
+    return render(request, "students/my_attendance.html", {
+        "student": student,
+        "summaries": course_summaries(student),
+        "percentage_rule": PERCENTAGE_RULE,
+        "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
+    })

@@ -1,0 +1,99 @@
+"""A small school shared by the web and API tests: two teachers with a course each, students
+with logins, a session per course in its own room, and device tokens for a course and a room."""
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+
+from recognition.authentication import issue_token
+from recognition.enrolment import add_enrolment_photo, record_consent
+from recognition.models import DeviceToken
+from students.models import Student
+from tests.factories import make_course, make_session, make_student, make_user
+
+
+@dataclass
+class School:
+    teacher: object
+    other_teacher: object
+    admin: object
+    ada_user: object
+    ada: object
+    bob: object
+    cyd: object
+    dan: object
+    course: object
+    other_course: object
+    session: object
+    other_session: object
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher takes ~0.5 s per user on a busy 2-core machine; these tests log in by
+    # session, so hashing strength does not matter here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    # Rate-limit counters live in the cache: one test's uploads must not count against the next.
+    cache.clear()
+
+
+@pytest.fixture
+def school(db):
+    teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
+    other_teacher = make_user("other_teacher", role="Teacher")
+    admin = make_user("boss", role="Admin", is_staff=True, is_superuser=True)
+    ada_user = make_user("ada", role="Student")
+    ada = make_student("S1", "Ada Lovelace", user=ada_user)
+    bob = make_student("S2", "Bob Babbage")
+    cyd = make_student("S3", "Cyd Charisse")
+    dan = make_student("S4", "Dan Dare", user=make_user("dan", role="Student"))
+    course = make_course("MATH1", teacher=teacher, students=[ada, bob, cyd])
+    other_course = make_course("ART1", teacher=other_teacher, students=[dan])
+    session = make_session(course)
+    session.room = "R12"
+    session.save()
+    other_session = make_session(other_course)
+    other_session.room = "R99"
+    other_session.save()
+    return School(teacher, other_teacher, admin, ada_user, ada, bob, cyd, dan, course, other_course, session, other_session)
+
+
+def device_token(name="Room camera", **scope):
+    """A saved DeviceToken and the token a camera would send."""
+    device = DeviceToken(name=name, **scope)
+    token = issue_token(device)
+    device.save()
+    return device, token
+
+
+BBT = ["BBT_Bernadette", "BBT_Howard", "BBT_Raj", "BBT_Sheldon", "BBT_Stuart"]
+BBT_GROUP_PHOTO = "group/faceapi_bbt4.jpg"
+
+
+def enrol_bbt_cast(faces_dataset, course, photos_each=3):
+    """The Big Bang Theory cast as students of the course, with consent and enrolment photos
+    from the shared dataset; returns {full name: Student}."""
+    cast = {}
+    for folder in BBT:
+        student = make_student(folder, folder.replace("_", " "))
+        record_consent(Student.objects.filter(pk=student.pk), recorded_by=None, given_by="Guardian")
+        for path in sorted((faces_dataset / "identities" / folder).iterdir())[:photos_each]:
+            add_enrolment_photo(student, path.read_bytes(), path.name)
+        course.students.add(student)
+        cast[student.full_name] = student
+    return cast
+
+
+@pytest.fixture
+def eager_recognition():
+    """Run process_capture inside the request that queued it (after its commit), as a worker
+    would a moment later: the tests see the finished result without a worker process."""
+    from attendance_site.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

@@ -1,0 +1,118 @@
+"""In a real Chromium: a teacher uploads a class photo and watches the boxes, names and roster
+appear without reloading; a student reads their history."""
+import shutil
+from datetime import timedelta
+from importlib import import_module
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from students.models import AttendanceRecord
+from tests.factories import make_course, make_session, make_student, make_user
+from tests.web.school import BBT_GROUP_PHOTO, enrol_bbt_cast
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not shutil.which(CHROMIUM),
+        reason=f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); .ci/run does.",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def role_groups(transactional_db):
+    """The role groups come from a data migration, which a transactional test's flush removes."""
+    from django.apps import apps
+
+    import_module("students.migrations.0002_role_groups").create_role_groups(apps, None)
+
+
+@pytest.fixture
+def page(live_server, monkeypatch):
+    # Depending on live_server closes the browser before the server stops.
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+        # While Playwright's loop runs, the ORM calls of the test get a connection of their own
+        # (Django keys connections by async context); close it before the database is dropped.
+        connections.close_all()
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(f"pw-{username}")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_a_teacher_uploads_a_class_photo_and_sees_boxes_names_and_the_roster(
+    page, live_server, faces_dataset, eager_recognition, tmp_path
+):
+    teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
+    course = make_course("PHYS1", teacher=teacher)
+    cast = enrol_bbt_cast(faces_dataset, course, photos_each=2)
+    session = make_session(course)
+
+    log_in(page, live_server, "teacher")
+    page.screenshot(path=str(tmp_path / "home.png"))
+    # Today's sessions come first on the home page.
+    page.locator(f'a[href="/sessions/{session.pk}/"]').first.click()
+    assert page.locator("#roster").get_by_text("Not seen yet").count() == len(cast)
+
+    page.locator("#photo-input").set_input_files(str(faces_dataset / BBT_GROUP_PHOTO))
+    page.locator('[data-status="done"] svg polygon').first.wait_for()
+
+    seen = set(AttendanceRecord.objects.filter(session=session).values_list("student__full_name", flat=True))
+    assert len(seen) >= 3
+    labels = page.locator("svg text.label").all_text_contents()
+    assert len(labels) == page.locator("svg polygon.box").count() >= 5
+    assert seen <= set(labels)
+    roster = page.locator("#roster")
+    roster.get_by_text("Recognised in a photo").first.wait_for()
+    assert roster.get_by_text("Recognised in a photo").count() == len(seen)
+    page.screenshot(path=str(tmp_path / "session.png"), full_page=True)
+
+    # Correct one student by hand: the status and the reason stay in the roster.
+    unseen = sorted(set(cast) - seen) or sorted(seen)
+    row = roster.locator("tr", has_text=unseen[0])
+    row.get_by_label(f"Status of {unseen[0]}").select_option("excused")
+    row.get_by_label(f"Reason for {unseen[0]}").fill("Dentist")
+    row.get_by_role("button", name="Save").click()
+    page.locator("#roster tr", has_text=unseen[0]).get_by_text("Set by Tess Teacher: “Dentist”").wait_for()
+    assert AttendanceRecord.objects.get(session=session, student=cast[unseen[0]]).status == "excused"
+
+
+def test_a_student_sees_their_history(page, live_server, tmp_path):
+    user = make_user("ada", role="Student")
+    ada = make_student("S1", "Ada Lovelace", user=user)
+    course = make_course("MATH1", students=[ada])
+    past = timezone.now() - timedelta(days=2)
+    sessions = [make_session(course, starts_at=past + timedelta(days=day)) for day in (0, 1)]
+    AttendanceRecord.objects.create(session=sessions[0], student=ada, status="present", source="photo", first_seen_at=sessions[0].starts_at)
+    AttendanceRecord.objects.create(session=sessions[1], student=ada, status="absent", source="manual")
+
+    log_in(page, live_server, "ada")
+    page.get_by_role("link", name="My attendance").first.click()
+    section = page.get_by_role("region", name="MATH1")
+    section.get_by_text("50.0%").wait_for()
+    rows = section.locator("tbody tr").all_inner_texts()
+    assert len(rows) == 2 and "Absent" in rows[0] and "Present" in rows[1]
+    page.screenshot(path=str(tmp_path / "student.png"), full_page=True)

@@ -1,0 +1,85 @@
+"""The classroom camera client against a live test server, with a real video file as its
+camera: real frames of a class (a group photo), real recognition, real HTTP."""
+import cv2
+import pytest
+from django.core.management import CommandError, call_command
+
+from recognition.camera_client import CameraClient, run_camera
+from recognition.models import Capture
+from students.models import AttendanceRecord
+from tests.factories import make_course, make_session
+from tests.web.school import BBT_GROUP_PHOTO, device_token, enrol_bbt_cast
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def write_video(path, image_path, frames=3, fps=1):
+    """A video of `frames` seconds of one real photo, as a camera would film a still class."""
+    frame = cv2.imread(str(image_path))
+    height, width = frame.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    for _ in range(frames):
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def classroom(faces_dataset, tmp_path):
+    course = make_course("PHYS1")
+    cast = enrol_bbt_cast(faces_dataset, course, photos_each=2)
+    session = make_session(course)
+    video = write_video(tmp_path / "class.avi", faces_dataset / BBT_GROUP_PHOTO)
+    return course, cast, session, video
+
+
+def test_the_camera_sends_snapshots_and_prints_who_was_recognised(live_server, classroom, eager_recognition, capsys):
+    course, cast, session, video = classroom
+    device, token = device_token(course=course)
+    call_command(
+        "camera", server=live_server.url, token=token, session=session.pk, source=str(video), interval=1, max_snapshots=2,
+    )
+    out = capsys.readouterr().out
+    captures = list(Capture.objects.filter(session=session).order_by("pk"))
+    assert len(captures) == 2
+    assert all(capture.device == device and capture.source == "camera" and capture.status == "done" for capture in captures)
+    seen = set(AttendanceRecord.objects.filter(session=session).values_list("student__full_name", flat=True))
+    assert len(seen) >= 3, out
+    for name in seen:
+        assert name in out
+    assert f"Capture {captures[0].pk}: " in out and "Stopped after 2 snapshot(s)." in out
+
+
+def test_the_camera_stops_at_the_end_of_a_video_file(live_server, classroom, capsys):
+    course, _, session, video = classroom
+    _, token = device_token(course=course)
+    # Without a worker the captures stay queued: the camera says so and moves on.
+    client = CameraClient(live_server.url, token, session.pk, out=print, poll_timeout=0)
+    assert run_camera(client, str(video), interval=1) == 3
+    assert Capture.objects.filter(session=session, status="queued").count() == 3
+    assert capsys.readouterr().out.count("is still queued") == 3
+
+
+def test_the_camera_rides_out_an_unreachable_server_without_crashing(classroom, capsys):
+    _, _, session, video = classroom
+    waits = []
+    client = CameraClient("http://127.0.0.1:9", "any-token", session.pk, out=print, sleep=waits.append, backoff=(1, 2, 4))
+    assert run_camera(client, str(video), interval=1, max_snapshots=2) == 2
+    out = capsys.readouterr().out
+    assert waits == [1, 2, 4, 1, 2, 4]
+    assert out.count("Snapshot not sent: could not reach the server") == 2
+
+
+def test_a_wrong_token_stops_the_camera_with_a_reason(live_server, classroom):
+    _, _, session, video = classroom
+    with pytest.raises(CommandError, match="refused the device token"):
+        call_command("camera", server=live_server.url, token="wrong", session=session.pk, source=str(video), interval=1)
+    assert not Capture.objects.exists()
+
+
+def test_a_device_of_another_room_cannot_send_to_the_session(live_server, classroom):
+    _, _, session, video = classroom
+    _, token = device_token(room="Somewhere else")
+    with pytest.raises(CommandError, match=f"Session {session.pk} does not exist or this device may not send to it"):
+        call_command("camera", server=live_server.url, token=token, session=session.pk, source=str(video), interval=1)
+    assert not Capture.objects.exists()
