@@ -91,6 +91,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # failing, and take the write lock at BEGIN so two writers never deadlock on upgrade.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not the in-memory default: the fault tests run real worker processes, which must
+    # open the same test database as pytest.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+# The cache holds rate-limit counters: every web server must see the same ones, so production
+# points CACHE_URL at Redis (e.g. redis://redis-host:6379/1).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", 10))  # failed-or-not attempts per minute per address
+UPLOAD_RATE_LIMIT = int(os.environ.get("UPLOAD_RATE_LIMIT", 60))  # uploads per minute per user or device
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

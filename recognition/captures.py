@@ -31,4 +31,23 @@ def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOT
     return capture
 
 
-__all__ = ["create_capture", "ImageRejected"]
+def retry_capture(capture):
+    """Queue a capture that failed (or whose worker was lost) for recognition again.
+
+    A capture that is done is left alone: redoing it would replace faces a teacher may have
+    reassigned. Returns whether it was queued."""
+    from .tasks import process_capture
+
+    with transaction.atomic():
+        queued = (
+            Capture.objects.filter(pk=capture.pk)
+            .exclude(status=Capture.DONE)
+            .update(status=Capture.QUEUED, error="", finished_at=None)
+        )
+        if queued:
+            process_capture.delay_on_commit(capture.pk)
+    capture.refresh_from_db()
+    return bool(queued)
+
+
+__all__ = ["create_capture", "retry_capture", "ImageRejected"]
