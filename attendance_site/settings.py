@@ -156,7 +156,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Roll Call API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Roll Call API",
+    "VERSION": "1.0.0",
+    "ENUM_NAME_OVERRIDES": {
+        "AttendanceStatusEnum": "students.models.AttendanceRecord.STATUS_CHOICES",
+        "AttendanceSourceEnum": "students.models.AttendanceRecord.SOURCE_CHOICES",
+        "CaptureStatusEnum": "recognition.models.Capture.STATUS_CHOICES",
+        "CaptureSourceEnum": "recognition.models.Capture.SOURCE_CHOICES",
+    },
+}
 
 # Celery. The default broker is kombu's filesystem transport: no server needed.
 BROKER_DIR = VAR_DIR / "broker"

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from recognition import api as recognition_api
 from students import api as students_api
+from students.login import RateLimitedLoginView
 
 api_urlpatterns = [
     path("courses/", students_api.course_list, name="api_courses"),
@@ -24,7 +25,7 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(api_urlpatterns)),
     path("", include("students.urls")),

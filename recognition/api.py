@@ -1,7 +1,6 @@
 """Captures over the REST API: the session page, scripts and classroom cameras send photos
 here and poll each capture until the worker has done with it."""
 from django.conf import settings
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -49,19 +48,14 @@ def session_captures(request, pk):
     upload = CaptureUploadSerializer(data=request.data)
     upload.is_valid(raise_exception=True)
     try:
-        with transaction.atomic():
-            capture = create_capture(
-                session,
-                upload.validated_data["image"],
-                uploaded_by=None if device else request.user,
-                source=Capture.CAMERA if device else upload.validated_data["source"],
-                taken_at=upload.validated_data.get("taken_at"),
-            )
-            if device:
-                # create_capture takes no device: set it in the same transaction, before the
-                # task is queued on commit.
-                capture.device = device
-                capture.save(update_fields=["device"])
+        capture = create_capture(
+            session,
+            upload.validated_data["image"],
+            uploaded_by=None if device else request.user,
+            source=Capture.CAMERA if device else upload.validated_data["source"],
+            taken_at=upload.validated_data.get("taken_at"),
+            device=device,
+        )
     except ImageRejected as rejection:
         return Response({"image": [str(rejection)]}, status=status.HTTP_400_BAD_REQUEST)
     data = CaptureSerializer(capture, context={"request": request}).data

@@ -8,7 +8,7 @@ from .engine.images import ImageRejected, check_upload_size, load_image
 from .models import Capture
 
 
-def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOTO, taken_at=None):
+def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOTO, taken_at=None, device=None):
     """Validate an uploaded image and queue it for recognition after the commit.
 
     Raises ImageRejected with a message for the person who sent it; nothing is stored then.
@@ -19,7 +19,9 @@ def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOT
     uploaded_file.seek(0)
     from .tasks import process_capture
 
-    capture = Capture(session=session, source=source, uploaded_by=uploaded_by, taken_at=taken_at or timezone.now())
+    capture = Capture(
+        session=session, source=source, uploaded_by=uploaded_by, device=device, taken_at=taken_at or timezone.now()
+    )
     capture.image.save(uploaded_file.name or "capture.jpg", uploaded_file, save=False)
     try:
         with transaction.atomic():

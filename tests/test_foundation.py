@@ -87,3 +87,14 @@ def test_production_refuses_the_development_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_the_production_settings_pass_djangos_deployment_checks():
+    env = dict(os.environ, DEBUG="0", SECRET_KEY="x" * 20 + "-production-secret-key-for-the-check-only-" + "y" * 20)
+    env["ALLOWED_HOSTS"] = "attendance.school.example"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

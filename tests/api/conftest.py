@@ -1,1 +1,1 @@
-from tests.web.school import fast_password_hashing, fresh_rate_limits, school  # noqa: F401 - fixtures
+from tests.web.school import school  # noqa: F401 - fixture

@@ -1,1 +1,1 @@
-from tests.web.school import eager_recognition, fast_password_hashing, fresh_rate_limits, school  # noqa: F401 - fixtures
+from tests.web.school import eager_recognition, school  # noqa: F401 - fixtures

@@ -3,7 +3,6 @@ with logins, a session per course in its own room, and device tokens for a cours
 from dataclasses import dataclass
 
 import pytest
-from django.core.cache import cache
 
 from recognition.authentication import issue_token
 from recognition.enrolment import add_enrolment_photo, record_consent
@@ -26,19 +25,6 @@ class School:
     other_course: object
     session: object
     other_session: object
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The real hasher takes ~0.5 s per user on a busy 2-core machine; these tests log in by
-    # session, so hashing strength does not matter here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    # Rate-limit counters live in the cache: one test's uploads must not count against the next.
-    cache.clear()
 
 
 @pytest.fixture
