@@ -48,11 +48,20 @@ def test_torch_network_reproduces_dlib_descriptors(real_chips, dlib_cpp_descript
 
 
 def test_embedder_distances_match_dlib(real_chips, dlib_cpp_descriptors, dlib_embedder):
-    ours = dlib_embedder.embed_chips(real_chips)  # channels_last, batched, normalised
+    ours = dlib_embedder.descriptors(real_chips)  # channels_last, batched, normalised
     theirs = dlib_cpp_descriptors / np.linalg.norm(dlib_cpp_descriptors, axis=1, keepdims=True)
     assert np.abs(ours - theirs).max() < 1e-4
     dist_ours = np.linalg.norm(ours[:, None] - ours[None], axis=2)
     dist_theirs = np.linalg.norm(theirs[:, None] - theirs[None], axis=2)
     assert np.abs(dist_ours - dist_theirs).max() < 1e-4
     # one face at a time gives the same vectors as the batch
-    assert np.abs(dlib_embedder.embed_chips(real_chips[:1]) - ours[:1]).max() < 1e-5
+    assert np.abs(dlib_embedder.descriptors(real_chips[:1]) - ours[:1]).max() < 1e-5
+
+
+def test_an_embedding_is_the_mean_of_the_face_and_its_mirror_image(real_chips, dlib_embedder):
+    mirrored = np.ascontiguousarray(real_chips[:, :, ::-1])
+    expected = dlib_embedder.descriptors(real_chips) + dlib_embedder.descriptors(mirrored)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    assert np.abs(dlib_embedder.embed_chips(real_chips) - expected).max() < 1e-5
+    # and so a face and its mirror image get the same embedding
+    assert np.abs(dlib_embedder.embed_chips(mirrored) - expected).max() < 1e-5

@@ -34,7 +34,7 @@ def test_missing_weights_name_the_fetch_command(tmp_path, monkeypatch):
 
 def test_auto_falls_back_to_dlib_without_facenet_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    assert load_embedder("auto").name == "dlib_resnet_v1"
+    assert load_embedder("auto").name == "dlib_resnet_v1_flip"
 
 
 def test_facenet_loads_a_state_dict_file_and_embeds_in_batches(untrained_state_dict_file, portrait, detector):

@@ -2,8 +2,8 @@ import numpy as np
 
 from recognition.engine.match import Gallery, default_margin, default_threshold, match_faces
 
-THRESHOLD = default_threshold("dlib_resnet_v1")
-MARGIN = default_margin("dlib_resnet_v1")
+THRESHOLD = default_threshold("dlib_resnet_v1_flip")
+MARGIN = default_margin("dlib_resnet_v1_flip")
 
 
 def photo(dataset, person, index):
