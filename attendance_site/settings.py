@@ -226,7 +226,7 @@ FACE_MATCH_THRESHOLD = float(os.environ["FACE_MATCH_THRESHOLD"]) if os.environ.g
 # One torch thread per worker process: with two threads on two cores, torch's OpenMP threads
 # spin-wait and ran 10-20x slower whenever another process held a core. Scale with processes.
 FACE_TORCH_THREADS = int(os.environ.get("FACE_TORCH_THREADS", 1))
-UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Class photos and face crops are deleted after this many days; attendance records stay.

@@ -2,6 +2,7 @@ import hashlib
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +18,11 @@ def thumbnail(url, alt):
 
 
 class FacePhotoForm(forms.ModelForm):
+    # A plain file field, not an ImageField: Django's own image check would answer first with a
+    # generic "Upload a valid image", and check_enrolment_image says what to do (convert a HEIC
+    # photo, resize a huge one, choose an empty file again).
+    image = forms.FileField(widget=AdminFileWidget, allow_empty_file=True)
+
     class Meta:
         model = FacePhoto
         fields = ["image"]
@@ -59,6 +65,8 @@ class FacePhotoInline(admin.TabularInline):
 
 @admin.register(FacePhoto)
 class FacePhotoAdmin(admin.ModelAdmin):
+    form = FacePhotoForm
+    fields = ["student", "image", "content_sha256", "status", "rejection_reason"]
     list_display = ["student", "status", "rejection_reason", "created_at"]
     list_filter = ["status"]
     search_fields = ["student__full_name", "student__student_number"]

@@ -26,7 +26,9 @@ def hash_token(token):
 
 def issue_token(device):
     """Give an unsaved DeviceToken a fresh token; returns the token, which is stored nowhere."""
-    token = secrets.token_urlsafe(32)
+    # The prefix says what the secret is when found in a log, and keeps it from starting with
+    # "-", which a command line would read as an option.
+    token = "rollcall_" + secrets.token_urlsafe(32)
     device.token_hash = hash_token(token)
     return token
 

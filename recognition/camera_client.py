@@ -104,12 +104,15 @@ def describe(capture):
         return f"Capture {capture['id']} failed: {capture['error']}"
     if capture["status"] != "done":
         return f"Capture {capture['id']} is still {capture['status']}; see it on the session page."
+    total = capture["timings"]["total_ms"]
+    timing = f" in {total:.0f} ms" if total is not None else ""
+    if not capture["faces"]:
+        # A normal result (an empty room, a blurred frame), not "nobody recognised" among faces.
+        return f"Capture {capture['id']}: no face found{timing}."
     names = [f"{face['student']['full_name']} ({face['distance']:.2f})" for face in capture["faces"] if face["student"]]
     unknown = sum(1 for face in capture["faces"] if not face["student"])
-    total = capture["timings"]["total_ms"]
     seen = ", ".join(names) or "nobody recognised"
     extra = f", {unknown} unknown face(s)" if unknown else ""
-    timing = f" in {total:.0f} ms" if total is not None else ""
     return f"Capture {capture['id']}: {len(capture['faces'])} face(s){timing}: {seen}{extra}"
 
 

@@ -43,6 +43,7 @@ class CaptureSerializer(serializers.ModelSerializer):
 
 
 class CaptureUploadSerializer(serializers.Serializer):
-    image = serializers.FileField(help_text="A JPEG or PNG class photo or camera snapshot.")
+    # An empty file passes here so that create_capture refuses it with the advice every route gives.
+    image = serializers.FileField(allow_empty_file=True, help_text="A JPEG or PNG class photo or camera snapshot.")
     source = serializers.ChoiceField(choices=Capture.SOURCE_CHOICES, default=Capture.PHOTO)
     taken_at = serializers.DateTimeField(required=False, help_text="When it was taken; now when left out.")

@@ -6,7 +6,7 @@ import io
 import os
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: above any phone camera, below a decompression bomb
 
@@ -14,8 +14,16 @@ DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: above any phone camera, below a decomp
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
 
 
+# EXIF orientations that turn the stored pixels a quarter turn: width and height swap for viewing.
+_SIDEWAYS_ORIENTATIONS = {5, 6, 7, 8}
+
+
 class ImageRejected(ValueError):
     """The upload cannot be used as a photo; str(exc) is meant for the teacher."""
+
+
+def _megabytes(nbytes: int) -> str:
+    return f"{nbytes / 1e6:.1f}".removesuffix(".0")
 
 
 def check_upload_size(nbytes: int, limit: int) -> None:
@@ -23,7 +31,7 @@ def check_upload_size(nbytes: int, limit: int) -> None:
         raise ImageRejected("The file is empty. Choose the photo again and re-upload it.")
     if nbytes > limit:
         raise ImageRejected(
-            f"The file is {nbytes / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB. "
+            f"The file is {_megabytes(nbytes)} MB; the limit is {_megabytes(limit)} MB. "
             "Send a smaller photo (e.g. the phone's 'medium' or 'large' size)."
         )
 
@@ -109,3 +117,12 @@ def load_image(path_or_fileobj, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.I
     except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the photo
         pass
     return _to_rgb(image)
+
+
+def upright_size(fileobj) -> tuple[int, int]:
+    """Width and height of the photo as load_image returns it (and browsers show it), read from
+    the header alone: a phone photo held sideways stores its pixels turned."""
+    with Image.open(fileobj) as image:
+        width, height = image.size
+        sideways = image.getexif().get(ExifTags.Base.Orientation) in _SIDEWAYS_ORIENTATIONS
+    return (height, width) if sideways else (width, height)

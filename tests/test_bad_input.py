@@ -1,0 +1,338 @@
+"""Bad input on every route a photo comes in by: the upload page, the API, the admin's enrolment
+photo inline, import_students, the enrol-by-camera check and the camera client. Each refusal
+tells the person what to do and leaves no capture, no enrolment photo and no file behind; the
+awkward but good photos (transparent PNG, phone photo turned by its EXIF tag, no face at all)
+go through."""
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from PIL import Image
+
+from recognition.camera_client import CameraClient, describe, run_camera
+from recognition.engine.images import load_image
+from recognition.enrolment import record_consent
+from recognition.models import Capture, FacePhoto
+from recognition.processing import process_capture
+from students.models import Student
+from tests.factories import make_course, make_session
+from tests.recognition.conftest import enrol_identities
+from tests.web.school import BBT_GROUP_PHOTO, device_token
+from tests.web.school import school  # noqa: F401 - a fixture
+from tests.web.test_camera_client import write_video
+
+UPLOAD_LIMIT = 2_000_000
+PORTRAIT = "identities/BBT_Raj/raj1.jpg"
+BBT_GROUP_PEOPLE = {"BBT_Raj": "BBT Raj", "BBT_Sheldon": "BBT Sheldon", "BBT_Bernadette": "BBT Bernadette"}
+EXIF_ORIENTATION = 0x0112
+# The viewer turns the stored pixels a quarter turn clockwise to show them upright.
+ROTATE_CLOCKWISE_FOR_VIEWING = 6
+
+
+@pytest.fixture(autouse=True)
+def small_upload_limit(settings):
+    # The real limit is 20 MB; a small one keeps the oversized file small.
+    settings.UPLOAD_MAX_BYTES = UPLOAD_LIMIT
+
+
+@pytest.fixture
+def portrait(faces_dataset):
+    return (faces_dataset / PORTRAIT).read_bytes()
+
+
+def png_header(width, height):
+    """A PNG that is only its header: a reader learns the pixel count without any pixels."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+@dataclass(frozen=True)
+class BadFile:
+    name: str
+    make: object  # portrait JPEG bytes -> the file's bytes
+    says: str  # part of the message the person must get
+
+    def content(self, portrait):
+        return self.make(portrait)
+
+    def upload(self, portrait):
+        return SimpleUploadedFile(self.name, self.content(portrait), content_type="image/jpeg")
+
+
+BAD_FILES = [
+    pytest.param(BadFile("notes.jpg", lambda _: b"Lesson notes: bring calculators.\n", "Upload a JPEG or PNG image"), id="not-an-image"),
+    pytest.param(BadFile("cut.jpg", lambda photo: photo[: len(photo) // 2], "was not uploaded completely"), id="truncated-jpeg"),
+    pytest.param(BadFile("bomb.png", lambda _: png_header(50_000, 50_000), "too many pixels"), id="decompression-bomb"),
+    pytest.param(BadFile("poster.png", lambda _: png_header(8000, 6000), "8000x6000 pixels (48 MP); the limit is 40 MP"), id="over-40-megapixels"),
+    # JPEG readers stop at the end-of-image marker: this is a readable photo, only too big.
+    pytest.param(BadFile("big.jpg", lambda photo: photo + bytes(UPLOAD_LIMIT), "the limit is 2 MB"), id="over-the-size-limit"),
+    pytest.param(BadFile("empty.jpg", lambda _: b"", "The file is empty"), id="empty"),
+    pytest.param(BadFile("IMG_0001.HEIC", lambda _: b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), "Convert the photo to JPEG"), id="heic"),
+]
+
+
+def stored(media_root):
+    """What an upload could leave behind: capture rows, enrolment photo rows, files."""
+    files = sorted(path for path in media_root.rglob("*") if path.is_file())
+    return Capture.objects.count(), FacePhoto.objects.count(), files
+
+
+def encoded(image, format, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def with_transparent_border(jpeg):
+    """The photo as a PNG whose outer tenth is fully transparent, as a cut-out would be."""
+    image = Image.open(io.BytesIO(jpeg)).convert("RGBA")
+    alpha = Image.new("L", image.size, 0)
+    width, height = image.size
+    alpha.paste(255, (width // 10, height // 10, width - width // 10, height - height // 10))
+    image.putalpha(alpha)
+    return encoded(image, "PNG")
+
+
+def turned_with_exif(jpeg):
+    """The photo as a phone stores it when held sideways: pixels a quarter turn anticlockwise,
+    and an EXIF tag telling viewers to turn them back."""
+    image = Image.open(io.BytesIO(jpeg))
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = ROTATE_CLOCKWISE_FOR_VIEWING
+    return encoded(image.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=95, exif=exif)
+
+
+def empty_classroom():
+    """A photo with no face in it: a wall and a board."""
+    image = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
+    image.paste((30, 60, 40), (120, 80, 520, 300))
+    return encoded(image, "JPEG")
+
+
+def as_caller(client, school, caller):
+    """Sign in as the session page does (a teacher's login) or as a classroom camera (a device token)."""
+    if caller == "teacher page":
+        client.force_login(school.teacher)
+        return {}
+    _, token = device_token(course=school.course)
+    return {"HTTP_AUTHORIZATION": f"Token {token}"}
+
+
+def upload_capture(client, session, upload, headers=None):
+    return client.post(f"/api/sessions/{session.pk}/captures/", {"image": upload}, **(headers or {}))
+
+
+# ---- the upload page and the API: one endpoint, a teacher's login or a device token ----
+
+@pytest.mark.parametrize("caller", ["teacher page", "device API"])
+@pytest.mark.parametrize("bad", BAD_FILES)
+def test_an_upload_is_refused_with_advice_and_nothing_stored(client, school, private_media_root, portrait, caller, bad):
+    headers = as_caller(client, school, caller)
+    before = stored(private_media_root)
+    response = upload_capture(client, school.session, bad.upload(portrait), headers)
+    assert response.status_code == 400
+    # session.js shows body.image[0] in the upload log; the camera prints it.
+    assert bad.says in response.json()["image"][0]
+    assert stored(private_media_root) == before
+
+
+# ---- the admin's enrolment photo inline on the student page ----
+
+def save_student_with_photo(client, student, upload):
+    return client.post(f"/admin/students/student/{student.pk}/change/", {
+        "student_number": student.student_number, "full_name": student.full_name, "email": "", "user": "",
+        "is_active": "on", "consent_given_by": "",
+        "face_photos-TOTAL_FORMS": "1", "face_photos-INITIAL_FORMS": "0",
+        "face_photos-MIN_NUM_FORMS": "0", "face_photos-MAX_NUM_FORMS": "1000",
+        "face_photos-0-id": "", "face_photos-0-student": str(student.pk), "face_photos-0-image": upload,
+        "_save": "Save",
+    })
+
+
+def inline_errors(response):
+    return [form.errors for form in response.context["inline_admin_formsets"][0].formset.forms]
+
+
+@pytest.mark.parametrize("bad", BAD_FILES)
+def test_the_admin_inline_refuses_a_bad_enrolment_photo_with_advice(client, school, private_media_root, portrait, bad):
+    client.force_login(school.admin)
+    before = stored(private_media_root)
+    response = save_student_with_photo(client, school.ada, bad.upload(portrait))
+    assert response.status_code == 200  # the form again, not a redirect
+    [errors] = inline_errors(response)
+    assert bad.says in errors["image"][0]
+    assert stored(private_media_root) == before
+
+
+def test_the_admin_inline_takes_a_transparent_png(client, school, portrait):
+    client.force_login(school.admin)
+    png = SimpleUploadedFile("cut-out.png", with_transparent_border(portrait), content_type="image/png")
+    assert save_student_with_photo(client, school.ada, png).status_code == 302
+    photo = FacePhoto.objects.get(student=school.ada)
+    assert photo.status == FacePhoto.PENDING and len(photo.content_sha256) == 64
+
+
+@pytest.mark.parametrize("bad", BAD_FILES)
+def test_the_admins_own_photo_page_refuses_a_bad_enrolment_photo_too(client, school, private_media_root, portrait, bad):
+    client.force_login(school.admin)
+    before = stored(private_media_root)
+    response = client.post(
+        "/admin/recognition/facephoto/add/", {"student": school.ada.pk, "image": bad.upload(portrait), "_save": "Save"}
+    )
+    assert response.status_code == 200
+    assert bad.says in response.context["adminform"].form.errors["image"][0]
+    assert not FacePhoto.objects.filter(student=school.ada).exists()
+    assert stored(private_media_root) == before
+
+
+# ---- import_students ----
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", BAD_FILES)
+def test_import_reports_a_bad_photo_by_path_and_skips_it(tmp_path, private_media_root, portrait, capsys, bad):
+    folder = tmp_path / "import" / "Jane_Doe"
+    folder.mkdir(parents=True)
+    (folder / bad.name).write_bytes(bad.content(portrait))
+    (folder / "cut-out.png").write_bytes(with_transparent_border(portrait))
+    before_photos = FacePhoto.objects.count()
+
+    call_command("import_students", str(folder.parent))
+
+    out, err = capsys.readouterr()
+    assert f"Skipped {folder / bad.name}: " in err and bad.says in err
+    assert "1 new photo(s); 1 file(s) skipped" in out
+    [photo] = FacePhoto.objects.filter(student__full_name="Jane Doe")
+    assert photo.image.name.endswith(".png") and FacePhoto.objects.count() == before_photos + 1
+    assert [path.name for path in private_media_root.rglob("*") if path.is_file()] == [photo.image.name.rsplit("/", 1)[-1]]
+
+
+# ---- enrolling by camera: each shot is checked at once ----
+
+@pytest.fixture
+def consenting_ada(school):
+    record_consent(Student.objects.filter(pk=school.ada.pk), school.admin, "Ada")
+    return school.ada
+
+
+def enrol_check(client, student, upload):
+    return client.post(f"/students/{student.pk}/enrol/check/", {"image": upload})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bad", BAD_FILES)
+def test_the_enrol_by_camera_check_refuses_a_bad_shot_with_advice(client, school, consenting_ada, private_media_root, portrait, bad):
+    client.force_login(school.admin)
+    before = stored(private_media_root)
+    response = enrol_check(client, consenting_ada, bad.upload(portrait))
+    assert response.status_code == 400
+    assert response.json()["accepted"] is False and bad.says in response.json()["reason"]
+    assert stored(private_media_root) == before
+
+
+@pytest.mark.slow
+def test_the_enrol_by_camera_check_takes_a_transparent_png_and_a_turned_phone_photo(client, school, consenting_ada, portrait):
+    client.force_login(school.admin)
+    for name, content in [("cut-out.png", with_transparent_border(portrait)), ("phone.jpg", turned_with_exif(portrait))]:
+        response = enrol_check(client, consenting_ada, SimpleUploadedFile(name, content))
+        assert response.status_code == 201, response.json()
+    assert FacePhoto.objects.filter(student=consenting_ada).count() == 2
+
+
+@pytest.mark.slow
+def test_the_enrol_by_camera_check_says_when_a_shot_shows_no_face(client, school, consenting_ada, private_media_root):
+    client.force_login(school.admin)
+    before = stored(private_media_root)
+    response = enrol_check(client, consenting_ada, SimpleUploadedFile("wall.jpg", empty_classroom()))
+    assert response.status_code == 400 and "No face was found in this photo" in response.json()["reason"]
+    assert stored(private_media_root) == before
+
+
+# ---- the camera client against a live server ----
+
+@pytest.fixture
+def camera_session(db):
+    course = make_course("PHYS1")
+    _, token = device_token(course=course)
+    return make_session(course), token
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("bad", BAD_FILES)
+def test_the_camera_prints_the_servers_refusal_and_sends_nothing_more(live_server, camera_session, private_media_root, portrait, bad):
+    session, token = camera_session
+    lines = []
+    client = CameraClient(live_server.url, token, session.pk, out=lines.append, backoff=())
+    before = stored(private_media_root)
+    assert client.send_snapshot(bad.content(portrait), datetime.now(timezone.utc)) is None
+    [line] = lines
+    assert line.startswith("The server refused the snapshot: ") and bad.says in line
+    assert stored(private_media_root) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_camera_carries_on_after_a_refused_snapshot(live_server, camera_session, faces_dataset, tmp_path, settings):
+    session, token = camera_session
+    settings.UPLOAD_MAX_BYTES = 1000  # every frame of the video is over it
+    video = write_video(tmp_path / "class.avi", faces_dataset / BBT_GROUP_PHOTO, frames=2)
+    lines = []
+    client = CameraClient(live_server.url, token, session.pk, out=lines.append, backoff=())
+    assert run_camera(client, str(video), interval=1) == 2
+    assert [line.split(":")[0] for line in lines] == ["The server refused the snapshot"] * 2
+    assert not Capture.objects.exists()
+
+
+# ---- good photos that look odd: they must work, end to end ----
+
+GOOD_CLASS_PHOTOS = [
+    pytest.param("phone.jpg", turned_with_exif, id="exif-turned-phone-photo"),
+    pytest.param("cut-out.png", with_transparent_border, id="png-with-alpha"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, prepare", GOOD_CLASS_PHOTOS)
+def test_an_odd_but_good_class_photo_is_recognised_upright(client, school, faces_dataset, name, prepare):
+    enrol_identities(faces_dataset, list(BBT_GROUP_PEOPLE), school.course)
+    original = (faces_dataset / BBT_GROUP_PHOTO).read_bytes()
+    content = prepare(original)
+    assert load_image(io.BytesIO(content)).size == Image.open(io.BytesIO(original)).size
+    client.force_login(school.teacher)
+
+    response = upload_capture(client, school.session, SimpleUploadedFile(name, content))
+    assert response.status_code == 202, response.json()
+    process_capture(response.json()["id"])
+
+    capture = client.get(response.json()["url"]).json()
+    assert capture["status"] == "done", capture["error"]
+    recognised = {face["student"]["full_name"] for face in capture["faces"] if face["student"]}
+    assert recognised == set(BBT_GROUP_PEOPLE.values())
+    assert dict(school.session.attendance.values_list("student__full_name", "status")) == {
+        name: "present" for name in BBT_GROUP_PEOPLE.values()
+    }
+    # The boxes are in the upright photo's pixels, and the page draws the photo at that size.
+    width, height = Image.open(io.BytesIO(original)).size
+    assert all(face["box"][2] <= width + 20 and face["box"][3] <= height + 20 for face in capture["faces"])
+    page = client.get(f"/sessions/{school.session.pk}/").content.decode()
+    assert f'<image href="/files/captures/{capture["id"]}/" width="{width}" height="{height}"/>' in page
+
+
+@pytest.mark.slow
+def test_a_photo_with_no_face_is_done_with_no_faces_not_failed(client, school):
+    client.force_login(school.teacher)
+    response = upload_capture(client, school.session, SimpleUploadedFile("wall.jpg", empty_classroom()))
+    assert response.status_code == 202
+    process_capture(response.json()["id"])
+
+    capture = client.get(response.json()["url"]).json()
+    assert (capture["status"], capture["error"], capture["face_count"], capture["faces"]) == ("done", "", 0, [])
+    assert describe(capture) == f"Capture {capture['id']}: no face found in {capture['timings']['total_ms']:.0f} ms."
+    page = client.get(f"/sessions/{school.session.pk}/").content.decode()
+    assert "No face was found in this photo." in page and "Recognition failed" not in page
