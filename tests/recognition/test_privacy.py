@@ -102,3 +102,25 @@ def test_an_admin_can_export_everything_stored_about_one_student(client, faces_d
     photo_file = record["enrolment_photos"][0]["file"]
     assert archive.read(photo_file) == jpeg
     assert archive.read(record["recognised_in_class_photos"][0]["file"]) == jpeg
+
+
+def test_enrolment_photos_are_served_to_staff_only_and_never_from_a_public_path(client, faces_dataset):
+    from tests.factories import make_user
+
+    jpeg = a_portrait(faces_dataset)
+    student_user = make_user("tony")
+    student = make_student("S1", "Tony", user=student_user)
+    teacher = make_user("teach")  # no role groups here: transactional tests flush them
+    make_course("HIST", teacher=teacher, students=[student])
+    photo, _ = add_enrolment_photo(student, jpeg, "tony.jpg")
+    url = f"/files/enrolment/{photo.pk}/"
+
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    for user in (teacher, student_user):
+        client.force_login(user)
+        assert client.get(url).status_code == 404
+    client.force_login(make_user("boss", is_staff=True))
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == jpeg
+    assert response["Cache-Control"] == "private, no-store"
+    assert client.get("/media/" + photo.image.name).status_code == 404
