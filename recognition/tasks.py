@@ -11,15 +11,23 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.utils import timezone
 
-from . import processing
 from .engine.images import ImageRejected
 from .models import Capture, FacePhoto
 
 log = logging.getLogger(__name__)
 
 
+def pipeline():
+    """recognition.processing, imported at first use: it loads torch, which a web process
+    that only sends these tasks must not pay for (5-8 s and hundreds of MB per process)."""
+    from . import processing
+
+    return processing
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def process_capture(capture_id):
+    processing = pipeline()
     try:
         processing.process_capture(capture_id)
     except Capture.DoesNotExist:
@@ -28,7 +36,13 @@ def process_capture(capture_id):
         processing.record_failure(capture_id, str(error))
     except Exception as error:
         log.exception("Capture %s failed", capture_id)
-        processing.record_failure(capture_id, f"Recognition failed: {error}. Retry it from the session page.")
+        processing.record_failure(capture_id, f"Recognition failed: {first_line(error)}. Retry it from the session page.")
+
+
+def first_line(error):
+    # What a teacher can read; the whole error, with PostgreSQL's CONTEXT and HINT lines, is logged.
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -37,7 +51,7 @@ def embed_enrolment_photo(photo_id):
     if photo is None:
         return
     try:
-        processing.embed_photo(photo, processing.face_engine())
+        pipeline().embed_photo(photo, pipeline().face_engine())
     except ImageRejected as error:
         FacePhoto.objects.filter(pk=photo_id).update(status=FacePhoto.REJECTED, rejection_reason=str(error))
 
@@ -48,8 +62,13 @@ def requeue_waiting_captures(sender=None, **kwargs):
 
     Redis runs without persistence here, so a restart loses queued messages; the database is
     the record of what still needs doing. A capture whose message did survive is then
-    processed twice, which changes nothing."""
-    stale = timezone.now() - timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 300))
+    processed twice, which changes nothing.
+
+    A capture still processing after the visibility timeout lost its worker. The filesystem
+    broker has no such timeout and nothing to give back: it deletes a message as it delivers
+    it, and the unacknowledged copy dies with the worker. There every capture still
+    processing when a worker starts is sent again."""
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 0))
     waiting = Capture.objects.filter(status=Capture.QUEUED) | Capture.objects.filter(
         status=Capture.PROCESSING, started_at__lt=stale
     )

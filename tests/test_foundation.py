@@ -98,3 +98,15 @@ def test_the_production_settings_pass_djangos_deployment_checks():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_web_process_does_not_load_the_face_models():
+    """Web servers only queue captures: importing torch there cost 5-8 s on a first upload and
+    hundreds of MB per process (seen in bench/load.py)."""
+    code = (
+        "import sys, django; django.setup(); import attendance_site.urls, recognition.captures, recognition.tasks; "
+        "from django.urls import get_resolver; get_resolver().url_patterns; print('torch' in sys.modules)"
+    )
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="attendance_site.settings")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

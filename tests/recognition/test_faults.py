@@ -1,0 +1,241 @@
+"""Crashes and refusals lose nothing: a worker killed mid-capture, a database that refuses a
+write. Real worker processes, a real SIGKILL, a real database trigger; nothing of ours mocked.
+
+Runs on the configured database and broker: SQLite + the filesystem broker by default,
+PostgreSQL + Redis with DATABASE_URL and CELERY_BROKER_URL set.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from attendance_site.celery import app as celery_app
+from recognition.captures import create_capture, retry_capture
+from recognition.models import Capture, DetectedFace
+from students.models import AttendanceChange, AttendanceRecord
+from tests.conftest import REPO_ROOT
+from tests.factories import make_course, make_session
+
+from .conftest import enrol_identities
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+# In faceapi_bbt3.jpg: Sheldon, Howard, Raj and two people who are not in the dataset.
+ENROLLED = ["BBT_Sheldon", "BBT_Raj"]
+RECOGNISED = {"BBT Sheldon": "present", "BBT Raj": "present"}
+FACES_IN_PHOTO = 5
+# Small, so that Redis gives a dead worker's message back within the test.
+VISIBILITY_TIMEOUT = 5
+USES_REDIS = settings.CELERY_BROKER_URL.startswith("redis")
+
+
+def wait_for(condition, timeout=90, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def group_photo(faces_dataset):
+    return SimpleUploadedFile("bbt3.jpg", (faces_dataset / "group" / "faceapi_bbt3.jpg").read_bytes(), "image/jpeg")
+
+
+def status_of(capture):
+    return Capture.objects.values_list("status", flat=True).get(pk=capture.pk)
+
+
+def crop_files():
+    folder = settings.MEDIA_ROOT / "crops"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def database_url_of_test_db():
+    """The URL of the database pytest-django created, for worker processes to open."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def worker_process(log_path):
+    """A real `celery worker` process on the test database and media folder; stopped (or
+    killed, if it hangs) on the way out whatever happened."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url_of_test_db(),
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+        FACE_TORCH_THREADS="1",
+    )
+    command = [
+        sys.executable, "-m", "celery", "-A", "attendance_site", "worker", "--pool", "solo", "--concurrency", "1",
+        "--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def worker_is_ready(log_path):
+    return b" ready." in log_path.read_bytes()
+
+
+def redis_holds_unacked_message_for(capture):
+    """Whether Redis keeps the task message a worker took for this capture and never acknowledged."""
+    with celery_app.connection_for_read() as broker:
+        held = broker.default_channel.client.hvals("unacked")
+    return any(json.loads(raw)[0]["headers"]["argsrepr"] == repr((capture.pk,)) for raw in held)
+
+
+def test_a_capture_whose_worker_is_killed_mid_way_is_finished_once_by_another_worker(faces_dataset, tmp_path):
+    course = make_course("BBT")
+    enrol_identities(faces_dataset, ENROLLED, course)
+    session = make_session(course)
+    celery_app.control.purge()  # the enrolment photos are queued again when the worker starts
+
+    with worker_process(tmp_path / "first-worker.log") as first_worker:
+        # After "ready" the worker's start-up sweep has run: the capture's only message is the
+        # one create_capture sends.
+        assert wait_for(lambda: worker_is_ready(tmp_path / "first-worker.log")), "the first worker did not start"
+        capture = create_capture(session, group_photo(faces_dataset))
+        assert wait_for(lambda: status_of(capture) != Capture.QUEUED, interval=0.05), "the first worker never took it"
+        first_worker.send_signal(signal.SIGKILL)
+        first_worker.wait(timeout=10)
+
+    capture.refresh_from_db()
+    assert capture.status == Capture.PROCESSING, "the worker was not killed in the middle of the capture"
+    assert capture.attempts == 1
+    assert not DetectedFace.objects.filter(capture=capture).exists()
+    assert not session.attendance.exists()
+
+    if USES_REDIS:
+        # Redis saves it: the unacknowledged message stays aside in Redis and goes back to the
+        # queue once the visibility timeout has passed (the next worker's start-up sweep also
+        # sends the capture again; processing it twice changes nothing).
+        assert redis_holds_unacked_message_for(capture)
+        time.sleep(max(0.0, capture.started_at.timestamp() + VISIBILITY_TIMEOUT - time.time()))
+    # With the filesystem broker the message is gone: kombu's filesystem transport deletes the
+    # message file when it delivers it and keeps the unacknowledged copy only in the worker's
+    # memory. The next worker's start-up sweep (recognition.tasks.requeue_waiting_captures)
+    # saves it: the database still says the capture is processing.
+
+    with worker_process(tmp_path / "second-worker.log"):
+        assert wait_for(lambda: status_of(capture) in (Capture.DONE, Capture.FAILED)), (
+            "no worker finished the capture: " + (tmp_path / "second-worker.log").read_text()[-3000:]
+        )
+
+    capture.refresh_from_db()
+    assert capture.status == Capture.DONE, capture.error
+    assert capture.attempts == 2  # the killed run and one complete run; a duplicate delivery found it done
+    assert DetectedFace.objects.filter(capture=capture).count() == FACES_IN_PHOTO == capture.face_count
+    assert dict(session.attendance.values_list("student__full_name", "status")) == RECOGNISED
+    assert AttendanceChange.objects.filter(record__session=session).count() == len(RECOGNISED)
+
+
+REFUSE_SECOND_RECORD = {
+    "sqlite": [
+        """CREATE TRIGGER refuse_second_record BEFORE INSERT ON students_attendancerecord
+           WHEN EXISTS (SELECT 1 FROM students_attendancerecord WHERE session_id = NEW.session_id)
+           BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END""",
+    ],
+    "postgresql": [
+        """CREATE FUNCTION refuse_second_record() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             IF EXISTS (SELECT 1 FROM students_attendancerecord WHERE session_id = NEW.session_id) THEN
+               RAISE EXCEPTION 'disk full (test)';
+             END IF;
+             RETURN NEW;
+           END $$""",
+        """CREATE TRIGGER refuse_second_record BEFORE INSERT ON students_attendancerecord
+           FOR EACH ROW EXECUTE FUNCTION refuse_second_record()""",
+    ],
+}
+ACCEPT_RECORDS_AGAIN = {
+    "sqlite": ["DROP TRIGGER IF EXISTS refuse_second_record"],
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS refuse_second_record ON students_attendancerecord",
+        "DROP FUNCTION IF EXISTS refuse_second_record()",
+    ],
+}
+
+
+def run_sql(statements):
+    with connection.cursor() as cursor:
+        for statement in statements[connection.vendor]:
+            cursor.execute(statement)
+
+
+@pytest.fixture
+def database_refuses_second_record():
+    """The database refuses to insert a session's second attendance record, as a full disk
+    would refuse a write half-way through a capture. Triggers outlive the test's data: the
+    trigger is dropped whatever happens."""
+    run_sql(REFUSE_SECOND_RECORD)
+    yield lambda: run_sql(ACCEPT_RECORDS_AGAIN)
+    run_sql(ACCEPT_RECORDS_AGAIN)
+
+
+def test_a_write_refused_mid_capture_leaves_nothing_and_the_capture_can_be_retried(
+    faces_dataset, engine, database_refuses_second_record
+):
+    accept_records_again = database_refuses_second_record
+    course = make_course("BBT")
+    enrol_identities(faces_dataset, ENROLLED, course)
+    session = make_session(course)
+    celery_app.control.purge()
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+        capture = create_capture(session, group_photo(faces_dataset))
+        assert wait_for(lambda: status_of(capture) in (Capture.DONE, Capture.FAILED))
+
+        capture.refresh_from_db()
+        assert capture.status == Capture.FAILED
+        assert capture.error == "Recognition failed: disk full (test). Retry it from the session page."
+        assert not DetectedFace.objects.filter(capture=capture).exists()
+        assert not AttendanceRecord.objects.filter(session=session).exists()
+        assert not AttendanceChange.objects.filter(record__session=session).exists()
+        assert crop_files() == []
+
+        accept_records_again()
+        assert retry_capture(capture)
+        assert capture.status == Capture.QUEUED and capture.error == ""
+        assert wait_for(lambda: status_of(capture) in (Capture.DONE, Capture.FAILED))
+
+    capture.refresh_from_db()
+    assert capture.status == Capture.DONE, capture.error
+    assert capture.attempts == 2
+    assert DetectedFace.objects.filter(capture=capture).count() == FACES_IN_PHOTO
+    assert len(crop_files()) == FACES_IN_PHOTO
+    assert dict(session.attendance.values_list("student__full_name", "status")) == RECOGNISED
+
+
+def test_a_capture_that_is_done_is_not_retried(faces_dataset):
+    course = make_course("BBT")
+    enrol_identities(faces_dataset, ENROLLED, course)
+    capture = create_capture(make_session(course), group_photo(faces_dataset))
+    Capture.objects.filter(pk=capture.pk).update(status=Capture.DONE)
+
+    assert not retry_capture(capture)
+    assert capture.status == Capture.DONE
