@@ -11,6 +11,7 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.utils import timezone
 
+from . import retention
 from .engine.images import ImageRejected
 from .models import Capture, FacePhoto
 
@@ -80,11 +81,6 @@ def requeue_waiting_captures(sender=None, **kwargs):
 
 @shared_task
 def delete_expired_captures():
-    """Retention: class photos and the face crops cut from them are kept CAPTURE_RETENTION_DAYS;
-    attendance records stay."""
-    cutoff = timezone.now() - timedelta(days=settings.CAPTURE_RETENTION_DAYS)
-    deleted = 0
-    for capture in Capture.objects.filter(created_at__lt=cutoff):
-        capture.delete()  # one by one, so every file is removed with its row
-        deleted += 1
-    return deleted
+    """Retention: class photos and their face crops go after CAPTURE_RETENTION_DAYS, and files
+    no row points to after an hour; attendance records stay."""
+    return {"captures": retention.delete_expired_captures(), "orphaned_files": retention.delete_orphaned_files()}

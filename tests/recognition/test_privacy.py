@@ -64,12 +64,35 @@ def test_expired_captures_and_their_crops_are_deleted_but_attendance_stays(faces
     mark_seen(session, student, session.starts_at, "photo", 0.3)
     old_files = [stored_path(old_capture.image), stored_path(old_face.crop)]
 
-    assert delete_expired_captures() == 1
+    assert delete_expired_captures() == {"captures": 1, "orphaned_files": 0}
 
     assert not any(path.exists() for path in old_files)
     assert list(Capture.objects.values_list("pk", flat=True)) == [new_capture.pk]
     assert stored_path(new_face.crop).exists()
     assert session.attendance.get().status == "present"
+
+
+def test_files_no_row_points_to_are_deleted_once_they_are_an_hour_old(faces_dataset):
+    """A worker killed between writing a crop and committing its row leaves such a file."""
+    import os
+    import time
+
+    from django.core.files.storage import default_storage
+
+    jpeg = a_portrait(faces_dataset)
+    session = make_session(make_course())
+    capture, face = make_capture_with_face(session, jpeg)
+    old_orphan = default_storage.save("crops/old-orphan.jpg", ContentFile(jpeg))
+    new_orphan = default_storage.save("crops/new-orphan.jpg", ContentFile(jpeg))
+    two_hours_ago = time.time() - 7200
+    for name in (old_orphan, face.crop.name, capture.image.name):
+        os.utime(default_storage.path(name), (two_hours_ago, two_hours_ago))
+
+    assert delete_expired_captures() == {"captures": 0, "orphaned_files": 1}
+
+    assert not default_storage.exists(old_orphan)
+    assert default_storage.exists(new_orphan)  # its row may not be committed yet
+    assert default_storage.exists(face.crop.name) and default_storage.exists(capture.image.name)
 
 
 def test_an_admin_can_export_everything_stored_about_one_student(client, faces_dataset):
