@@ -147,3 +147,24 @@ def test_enrolment_photos_are_served_to_staff_only_and_never_from_a_public_path(
     assert response.status_code == 200 and b"".join(response.streaming_content) == jpeg
     assert response["Cache-Control"] == "private, no-store"
     assert client.get("/media/" + photo.image.name).status_code == 404
+
+
+def test_no_enrolment_photo_is_processed_before_consent_is_recorded(faces_dataset, engine):
+    from recognition.enrolment import record_consent
+    from recognition.models import FacePhoto
+    from recognition.processing import NO_CONSENT_REASON, embed_missing_photos
+    from students.models import Student
+
+    student = make_student("S1", "Tony")
+    photo, _ = add_enrolment_photo(student, a_portrait(faces_dataset), "tony.jpg")
+
+    assert embed_missing_photos(Student.objects.filter(pk=student.pk), engine) == 0
+    photo.refresh_from_db()
+    assert (photo.status, photo.rejection_reason) == (FacePhoto.PENDING, NO_CONSENT_REASON)
+    assert not FaceEmbedding.objects.exists()
+
+    record_consent(Student.objects.filter(pk=student.pk), None, "guardian: Cherie Blair")
+    assert embed_missing_photos(Student.objects.filter(pk=student.pk), engine) == 1
+    photo.refresh_from_db()
+    assert photo.status == FacePhoto.ACCEPTED
+    assert FaceEmbedding.objects.get(photo=photo).model_name == engine.embedder.name
