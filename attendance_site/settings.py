@@ -226,6 +226,10 @@ FACE_MATCH_THRESHOLD = float(os.environ["FACE_MATCH_THRESHOLD"]) if os.environ.g
 # One torch thread per worker process: with two threads on two cores, torch's OpenMP threads
 # spin-wait and ran 10-20x slower whenever another process held a core. Scale with processes.
 FACE_TORCH_THREADS = int(os.environ.get("FACE_TORCH_THREADS", 1))
+# OS niceness (0-19) that recognition worker processes take as they start (worker_process_init):
+# with 10, batch recognition yields the CPU to web requests on a machine both share (README,
+# Production). 0, the default, leaves the priority alone (tests run workers inside pytest).
+WORKER_NICE = int(os.environ.get("WORKER_NICE", 0))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

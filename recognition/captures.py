@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .engine.images import ImageRejected, check_upload_size, load_image
+from .engine.images import ImageRejected, check_image, check_upload_size
 from .models import Capture
 
 
@@ -15,7 +15,7 @@ def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOT
     """
     check_upload_size(uploaded_file.size, settings.UPLOAD_MAX_BYTES)
     uploaded_file.seek(0)
-    load_image(uploaded_file)
+    check_image(uploaded_file)
     uploaded_file.seek(0)
     from .tasks import process_capture
 

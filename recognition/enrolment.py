@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from .engine.images import ImageRejected, check_upload_size, load_image
+from .engine.images import ImageRejected, check_image, check_upload_size
 from .models import FacePhoto
 
 
@@ -16,7 +16,7 @@ def check_enrolment_image(fileobj, nbytes):
     """Raise ImageRejected unless these bytes are an image we can store and read back."""
     check_upload_size(nbytes, settings.UPLOAD_MAX_BYTES)
     fileobj.seek(0)
-    load_image(fileobj)
+    check_image(fileobj)
     fileobj.seek(0)
 
 

@@ -4,10 +4,11 @@ Every task is acknowledged late (settings), so a worker that dies mid-task leave
 to be delivered again, and every task gives the same result when run twice.
 """
 import logging
+import os
 from datetime import timedelta
 
 from celery import shared_task
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 from django.utils import timezone
 
@@ -55,6 +56,25 @@ def embed_enrolment_photo(photo_id):
         pipeline().embed_photo(photo, pipeline().face_engine())
     except ImageRejected as error:
         FacePhoto.objects.filter(pk=photo_id).update(status=FacePhoto.REJECTED, rejection_reason=str(error))
+
+
+@worker_process_init.connect
+def lower_cpu_priority(**kwargs):
+    """Run recognition at niceness WORKER_NICE: a web server on the same cores then answers an
+    upload at once instead of sharing the CPU with the photos already queued. Linux keeps a
+    niceness per thread, so every thread of the process is lowered (threads started later inherit
+    it); a process can raise its niceness but never lower it again."""
+    target = settings.WORKER_NICE
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]  # not Linux: the process
+    for thread in threads:
+        try:
+            if os.getpriority(os.PRIO_PROCESS, thread) < target:
+                os.setpriority(os.PRIO_PROCESS, thread, target)
+        except OSError:  # a thread that has just ended
+            pass
 
 
 @worker_init.connect
