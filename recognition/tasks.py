@@ -77,6 +77,13 @@ def lower_cpu_priority(**kwargs):
             pass
 
 
+@worker_process_init.connect
+def load_face_engine(**kwargs):
+    """Load the models as the worker process starts: the log then says at start-up which
+    embedder and threshold this worker uses, and the first photo does not wait for them."""
+    pipeline().face_engine()
+
+
 @worker_init.connect
 def requeue_waiting_captures(sender=None, **kwargs):
     """Send again every capture that is still waiting when a worker starts.
