@@ -18,6 +18,10 @@
       result.textContent = "The camera could not be started: " + error.message + ". Allow camera access and try again.";
       return;
     }
+    // Until its first frame arrives the video has no size, and a shot would be empty.
+    if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
+      await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
+    }
     startButton.disabled = true;
     shootButton.disabled = false;
   });

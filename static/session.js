@@ -77,6 +77,10 @@
       return;
     }
     video.hidden = false;
+    // Until its first frame arrives the video has no size, and a snapshot would be lost.
+    if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
+      await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
+    }
     startButton.disabled = true;
     [snapButton, autoBox, intervalInput].forEach((control) => { control.disabled = false; });
     cameraStatus.textContent = "Camera on.";

@@ -1,1 +1,80 @@
+"""Fixtures of the web tests, and the helpers of the tests that drive a real Chromium."""
+import shutil
+from importlib import import_module
+
+import pytest
+from django.db import connections
+
 from tests.web.school import eager_recognition, school  # noqa: F401 - fixtures
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+# The pytestmark of a module of browser tests.
+BROWSER_TESTS = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.usefixtures("role_groups"),
+    pytest.mark.skipif(
+        not shutil.which(CHROMIUM),
+        reason=f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); .ci/run does.",
+    ),
+]
+
+
+@pytest.fixture
+def role_groups(transactional_db):
+    """The role groups come from a data migration, which a transactional test's flush removes."""
+    from django.apps import apps
+
+    import_module("students.migrations.0002_role_groups").create_role_groups(apps, None)
+
+
+@pytest.fixture
+def open_browser(live_server, monkeypatch):
+    """open_browser(camera=None) -> a new page in a new Chromium; with camera (a .y4m or .mjpeg
+    file), the browser's only webcam plays that file and camera access is granted without asking."""
+    # Depending on live_server closes the browsers before the server stops.
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    browsers = []
+    with sync_playwright() as playwright:
+
+        def open_page(camera=None):
+            args = list(CHROMIUM_ARGS)
+            if camera:
+                args += [
+                    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={camera}",
+                ]
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+            browsers.append(browser)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(60_000)
+            return page
+
+        yield open_page
+        for browser in browsers:
+            browser.close()
+        # While Playwright's loop runs, the ORM calls of the test get a connection of their own
+        # (Django keys connections by async context); close it before the database is dropped.
+        connections.close_all()
+
+
+@pytest.fixture
+def page(open_browser):
+    return open_browser()
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(f"pw-{username}")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")

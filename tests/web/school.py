@@ -60,11 +60,11 @@ BBT = ["BBT_Bernadette", "BBT_Howard", "BBT_Raj", "BBT_Sheldon", "BBT_Stuart"]
 BBT_GROUP_PHOTO = "group/faceapi_bbt4.jpg"
 
 
-def enrol_bbt_cast(faces_dataset, course, photos_each=3):
-    """The Big Bang Theory cast as students of the course, with consent and enrolment photos
-    from the shared dataset; returns {full name: Student}."""
+def enrol_bbt_cast(faces_dataset, course, photos_each=3, people=BBT):
+    """The Big Bang Theory cast (or the `people` of it) as students of the course, with consent
+    and enrolment photos from the shared dataset; returns {full name: Student}."""
     cast = {}
-    for folder in BBT:
+    for folder in people:
         student = make_student(folder, folder.replace("_", " "))
         record_consent(Student.objects.filter(pk=student.pk), recorded_by=None, given_by="Guardian")
         for path in sorted((faces_dataset / "identities" / folder).iterdir())[:photos_each]:

@@ -1,66 +1,15 @@
 """In a real Chromium: a teacher uploads a class photo and watches the boxes, names and roster
 appear without reloading; a student reads their history."""
-import shutil
 from datetime import timedelta
-from importlib import import_module
 
-import pytest
-from django.db import connections
 from django.utils import timezone
 
 from students.models import AttendanceRecord
 from tests.factories import make_course, make_session, make_student, make_user
+from tests.web.conftest import BROWSER_TESTS, log_in
 from tests.web.school import BBT_GROUP_PHOTO, enrol_bbt_cast
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM),
-        reason=f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); .ci/run does.",
-    ),
-]
-
-
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db):
-    """The role groups come from a data migration, which a transactional test's flush removes."""
-    from django.apps import apps
-
-    import_module("students.migrations.0002_role_groups").create_role_groups(apps, None)
-
-
-@pytest.fixture
-def page(live_server, monkeypatch):
-    # Depending on live_server closes the browser before the server stops.
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are still plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(60_000)
-        yield page
-        browser.close()
-        # While Playwright's loop runs, the ORM calls of the test get a connection of their own
-        # (Django keys connections by async context); close it before the database is dropped.
-        connections.close_all()
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"pw-{username}")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+pytestmark = BROWSER_TESTS
 
 
 def test_a_teacher_uploads_a_class_photo_and_sees_boxes_names_and_the_roster(
