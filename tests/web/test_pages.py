@@ -110,7 +110,7 @@ def test_the_session_page_shows_the_roster_and_how_each_status_was_decided(clien
                                     match_distance=0.42, first_seen_at=school.session.starts_at)
     client.force_login(school.teacher)
     page = client.get(f"/sessions/{school.session.pk}/").content.decode()
-    assert "Recognised in a photo (distance 0.42)" in page
+    assert "Recognised in a class photo (distance 0.42)" in page
     assert page.count("Not seen yet") == 2
 
 
