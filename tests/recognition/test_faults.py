@@ -6,21 +6,26 @@ PostgreSQL + Redis with DATABASE_URL and CELERY_BROKER_URL set.
 """
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 
 import pytest
+import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from kombu import Connection
 
 from attendance_site.celery import app as celery_app
 from recognition.captures import create_capture, retry_capture
 from recognition.models import Capture, DetectedFace
+from recognition.tasks import process_capture
 from students.models import AttendanceChange, AttendanceRecord
 from tests.conftest import REPO_ROOT
 from tests.factories import make_course, make_session
@@ -70,9 +75,10 @@ def database_url_of_test_db():
 
 
 @contextmanager
-def worker_process(log_path):
+def worker_process(log_path, **environment):
     """A real `celery worker` process on the test database and media folder; stopped (or
-    killed, if it hangs) on the way out whatever happened."""
+    killed, if it hangs) on the way out whatever happened. `environment` overrides or adds
+    variables (CELERY_BROKER_URL, for another broker)."""
     env = dict(
         os.environ,
         DATABASE_URL=database_url_of_test_db(),
@@ -80,6 +86,7 @@ def worker_process(log_path):
         CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
         FACE_TORCH_THREADS="1",
     )
+    env.update(environment)
     command = [
         sys.executable, "-m", "celery", "-A", "attendance_site", "worker", "--pool", "solo", "--concurrency", "1",
         "--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat",
@@ -150,6 +157,94 @@ def test_a_capture_whose_worker_is_killed_mid_way_is_finished_once_by_another_wo
     assert capture.status == Capture.DONE, capture.error
     assert capture.attempts == 2  # the killed run and one complete run; a duplicate delivery found it done
     assert DetectedFace.objects.filter(capture=capture).count() == FACES_IN_PHOTO == capture.face_count
+    assert dict(session.attendance.values_list("student__full_name", "status")) == RECOGNISED
+    assert AttendanceChange.objects.filter(record__session=session).count() == len(RECOGNISED)
+
+
+def free_loopback_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def private_redis(port, folder):
+    """A `redis-server` of the test's own on 127.0.0.1:port, without persistence, as Redis runs
+    here: no RDB snapshot, no append-only file, so a restart starts empty. Killed on the way out
+    whatever happened; yields a client."""
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--dir", str(folder), "--daemonize", "no",
+    ]
+    with open(folder / "redis.log", "ab") as log:
+        process = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+    def answers():
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return process.poll() is not None  # it exited: stop waiting, and say so below
+
+    try:
+        assert wait_for(answers, timeout=10, interval=0.05) and process.poll() is None, (
+            "the private redis-server did not start: " + (folder / "redis.log").read_text()[-2000:]
+        )
+        yield client
+    finally:
+        client.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not on PATH: this test restarts a real Redis")
+def test_captures_queued_when_redis_restarts_without_persistence_are_processed_once(faces_dataset, tmp_path):
+    """Redis runs without persistence here: a restart loses every queued message. The worker's
+    start-up sweep (recognition.tasks.requeue_waiting_captures) finds the capture still queued
+    in the database and sends it again. A private Redis, really killed and restarted; the
+    shared Redis is left alone."""
+    port = free_loopback_port()
+    broker_url = f"redis://127.0.0.1:{port}/0"
+    course = make_course("BBT")
+    enrol_identities(faces_dataset, ENROLLED, course)
+    session = make_session(course)
+    capture = create_capture(session, group_photo(faces_dataset))
+    # create_capture sent its message to the configured broker, where no worker of this test
+    # listens; like the other tests, leave that queue empty.
+    celery_app.control.purge()
+    assert status_of(capture) == Capture.QUEUED
+
+    with private_redis(port, tmp_path / "redis") as broker:
+        # The message create_capture sends, sent by the app itself over a connection to the
+        # private Redis; no worker is running. (A second Celery(broker=...) app would not do:
+        # Celery prefers a CELERY_BROKER_URL in the environment to its broker argument.)
+        with Connection(broker_url) as to_private_redis:
+            process_capture.apply_async((capture.pk,), connection=to_private_redis)
+        assert broker.llen("celery") == 1
+        assert json.loads(broker.lindex("celery", 0))["headers"]["argsrepr"] == repr((capture.pk,))
+
+    # Killed (SIGKILL: nothing saved on the way out) and started again on the same port.
+    with private_redis(port, tmp_path / "redis") as broker:
+        assert broker.llen("celery") == 0, "the restarted Redis still holds the message: it is not the restart under test"
+        assert broker.dbsize() == 0
+        assert status_of(capture) == Capture.QUEUED
+
+        log_path = tmp_path / "worker.log"
+        # A long visibility timeout: a capture that takes a while is not delivered a second time.
+        with worker_process(log_path, CELERY_BROKER_URL=broker_url, CELERY_VISIBILITY_TIMEOUT="300"):
+            assert wait_for(lambda: status_of(capture) in (Capture.DONE, Capture.FAILED)), (
+                "no worker finished the capture: " + log_path.read_text()[-3000:]
+            )
+        # Celery logs the URL with the password masked: "Connected to redis://:**@127.0.0.1:PORT/0".
+        assert f"127.0.0.1:{port}/0" in log_path.read_text(), "the worker did not use the private Redis"
+
+    capture.refresh_from_db()
+    assert capture.status == Capture.DONE, capture.error
+    assert capture.attempts == 1  # the lost message never ran; the start-up sweep's ran once
+    assert DetectedFace.objects.filter(capture=capture).count() == FACES_IN_PHOTO == capture.face_count
+    assert len(crop_files()) == FACES_IN_PHOTO
     assert dict(session.attendance.values_list("student__full_name", "status")) == RECOGNISED
     assert AttendanceChange.objects.filter(record__session=session).count() == len(RECOGNISED)
 
