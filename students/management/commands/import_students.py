@@ -1,8 +1,10 @@
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from recognition.engine.images import check_upload_size
 from recognition.enrolment import ImageRejected, add_enrolment_photo, record_consent
 from students.models import Course, Student
 
@@ -71,6 +73,8 @@ class Command(BaseCommand):
                 totals["skipped"] += 1
                 continue
             try:
+                # Checked before reading: a huge file misnamed .jpg must not be read into memory.
+                check_upload_size(path.stat().st_size, settings.UPLOAD_MAX_BYTES)
                 _, created = add_enrolment_photo(student, path.read_bytes(), path.name)
             except (ImageRejected, OSError) as error:
                 self.stderr.write(f"Skipped {path}: {error}")
