@@ -27,7 +27,7 @@
         method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken },
       });
       if (response.status === 202) {
-        logLine(name + ": sent, recognising faces…");
+        logLine(name + ": sent. Its progress shows under Captures.");
       } else {
         const body = await response.json().catch(() => ({}));
         const reason = (body.image && body.image[0]) || body.detail || "the server refused it (" + response.status + ")";
@@ -92,7 +92,7 @@
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     canvas.getContext("2d").drawImage(video, 0, 0);
-    const name = "snapshot " + new Date().toLocaleTimeString();
+    const name = "snapshot " + new Date().toLocaleTimeString([], { hour12: false });
     canvas.toBlob((blob) => upload(blob, name, "camera"), "image/jpeg", 0.9);
   }
 
