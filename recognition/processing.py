@@ -60,11 +60,16 @@ def embed_photo(photo, engine):
     except EnrolmentRejected as rejection:
         FacePhoto.objects.filter(pk=photo.pk).update(status=FacePhoto.REJECTED, rejection_reason=str(rejection))
         return None
+    store_embedding(photo, engine.embedder.name, vector)
+    return vector
+
+
+def store_embedding(photo, model_name, vector):
+    """Keep a photo's vector for one model and mark the photo accepted."""
     FaceEmbedding.objects.update_or_create(
-        photo=photo, model_name=engine.embedder.name, defaults={"vector": vector.astype("float32").tobytes()}
+        photo=photo, model_name=model_name, defaults={"vector": vector.astype("float32").tobytes()}
     )
     FacePhoto.objects.filter(pk=photo.pk).update(status=FacePhoto.ACCEPTED, rejection_reason="")
-    return vector
 
 
 def embed_missing_photos(students, engine):

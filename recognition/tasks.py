@@ -50,10 +50,11 @@ def first_line(error):
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def embed_enrolment_photo(photo_id):
     photo = FacePhoto.objects.select_related("student").filter(pk=photo_id).first()
-    if photo is None:
-        return
+    engine = pipeline().face_engine()
+    if photo is None or photo.embeddings.filter(model_name=engine.embedder.name).exists():
+        return  # deleted, or already embedded (by the enrolment camera page, or an earlier delivery)
     try:
-        pipeline().embed_photo(photo, pipeline().face_engine())
+        pipeline().embed_photo(photo, engine)
     except ImageRejected as error:
         FacePhoto.objects.filter(pk=photo_id).update(status=FacePhoto.REJECTED, rejection_reason=str(error))
 

@@ -116,16 +116,19 @@ def enrol_check(request, pk):
     # The engine loads torch and the face models: imported here so that only this staff page,
     # not every web process, pays for them.
     from .engine.pipeline import EnrolmentRejected, embed_enrolment_photo
-    from .processing import face_engine
+    from .processing import face_engine, store_embedding
 
     engine = face_engine()
     try:
         check_upload_size(upload.size, settings.UPLOAD_MAX_BYTES)
-        embed_enrolment_photo(load_image(upload), engine.detector, engine.embedder)
+        vector = embed_enrolment_photo(load_image(upload), engine.detector, engine.embedder)
         upload.seek(0)
         photo, created = add_enrolment_photo(student, upload.read(), "camera.jpg")
     except (ImageRejected, EnrolmentRejected) as rejection:
         return refused(str(rejection))
+    # The shot was just embedded to check it: keep that vector rather than have the worker
+    # compute it again.
+    store_embedding(photo, engine.embedder.name, vector)
     return JsonResponse({
         "accepted": True,
         "photo": photo.pk,

@@ -34,6 +34,12 @@ def test_a_shot_of_one_face_is_saved_as_an_enrolment_photo(client, school, conse
     assert response.status_code == 201
     photo = FacePhoto.objects.get(student=consenting_ada)
     assert response.json() == {"accepted": True, "photo": photo.pk, "created": True, "url": f"/files/enrolment/{photo.pk}/"}
+    # The vector computed to check the shot is kept: the photo is usable before any worker runs.
+    from recognition.processing import face_engine
+
+    photo.refresh_from_db()
+    assert photo.status == FacePhoto.ACCEPTED
+    assert photo.embeddings.filter(model_name=face_engine().embedder.name).count() == 1
 
 
 def test_a_shot_of_a_group_is_refused_with_the_reason_and_nothing_is_saved(client, school, consenting_ada, faces_dataset):
