@@ -23,6 +23,7 @@ from django.utils import timezone
 from google.auth.exceptions import RefreshError, TransportError
 
 from .models import AttendanceRecord, Course, SheetSync
+from .overview import attendance_rows
 
 CHECKMARK_HEADER = ["Student number", "Name"]
 TIMESTAMP_HEADER = ["Session", "Course", "Student number", "Name", "Status", "First seen", "Source"]
@@ -52,17 +53,11 @@ def checkmark_rows(course):
     """Header, then one row per enrolled student with a mark per session in start order."""
     sessions = list(course.sessions.order_by("starts_at", "pk"))
     students = course.students.order_by("full_name", "student_number")
-    statuses = dict(
-        ((student_id, session_id), status)
-        for student_id, session_id, status in AttendanceRecord.objects.filter(session__course=course).values_list(
-            "student_id", "session_id", "status"
-        )
-    )
     header = CHECKMARK_HEADER + [session_label(session) for session in sessions]
     return [header] + [
-        [student.student_number, student.full_name]
-        + [CHECK_MARKS.get(statuses.get((student.pk, session.pk)), "") for session in sessions]
-        for student in students
+        [row.student.student_number, row.student.full_name]
+        + [CHECK_MARKS.get(record.status, "") if record else "" for record in row.records]
+        for row in attendance_rows(sessions, students)
     ]
 
 
