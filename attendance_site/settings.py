@@ -155,9 +155,13 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 REST_FRAMEWORK = {
+    # Device tokens first: DRF answers 401 (with WWW-Authenticate: Token) only when the first
+    # class names a scheme, else 403. So a missing, wrong or revoked credential is 401, and 403
+    # means "known, but not allowed". A request without a Token header falls through to the
+    # login session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "recognition.authentication.DeviceTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
