@@ -1,7 +1,9 @@
 """A fixed-window request counter in the cache, shared by every web process that shares the
 cache (set CACHE_URL to Redis in production)."""
+import ipaddress
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 
 
@@ -19,5 +21,22 @@ def over_limit(scope, who, limit, window_seconds):
 
 
 def client_address(request):
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR", "unknown")
+    """The address of whoever sent the request, as far as it can be trusted.
+
+    Each of the TRUSTED_PROXY_HOPS proxies in front of the site appends the address it was
+    reached from to X-Forwarded-For, so the client's address is the entry that many places
+    from the end; everything before it is the client's own say-so. A header shorter than that,
+    or an entry that is not an address, did not come through those proxies as they write it:
+    then the immediate peer's address is used, which the client cannot choose.
+    """
+    peer = request.META.get("REMOTE_ADDR", "unknown")
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops == 0:
+        return peer
+    entries = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    if len(entries) < hops:
+        return peer
+    try:
+        return str(ipaddress.ip_address(entries[-hops].strip()))
+    except ValueError:
+        return peer

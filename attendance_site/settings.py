@@ -40,7 +40,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "attendance_site.apps.RollCallAdminConfig",  # django.contrib.admin, its login limited like the site's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -102,7 +102,13 @@ CACHES = {
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
-LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", 10))  # failed-or-not attempts per minute per address
+LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", 10))  # attempts per minute per address and per user name
+# How many proxies in front of the web servers (the HTTPS load balancer: 1) append the client's
+# address to X-Forwarded-For; login limits count per client address read through them
+# (attendance_site/ratelimit.py). 0: the header is ignored, every client is its TCP peer.
+TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", 0))
+if TRUSTED_PROXY_HOPS < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_HOPS is the number of proxies in front of the site: 0 or more.")
 UPLOAD_RATE_LIMIT = int(os.environ.get("UPLOAD_RATE_LIMIT", 60))  # uploads per minute per user or device
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -149,9 +155,13 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 REST_FRAMEWORK = {
+    # Device tokens first: DRF answers 401 (with WWW-Authenticate: Token) only when the first
+    # class names a scheme, else 403. So a missing, wrong or revoked credential is 401, and 403
+    # means "known, but not allowed". A request without a Token header falls through to the
+    # login session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "recognition.authentication.DeviceTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import IsAuthenticated
 
 from recognition import api as recognition_api
 from students import api as students_api
@@ -19,7 +20,8 @@ api_urlpatterns = [
     ),
     path("captures/<int:pk>/", recognition_api.capture_detail, name="api_capture"),
     path("me/attendance/", students_api.my_attendance, name="api_my_attendance"),
-    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    # The schema needs a person's login, as its readable page /api/docs/ does.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api_schema"),
     path("docs/", students_api.api_docs, name="api_docs"),
 ]
 

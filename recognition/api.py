@@ -22,7 +22,11 @@ CAPTURES_LISTED = 20
 
 
 def captures_for_caller(request):
-    return Capture.objects.filter(session__in=sessions_for_caller(request))
+    """A teacher's sessions' captures; for a device only those it sent itself: a room's camera
+    must not read who was recognised in the photos others took there."""
+    captures = Capture.objects.filter(session__in=sessions_for_caller(request))
+    device = device_of(request)
+    return captures.filter(device=device) if device else captures
 
 
 def with_faces(captures):
@@ -39,7 +43,8 @@ def session_captures(request, pk):
     multipart field `image`): answered 202 at once, recognition runs in the background."""
     session = get_object_or_404(sessions_for_caller(request), pk=pk)
     if request.method == "GET":
-        captures = with_faces(session.captures.order_by("-created_at"))[:CAPTURES_LISTED]
+        captures = captures_for_caller(request).filter(session=session).order_by("-created_at")
+        captures = with_faces(captures)[:CAPTURES_LISTED]
         return Response(CaptureSerializer(captures, many=True, context={"request": request}).data)
     device = device_of(request)
     uploader = f"device:{device.pk}" if device else f"user:{request.user.pk}"

@@ -1,5 +1,3 @@
-import csv
-
 from django.contrib import admin
 from django.http import HttpResponse
 from django.utils import timezone
@@ -8,6 +6,7 @@ from recognition.admin import FacePhotoInline
 from recognition.enrolment import record_consent
 
 from . import sheets
+from .csv_files import csv_download
 from .export import student_export_zip
 from .models import AttendanceChange, AttendanceRecord, ClassSession, Course, SheetSync, Student
 
@@ -142,10 +141,5 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected records as CSV")
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="attendance.csv"'
-        writer = csv.writer(response)
-        writer.writerow(ATTENDANCE_CSV_COLUMNS)
-        for record in queryset.select_related("student", "session__course"):
-            writer.writerow(attendance_csv_row(record))
-        return response
+        records = queryset.select_related("student", "session__course")
+        return csv_download("attendance.csv", ATTENDANCE_CSV_COLUMNS, map(attendance_csv_row, records))

@@ -1,23 +1,61 @@
+"""Both logins, the site's and the admin's, count attempts the same way: per address and per
+user name, so neither one machine nor many machines can guess a password quickly."""
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
+from django.forms.forms import NON_FIELD_ERRORS
 
 from attendance_site.ratelimit import client_address, over_limit
 
 TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute, then try again."
+TOO_MANY_ATTEMPTS_CODE = "too_many_attempts"
+
+
+class AttemptLimit:
+    """For a login form: counts the attempt, and past the limit refuses it before the password
+    is checked."""
+
+    def clean(self):
+        limit = settings.LOGIN_RATE_LIMIT
+        # The cleaned user name is what authenticate() is given (stripped, NFKC-normalised), so
+        # every spelling that reaches the same account counts against it.
+        username = self.cleaned_data.get("username")
+        by_address = over_limit("login-address", client_address(self.request), limit, 60)
+        by_username = bool(username) and over_limit("login-user", username, limit, 60)
+        if by_address or by_username:
+            raise ValidationError(TOO_MANY_ATTEMPTS, code=TOO_MANY_ATTEMPTS_CODE)
+        return super().clean()
+
+
+class LoginForm(AttemptLimit, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(AttemptLimit, AdminAuthenticationForm):
+    pass
+
+
+def answer_429_when_refused(response):
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if form is not None and form.has_error(NON_FIELD_ERRORS, TOO_MANY_ATTEMPTS_CODE):
+        response.status_code = 429
+    return response
 
 
 class RateLimitedLoginView(LoginView):
-    """Django's login, with attempts counted per address and per user name, so neither one
-    machine nor many machines can guess a password quickly."""
+    form_class = LoginForm
 
-    def post(self, request, *args, **kwargs):
-        limit = settings.LOGIN_RATE_LIMIT
-        username = request.POST.get("username", "").strip().lower()[:150]
-        by_address = over_limit("login-address", client_address(request), limit, 60)
-        by_username = username and over_limit("login-user", username, limit, 60)
-        if by_address or by_username:
-            # The password is not even checked: the form is shown again, unbound.
-            form = self.get_form_class()(request, initial={"username": username})
-            context = self.get_context_data(form=form, too_many_attempts=TOO_MANY_ATTEMPTS)
-            return self.render_to_response(context, status=429)
-        return super().post(request, *args, **kwargs)
+    def form_invalid(self, form):
+        return answer_429_when_refused(super().form_invalid(form))
+
+
+class RollCallAdminSite(admin.AdminSite):
+    """The admin, with its login limited like the site's (attendance_site.apps.RollCallAdminConfig)."""
+
+    login_form = AdminLoginForm
+
+    def login(self, request, extra_context=None):
+        return answer_429_when_refused(super().login(request, extra_context))

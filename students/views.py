@@ -1,9 +1,7 @@
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +12,7 @@ from recognition.engine.images import upright_size
 from recognition.models import Capture
 
 from .attendance import close_session, set_status
+from .csv_files import csv_download
 from .forms import ClassSessionForm, StatusForm
 from .models import AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster
@@ -64,19 +63,18 @@ def course_detail(request, pk):
 def course_csv(request, pk):
     course = managed_course(request, pk)
     sessions = list(held_sessions(course))
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="attendance-{course.code}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
+    header = (
         ["student number", "student"]
         + [timezone.localtime(session.starts_at).strftime("%Y-%m-%d %H:%M") for session in sessions]
         + ["attendance %"]
     )
-    for row in attendance_rows(sessions, list(course.students.filter(is_active=True))):
-        statuses = [record.status if record else "absent" for record in row.records]
-        percentage = "" if row.percentage is None else row.percentage
-        writer.writerow([row.student.student_number, row.student.full_name, *statuses, percentage])
-    return response
+    rows = (
+        [row.student.student_number, row.student.full_name]
+        + [record.status if record else "absent" for record in row.records]
+        + ["" if row.percentage is None else row.percentage]
+        for row in attendance_rows(sessions, list(course.students.filter(is_active=True)))
+    )
+    return csv_download(f"attendance-{course.code}.csv", header, rows)
 
 
 def with_upright_sizes(captures):

@@ -203,7 +203,8 @@ def test_a_failed_capture_says_why(client, school):
 
 def test_a_capture_is_hidden_from_others_and_from_devices_outside_its_scope(client, school):
     capture = done_capture(school.session, [school.ada])
-    _, in_scope = device_token(course=school.course)
+    sender, in_scope = device_token(course=school.course)
+    Capture.objects.filter(pk=capture.pk).update(device=sender)
     _, out_of_scope = device_token(room="R99")
     assert client.get(f"/api/captures/{capture.pk}/", **as_device(in_scope)).status_code == 200
     assert client.get(f"/api/captures/{capture.pk}/", **as_device(out_of_scope)).status_code == 404

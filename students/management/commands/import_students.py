@@ -1,3 +1,9 @@
+import csv
+import hashlib
+import io
+import os
+import re
+import stat
 from pathlib import Path
 
 from django.conf import settings
@@ -5,10 +11,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from recognition.engine.images import check_upload_size
-from recognition.enrolment import ImageRejected, add_enrolment_photo, record_consent
+from recognition.enrolment import ImageRejected, add_enrolment_photo, check_enrolment_image, record_consent
+from recognition.models import FacePhoto
 from students.models import Course, Student
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}
+# S00042_Ada_Lovelace: a student number (capitals and digits, at least one digit), then the name.
+NUMBERED_FOLDER = re.compile(r"(?P<number>[A-Z]*\d[A-Z\d]*)_(?P<name>.+)")
+NUMBER_MAX_LENGTH = Student._meta.get_field("student_number").max_length
+LINK_SKIPPED = "a symbolic link; links are never followed."
+
+
+class Clash(Exception):
+    """A folder that may be another person's than the student it names; str() says why."""
 
 
 def next_student_number():
@@ -20,10 +35,111 @@ def next_student_number():
     return f"S{n:05d}"
 
 
+def read_roster(path):
+    """{folder name: (student number, full name or "")} from a CSV file with the header
+    folder,student_number[,full_name]."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns, rows = set(reader.fieldnames or ()), list(reader)
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"Cannot read the roster {path}: {error}") from error
+    if not {"folder", "student_number"} <= columns:
+        raise CommandError(f"{path} needs a header row with the columns folder,student_number[,full_name].")
+    roster = {}
+    for line, row in enumerate(rows, start=2):
+        folder, number = (row["folder"] or "").strip(), (row["student_number"] or "").strip()
+        if not folder or not number:
+            raise CommandError(f"{path}, line {line}: give the folder and its student number.")
+        roster[folder] = (number, (row.get("full_name") or "").strip())
+    return roster
+
+
+def folder_identity(folder_name, roster):
+    """(student number or None, full name, whether the name must agree with the numbered
+    student's) for a student folder: from the roster when it lists the folder, else from the
+    folder name. A roster row without a name vouches for the number alone."""
+    number, name, name_given = None, folder_name, True
+    numbered = NUMBERED_FOLDER.fullmatch(folder_name)
+    if numbered:
+        number, name = numbered["number"], numbered["name"]
+    if folder_name in roster:
+        number, roster_name = roster[folder_name]
+        name, name_given = roster_name or name, bool(roster_name)
+    return number, " ".join(name.replace("_", " ").split()), name_given
+
+
+def same_name(a, b):
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def sha256(content):
+    return hashlib.sha256(content).hexdigest()
+
+
+def is_usable_photo(path):
+    try:
+        content = read_regular_file(path)
+        check_enrolment_image(io.BytesIO(content), len(content))
+    except (ImageRejected, OSError):
+        return False
+    return True
+
+
+def holds_every_photo(student, photos):
+    """True when the folder is this student's import run again: the student already holds at
+    least one of its photos, byte for byte, and all of those that are photos at all."""
+    held = set(student.face_photos.values_list("content_sha256", flat=True))
+    new = [path for path, digest in photos if digest not in held]
+    return len(new) < len(photos) and not any(is_usable_photo(path) for path in new)
+
+
+def student_for_folder(number, full_name, name_given, photos):
+    """(student, created) for a folder, or raise Clash. A student is found by number only;
+    by name only when they already hold the folder's photos (the same import run again)."""
+    if number:
+        if len(number) > NUMBER_MAX_LENGTH:
+            raise Clash(f"{number} is longer than a student number can be ({NUMBER_MAX_LENGTH} characters).")
+        student = Student.objects.filter(student_number=number).first()
+        if student is None:
+            return Student.objects.create(student_number=number, full_name=full_name), True
+        if name_given and not same_name(student.full_name, full_name):
+            raise Clash(f"student {number} is {student.full_name}, not {full_name}.")
+        return student, False
+    namesakes = list(Student.objects.filter(full_name__iexact=full_name))
+    for student in namesakes:
+        if holds_every_photo(student, photos):
+            return student, False
+    if namesakes:
+        numbers = ", ".join(student.student_number for student in namesakes)
+        raise Clash(
+            f"a student named {full_name} already exists ({numbers}) and does not hold this folder's photos. "
+            f"If it is them, name the folder <student number>_{full_name.replace(' ', '_')} or list it in --roster."
+        )
+    return Student.objects.create(full_name=full_name, student_number=next_student_number()), True
+
+
+def read_regular_file(path):
+    """A file's bytes, refusing a symbolic link even if one replaced the file after it was listed."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with open(descriptor, "rb") as handle:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageRejected("not a regular file.")
+        # Checked before reading: a huge file misnamed .jpg must not be read into memory.
+        check_upload_size(info.st_size, settings.UPLOAD_MAX_BYTES)
+        return handle.read()
+
+
+def listed(folder):
+    return sorted(os.scandir(folder), key=lambda entry: entry.name)
+
+
 class Command(BaseCommand):
     help = (
         "Import students from a folder with one sub-folder of photos per student, named after the "
-        "student (underscores read as spaces). Safe to run again: nothing is created twice."
+        "student (underscores read as spaces), optionally after their student number: S00042_Ada_Lovelace. "
+        "Safe to run again: nothing is created twice. Symbolic links are never followed."
     )
 
     def add_arguments(self, parser):
@@ -35,49 +151,85 @@ class Command(BaseCommand):
             help="Record that consent to process face photos was given (by the students, or name the guardians' "
             "consent form); without it photos wait for consent to be recorded in the admin.",
         )
+        parser.add_argument(
+            "--roster",
+            metavar="FILE",
+            help="A CSV file with the header folder,student_number[,full_name]: the student each folder holds.",
+        )
 
-    def handle(self, folder, course=None, consent=None, **options):
+    def handle(self, folder, course=None, consent=None, roster=None, **options):
         root = Path(folder)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder. Give the folder that holds one sub-folder per student.")
+        roster = read_roster(roster) if roster else {}
         course_obj = None
         if course:
             course_obj, created = Course.objects.get_or_create(code=course, defaults={"name": course})
             if created:
                 self.stdout.write(f"Created course {course}.")
-        totals = {"students": 0, "photos": 0, "skipped": 0}
-        for student_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-            self.import_one_student(student_dir, course_obj, consent, totals)
+        totals = {"students": 0, "photos": 0, "skipped": 0, "folders skipped": 0}
+        for entry in listed(root):
+            if entry.is_symlink():
+                self.skip(root / entry.name, LINK_SKIPPED, totals, "folders skipped")
+            elif entry.is_dir(follow_symlinks=False):
+                self.import_one_student(root / entry.name, course_obj, consent, roster, totals)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {totals['students']} new student(s) and {totals['photos']} new photo(s); "
-                f"{totals['skipped']} file(s) skipped."
+                f"{totals['skipped']} file(s) skipped; {totals['folders skipped']} folder(s) skipped."
             )
         )
 
-    def import_one_student(self, student_dir, course, consent, totals):
-        full_name = student_dir.name.replace("_", " ").strip()
+    def skip(self, path, why, totals, counter="skipped"):
+        self.stderr.write(f"Skipped {path}: {why}")
+        totals[counter] += 1
+
+    def import_one_student(self, student_dir, course, consent, roster, totals):
+        photos = self.read_photos(student_dir, totals)
+        number, full_name, name_given = folder_identity(student_dir.name, roster)
         with transaction.atomic():
-            student = Student.objects.filter(full_name=full_name).first()
-            if student is None:
-                student = Student.objects.create(full_name=full_name, student_number=next_student_number())
-                totals["students"] += 1
+            try:
+                student, created = student_for_folder(number, full_name, name_given, photos)
+            except Clash as clash:
+                self.skip(student_dir, clash, totals, "folders skipped")
+                return
+            totals["students"] += created
             if course:
                 course.students.add(student)
             if consent:
                 # Before the photos are added, so each is queued for embedding once.
                 record_consent(Student.objects.filter(pk=student.pk), None, consent)
-        for path in sorted(p for p in student_dir.iterdir() if p.is_file()):
-            if path.suffix.lower() not in PHOTO_SUFFIXES:
-                self.stderr.write(f"Skipped {path}: not a photo file type.")
-                totals["skipped"] += 1
+        for path, _ in photos:
+            self.add_photo(student, path, totals)
+
+    def read_photos(self, student_dir, totals):
+        """[(path, sha256)] of the folder's photo files, read one at a time; links, other files
+        and unreadable ones are reported and skipped."""
+        photos = []
+        for entry in listed(student_dir):
+            path = student_dir / entry.name
+            if entry.is_symlink():
+                self.skip(path, LINK_SKIPPED, totals)
+            elif not entry.is_file(follow_symlinks=False):
                 continue
-            try:
-                # Checked before reading: a huge file misnamed .jpg must not be read into memory.
-                check_upload_size(path.stat().st_size, settings.UPLOAD_MAX_BYTES)
-                _, created = add_enrolment_photo(student, path.read_bytes(), path.name)
-            except (ImageRejected, OSError) as error:
-                self.stderr.write(f"Skipped {path}: {error}")
-                totals["skipped"] += 1
-                continue
-            totals["photos"] += created
+            elif path.suffix.lower() not in PHOTO_SUFFIXES:
+                self.skip(path, "not a photo file type.", totals)
+            else:
+                try:
+                    photos.append((path, sha256(read_regular_file(path))))
+                except (ImageRejected, OSError) as error:
+                    self.skip(path, error, totals)
+        return photos
+
+    def add_photo(self, student, path, totals):
+        try:
+            content = read_regular_file(path)
+            # A copy (or a hard link) of another student's photo would teach the system their
+            # face as this student's.
+            if FacePhoto.objects.filter(content_sha256=sha256(content)).exclude(student=student).exists():
+                raise ImageRejected("the same photo is enrolled for another student.")
+            _, created = add_enrolment_photo(student, content, path.name)
+        except (ImageRejected, OSError) as error:
+            self.skip(path, error, totals)
+            return
+        totals["photos"] += created
