@@ -75,7 +75,7 @@ class Command(BaseCommand):
             try:
                 # Checked before reading: a huge file misnamed .jpg must not be read into memory.
                 check_upload_size(path.stat().st_size, settings.UPLOAD_MAX_BYTES)
-                _, created = add_enrolment_photo(student, path.read_bytes(), path.name)
+                _, created = add_enrolment_photo(student, path.read_bytes())
             except (ImageRejected, OSError) as error:
                 self.stderr.write(f"Skipped {path}: {error}")
                 totals["skipped"] += 1
