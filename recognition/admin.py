@@ -1,5 +1,3 @@
-import hashlib
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
@@ -9,17 +7,22 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .authentication import issue_token
-from .enrolment import ImageRejected, check_enrolment_image, queue_embedding
+from .enrolment import add_enrolment_photo
 from .models import Capture, DetectedFace, DeviceToken, FacePhoto
+from .uploads import ImageRejected, check_photo_upload
 
 
 def thumbnail(url, alt):
-    return format_html('<img src="{}" alt="{}" style="max-height:96px;max-width:96px">', url, alt)
+    return format_html('<img src="{}" alt="{}" height="96">', url, alt)
 
 
 class FacePhotoForm(forms.ModelForm):
+    """An enrolment photo added in the admin: stored by add_enrolment_photo like any other, so it
+    is checked, named by its format and de-duplicated the same way. A stored photo's file is not
+    replaced in place (its embedding would describe another face): delete it and add another."""
+
     # A plain file field, not an ImageField: Django's own image check would answer first with a
-    # generic "Upload a valid image", and check_enrolment_image says what to do (convert a HEIC
+    # generic "Upload a valid image", and check_photo_upload says what to do (convert a HEIC
     # photo, resize a huge one, choose an empty file again).
     image = forms.FileField(widget=AdminFileWidget, allow_empty_file=True)
 
@@ -27,26 +30,30 @@ class FacePhotoForm(forms.ModelForm):
         model = FacePhoto
         fields = ["image"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["image"].disabled = True
+
     def clean_image(self):
         image = self.cleaned_data["image"]
         if isinstance(image, UploadedFile):
             try:
-                check_enrolment_image(image, image.size)
+                check_photo_upload(image, image.size)
             except ImageRejected as error:
                 raise forms.ValidationError(str(error))
         return image
 
     def save(self, commit=True):
-        photo = super().save(commit=False)
-        if "image" in self.changed_data:
-            photo.image.seek(0)
-            photo.content_sha256 = hashlib.sha256(photo.image.read()).hexdigest()
-            photo.image.seek(0)
-            photo.status, photo.rejection_reason = FacePhoto.PENDING, ""
-            queue_embedding(photo)
-        if commit:
-            photo.save()
-        return photo
+        if self.instance.pk:
+            return super().save(commit)
+        image = self.cleaned_data["image"]
+        image.seek(0)
+        # Saved already, whatever commit says; the admin saving it once more changes nothing.
+        self.instance, _ = add_enrolment_photo(self.instance.student, image.read())
+        if not commit:
+            self.save_m2m = self._save_m2m
+        return self.instance
 
 
 class FacePhotoInline(admin.TabularInline):
@@ -84,11 +91,15 @@ class DetectedFaceInline(admin.TabularInline):
 class CaptureAdmin(admin.ModelAdmin):
     list_display = ["__str__", "session", "source", "status", "face_count", "total_ms", "created_at"]
     list_filter = ["status", "source", "session__course"]
+    # A capture's photo comes in only through create_capture, which checks it.
     readonly_fields = [
-        "status", "error", "attempts", "embedder", "face_count",
+        "image", "status", "error", "attempts", "embedder", "face_count", "width", "height",
         "started_at", "finished_at", "detect_ms", "embed_ms", "match_ms", "total_ms",
     ]
     inlines = [DetectedFaceInline]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(DeviceToken)

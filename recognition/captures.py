@@ -1,11 +1,11 @@
 """Receiving a class photo or camera snapshot: every upload route (page, API, camera client)
 comes through create_capture, so a refused file never leaves a row or a file behind."""
-from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from .engine.images import ImageRejected, check_image, check_upload_size
 from .models import Capture
+from .uploads import ImageRejected, check_photo_upload
 
 
 def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOTO, taken_at=None, device=None):
@@ -13,16 +13,14 @@ def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOT
 
     Raises ImageRejected with a message for the person who sent it; nothing is stored then.
     """
-    check_upload_size(uploaded_file.size, settings.UPLOAD_MAX_BYTES)
-    uploaded_file.seek(0)
-    check_image(uploaded_file)
-    uploaded_file.seek(0)
+    photo = check_photo_upload(uploaded_file, uploaded_file.size)
     from .tasks import process_capture
 
     capture = Capture(
-        session=session, source=source, uploaded_by=uploaded_by, device=device, taken_at=taken_at or timezone.now()
+        session=session, source=source, uploaded_by=uploaded_by, device=device, taken_at=taken_at or timezone.now(),
+        width=photo.width, height=photo.height,
     )
-    capture.image.save(uploaded_file.name or "capture.jpg", uploaded_file, save=False)
+    capture.image.save(f"capture.{photo.extension}", ContentFile(photo.content), save=False)
     try:
         with transaction.atomic():
             capture.save()

@@ -3,21 +3,12 @@ unknown face) goes through, so the same checks and de-duplication apply to all."
 import hashlib
 import io
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from .engine.images import ImageRejected, check_image, check_upload_size
 from .models import FacePhoto
-
-
-def check_enrolment_image(fileobj, nbytes):
-    """Raise ImageRejected unless these bytes are an image we can store and read back."""
-    check_upload_size(nbytes, settings.UPLOAD_MAX_BYTES)
-    fileobj.seek(0)
-    check_image(fileobj)
-    fileobj.seek(0)
+from .uploads import ImageRejected, check_photo_upload
 
 
 def queue_embedding(photo):
@@ -27,8 +18,8 @@ def queue_embedding(photo):
     transaction.on_commit(lambda: embed_enrolment_photo.delay(photo.pk))
 
 
-def add_enrolment_photo(student, content, filename):
-    """Store one enrolment photo for a student. Returns (photo, created).
+def add_enrolment_photo(student, content):
+    """Store one enrolment photo (the bytes as uploaded) for a student. Returns (photo, created).
 
     The same bytes for the same student are stored once, so re-running an import adds nothing.
     Raises ImageRejected, with a message for a person, when the bytes are not a usable image.
@@ -37,14 +28,12 @@ def add_enrolment_photo(student, content, filename):
     existing = FacePhoto.objects.filter(student=student, content_sha256=digest).first()
     if existing:
         return existing, False
-    check_enrolment_image(io.BytesIO(content), len(content))
+    checked = check_photo_upload(io.BytesIO(content), len(content))
     photo = FacePhoto(student=student, content_sha256=digest)
-    photo.image.save(filename, ContentFile(content), save=False)
+    photo.image.save(f"enrolment.{checked.extension}", ContentFile(checked.content), save=False)
     photo.save()
     queue_embedding(photo)
     return photo, True
-
-
 
 
 def record_consent(students, recorded_by, given_by=""):

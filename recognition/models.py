@@ -9,9 +9,16 @@ from django.dispatch import receiver
 from students.models import ClassSession, Student
 
 
+# The extensions a stored face image may have: those of the formats check_photo_upload lets
+# through, named by the storing code from the decoded format, never by the uploader.
+STORED_EXTENSIONS = {"jpg", "png", "webp"}
+
+
 def _private_name(folder, filename):
     # Random names: a file name must never reveal whose face is inside.
-    ext = (filename.rsplit(".", 1)[-1] if "." in filename else "jpg").lower()[:5]
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext not in STORED_EXTENSIONS:
+        raise ValueError(f"A face image is stored as .jpg, .png or .webp, named after its decoded format, not {filename!r}.")
     return f"{folder}/{uuid.uuid4().hex}.{ext}"
 
 
@@ -93,6 +100,10 @@ class Capture(models.Model):
     embed_ms = models.FloatField(null=True, blank=True)
     match_ms = models.FloatField(null=True, blank=True)
     total_ms = models.FloatField(null=True, blank=True)
+    # The upright photo's size, which the face boxes are measured in: the page draws the photo at
+    # it without opening the file.
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

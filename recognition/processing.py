@@ -121,6 +121,7 @@ def process_capture(capture_id):
     engine = face_engine()
     with capture.image.open("rb") as handle:
         image = load_image(handle)
+    capture.width, capture.height = image.size  # the upright size the face boxes are measured in
     roster = capture.session.course.students.filter(is_active=True)
     faces, matches, match_ms = recognise(image, roster, engine)
     crops = [crop_file(image, face.box) for face in faces]
@@ -157,6 +158,7 @@ def save_results(capture, faces, matches, crops, engine, match_ms, started, save
     locked.status = Capture.DONE
     locked.embedder = engine.embedder.name
     locked.face_count = len(faces)
+    locked.width, locked.height = capture.width, capture.height
     locked.detect_ms = faces.detect_ms
     locked.embed_ms = faces.embed_ms
     locked.match_ms = match_ms

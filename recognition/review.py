@@ -45,5 +45,5 @@ def assign_face(face, student, user, add_to_enrolment=False):
     if not add_to_enrolment:
         return None
     with face.crop.open("rb") as crop:
-        photo, _ = add_enrolment_photo(student, crop.read(), "assigned-face.jpg")
+        photo, _ = add_enrolment_photo(student, crop.read())
     return photo

@@ -1,4 +1,7 @@
-from django.conf import settings
+import io
+
+from csp.constants import NONE
+from csp.decorators import csp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
@@ -10,47 +13,64 @@ from students.models import Student
 from students.permissions import can_manage_course, is_school_admin
 
 from .captures import retry_capture
-from .engine.images import ImageRejected, check_upload_size, load_image
+from .engine.images import load_image, served_type
 from .enrolment import add_enrolment_photo
 from .models import Capture, DetectedFace, FacePhoto
 from .review import ReviewRefused, assign_face
+from .uploads import ImageRejected, check_photo_upload
+
+# Opened on its own, a face image may run nothing and load nothing, whatever is inside it.
+FACE_IMAGE_POLICY = {"default-src": [NONE], "sandbox": True}
 
 
-def private_file(stored):
+def private_file(stored, download_name):
+    """A stored face image as the image its bytes are: the Content-Type comes from the decoded
+    format, never from the file's name (files stored before names followed the format kept the
+    uploader's extension), and anything but a JPEG, PNG or WebP is not served at all."""
     if not stored:
         raise Http404("No file.")
     try:
         handle = stored.open("rb")
     except FileNotFoundError:
         raise Http404("The file is gone.")
-    response = FileResponse(handle)
+    served = served_type(handle)
+    if served is None:
+        handle.close()
+        raise Http404("This file is not an image that can be shown.")
+    handle.seek(0)
+    extension, content_type = served
+    response = FileResponse(handle, content_type=content_type, filename=f"{download_name}.{extension}")
+    response["X-Content-Type-Options"] = "nosniff"
     # Biometric images: never kept in shared caches.
     response["Cache-Control"] = "private, no-store"
     return response
 
 
 @login_required
+@csp(FACE_IMAGE_POLICY)
 def face_photo_image(request, pk):
     photo = get_object_or_404(FacePhoto, pk=pk)
     if not is_school_admin(request.user):
         raise Http404()
-    return private_file(photo.image)
+    return private_file(photo.image, f"enrolment-photo-{photo.pk}")
 
 
 @login_required
+@csp(FACE_IMAGE_POLICY)
 def capture_image(request, pk):
     capture = get_object_or_404(Capture.objects.select_related("session__course"), pk=pk)
     if not can_manage_course(request.user, capture.session.course):
         raise Http404()
-    return private_file(capture.image)
+    return private_file(capture.image, f"capture-{capture.pk}")
 
 
 @login_required
+@csp(FACE_IMAGE_POLICY)
 def face_crop_image(request, pk):
     face = get_object_or_404(DetectedFace.objects.select_related("capture__session__course"), pk=pk)
     if not can_manage_course(request.user, face.capture.session.course):
         raise Http404()
-    return private_file(face.crop)
+    return private_file(face.crop, f"face-{face.pk}")
 
 
 @login_required
@@ -120,10 +140,9 @@ def enrol_check(request, pk):
 
     engine = face_engine()
     try:
-        check_upload_size(upload.size, settings.UPLOAD_MAX_BYTES)
-        vector = embed_enrolment_photo(load_image(upload), engine.detector, engine.embedder)
-        upload.seek(0)
-        photo, created = add_enrolment_photo(student, upload.read(), "camera.jpg")
+        shot = check_photo_upload(upload, upload.size)
+        vector = embed_enrolment_photo(load_image(io.BytesIO(shot.content)), engine.detector, engine.embedder)
+        photo, created = add_enrolment_photo(student, shot.content)
     except (ImageRejected, EnrolmentRejected) as rejection:
         return refused(str(rejection))
     # The shot was just embedded to check it: keep that vector rather than have the worker

@@ -8,7 +8,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from recognition.api import CAPTURES_LISTED, with_faces
-from recognition.engine.images import upright_size
 from recognition.models import Capture
 
 from .attendance import close_session, set_status
@@ -77,17 +76,6 @@ def course_csv(request, pk):
     return csv_download(f"attendance-{course.code}.csv", header, rows)
 
 
-def with_upright_sizes(captures):
-    """Give each recognised capture the size the page draws it at: the worker found the face
-    boxes in the upright photo, which for a phone held sideways is not the stored pixels' size."""
-    captures = list(captures)
-    for capture in captures:
-        if capture.status == Capture.DONE:
-            with capture.image.open("rb") as handle:
-                capture.upright_width, capture.upright_height = upright_size(handle)
-    return captures
-
-
 @login_required
 def session_detail(request, pk):
     session = managed_session(request, pk)
@@ -95,7 +83,7 @@ def session_detail(request, pk):
     captures = with_faces(session.captures.order_by("-created_at"))[:CAPTURES_LISTED]
     return render(request, "students/session_detail.html", {
         "session": session,
-        "captures": with_upright_sizes(captures),
+        "captures": captures,
         "roster": roster(session),
         "students": session.course.students.filter(is_active=True),
         "status_choices": AttendanceRecord.STATUS_CHOICES,

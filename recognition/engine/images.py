@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from dataclasses import dataclass
 
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: above any phone camera, below a decompression bomb
 
@@ -14,8 +15,29 @@ DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: above any phone camera, below a decomp
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
 
 
-# EXIF orientations that turn the stored pixels a quarter turn: width and height swap for viewing.
+# What each EXIF orientation asks a viewer to do to the stored pixels to show them upright.
+_UPRIGHT_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# The ones that turn the pixels a quarter turn: width and height swap for viewing.
 _SIDEWAYS_ORIENTATIONS = {5, 6, 7, 8}
+
+# The formats every browser shows, as Pillow names them, with the extension and Content-Type
+# they are stored and served under. MPO is a phone's JPEG with a second picture appended.
+BROWSER_FORMATS = {
+    "JPEG": ("jpg", "image/jpeg"),
+    "MPO": ("jpg", "image/jpeg"),
+    "PNG": ("png", "image/png"),
+    "WEBP": ("webp", "image/webp"),
+}
+# Pillow's openers to try on a stored file (MPO comes from the JPEG opener).
+_SERVED_OPENERS = ["JPEG", "PNG", "WEBP"]
 
 
 class ImageRejected(ValueError):
@@ -72,10 +94,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _open_checked(data: bytes, max_pixels: int, draft: bool) -> Image.Image:
-    """Open and fully read the photo, refusing what cannot be used as one. With draft, a JPEG is
-    decoded at 1/8 scale: libjpeg still reads every entropy-coded byte (a cut-off or damaged file
-    fails alike), it only skips most of the inverse DCT and the full-size pixel buffer."""
+def _open_checked(data: bytes, max_pixels: int, draft: bool) -> tuple[Image.Image, tuple[int, int]]:
+    """Open and fully read the photo, refusing what cannot be used as one; returns it with its
+    stored size. With draft, a JPEG is decoded at 1/8 scale (its image.size shrinks): libjpeg
+    still reads every entropy-coded byte (a cut-off or damaged file fails alike), it only skips
+    most of the inverse DCT and the full-size pixel buffer."""
     if not data:
         raise ImageRejected("The file is empty. Choose the photo again and re-upload it.")
     if _is_heif(data[:12]):
@@ -114,34 +137,79 @@ def _open_checked(data: bytes, max_pixels: int, draft: bool) -> Image.Image:
         ) from exc
     if width == 0 or height == 0:
         raise ImageRejected("The photo has no pixels. Upload a JPEG or PNG image.")
-    return image
+    return image, (width, height)
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """The photo's EXIF orientation (1, upright, when it has none): the one place image metadata
+    is read. A damaged EXIF block counts as none, as browsers treat it, so that one odd photo can
+    neither be refused nor break a page that shows it."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # noqa: BLE001 - Pillow raises SyntaxError, ValueError, struct.error... on bad EXIF
+        return 1
+    return orientation if orientation in _UPRIGHT_TRANSPOSE else 1
 
 
 def _upright_rgb(image: Image.Image) -> Image.Image:
-    try:
-        image = ImageOps.exif_transpose(image)
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the photo
-        pass
-    return _to_rgb(image)
+    transpose = _UPRIGHT_TRANSPOSE.get(exif_orientation(image))
+    return _to_rgb(image.transpose(transpose) if transpose is not None else image)
 
 
 def load_image(path_or_fileobj, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Return the photo as an upright RGB PIL image (EXIF orientation applied,
     alpha flattened on white, greyscale expanded). Raises ImageRejected."""
-    return _upright_rgb(_open_checked(_read_bytes(path_or_fileobj), max_pixels, draft=False))
+    image, _ = _open_checked(_read_bytes(path_or_fileobj), max_pixels, draft=False)
+    return _upright_rgb(image)
 
 
-def check_image(path_or_fileobj, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
-    """Refuse, with the same messages, every file load_image refuses, for about half its cost on
-    a JPEG: the same checks and steps, but the JPEG decoded in draft mode (1/8 scale). What an
-    upload needs before it is stored; the worker decodes the photo in full."""
-    _upright_rgb(_open_checked(_read_bytes(path_or_fileobj), max_pixels, draft=True))
+@dataclass(frozen=True)
+class CheckedPhoto:
+    """An upload that passed check_upload, ready to store."""
+
+    content: bytes  # the upload itself, or its JPEG conversion when browsers cannot show it
+    extension: str  # of the decoded format ("jpg", "png", "webp"), never the uploader's
+    width: int  # upright, as load_image returns it and browsers show it
+    height: int
+
+
+def check_upload(fileobj, nbytes: int, limit: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> CheckedPhoto:
+    """The one check every uploaded photo passes (class photos, snapshots, enrolment photos):
+    refuse, with the same messages, every file load_image refuses, and return what to store.
+
+    A JPEG is decoded in draft mode (1/8 scale) for about half the cost of a full decode: the
+    worker decodes it in full later. A format browsers cannot show (TIFF, BMP, GIF...) is stored
+    as an upright JPEG, so that every stored file can be served as the image it is."""
+    check_upload_size(nbytes, limit)
+    data = _read_bytes(fileobj)
+    image, stored_size = _open_checked(data, max_pixels, draft=True)
+    if image.format in BROWSER_FORMATS:
+        return CheckedPhoto(data, BROWSER_FORMATS[image.format][0], *_viewed_size(stored_size, image))
+    # Only JPEGs are drafted: this image is decoded in full.
+    upright = _upright_rgb(image)
+    buffer = io.BytesIO()
+    upright.save(buffer, format="JPEG", quality=92)
+    return CheckedPhoto(buffer.getvalue(), "jpg", *upright.size)
 
 
 def upright_size(fileobj) -> tuple[int, int]:
-    """Width and height of the photo as load_image returns it (and browsers show it), read from
-    the header alone: a phone photo held sideways stores its pixels turned."""
+    """Width and height of a stored photo as load_image returns it (and browsers show it), read
+    from its header alone. Raises what Image.open raises when it is no image at all."""
     with Image.open(fileobj) as image:
-        width, height = image.size
-        sideways = image.getexif().get(ExifTags.Base.Orientation) in _SIDEWAYS_ORIENTATIONS
-    return (height, width) if sideways else (width, height)
+        return _viewed_size(image.size, image)
+
+
+def _viewed_size(stored_size: tuple[int, int], image: Image.Image) -> tuple[int, int]:
+    # A phone photo held sideways stores its pixels turned a quarter.
+    width, height = stored_size
+    return (height, width) if exif_orientation(image) in _SIDEWAYS_ORIENTATIONS else (width, height)
+
+
+def served_type(fileobj) -> tuple[str, str] | None:
+    """(extension, Content-Type) of a stored face image, found from its bytes, never its name;
+    None when it is not a JPEG, PNG or WebP, which must then not be served at all."""
+    try:
+        with Image.open(fileobj, formats=_SERVED_OPENERS) as image:
+            return BROWSER_FORMATS.get(image.format)
+    except Exception:  # noqa: BLE001 - whatever Pillow cannot open as one of them is refused
+        return None

@@ -11,7 +11,7 @@ def enrol_identities(dataset, names, course):
         student = Student.objects.create(student_number=name[:32], full_name=name.replace("_", " "))
         record_consent(Student.objects.filter(pk=student.pk), None, "test fixture")
         for path in sorted((dataset / "identities" / name).iterdir()):
-            add_enrolment_photo(student, path.read_bytes(), path.name)
+            add_enrolment_photo(student, path.read_bytes())
         course.students.add(student)
         students[name] = student
     return students

@@ -40,7 +40,7 @@ def test_deleting_a_student_removes_their_photos_crops_embeddings_and_files(face
     jpeg = a_portrait(faces_dataset)
     student = make_student("S1", "Tony")
     session = make_session(make_course(students=[student]))
-    photo, _ = add_enrolment_photo(student, jpeg, "tony.jpg")
+    photo, _ = add_enrolment_photo(student, jpeg)
     FaceEmbedding.objects.create(photo=photo, model_name="test", vector=b"\0" * 16)
     capture, face = make_capture_with_face(session, jpeg, student=student)
     files = [stored_path(photo.image), stored_path(face.crop)]
@@ -107,7 +107,7 @@ def test_an_admin_can_export_everything_stored_about_one_student(client, faces_d
     jpeg = a_portrait(faces_dataset)
     student = make_student("S1", "Tony")
     session = make_session(make_course("HIST", students=[student]))
-    photo, _ = add_enrolment_photo(student, jpeg, "tony.jpg")
+    photo, _ = add_enrolment_photo(student, jpeg)
     make_capture_with_face(session, jpeg, student=student)
     mark_seen(session, student, session.starts_at, "photo", 0.31)
     client.force_login(make_user("boss", is_staff=True, is_superuser=True))
@@ -135,7 +135,7 @@ def test_enrolment_photos_are_served_to_staff_only_and_never_from_a_public_path(
     student = make_student("S1", "Tony", user=student_user)
     teacher = make_user("teach")  # no role groups here: transactional tests flush them
     make_course("HIST", teacher=teacher, students=[student])
-    photo, _ = add_enrolment_photo(student, jpeg, "tony.jpg")
+    photo, _ = add_enrolment_photo(student, jpeg)
     url = f"/files/enrolment/{photo.pk}/"
 
     assert client.get(url).status_code == 302  # anonymous: to the login page
@@ -156,7 +156,7 @@ def test_no_enrolment_photo_is_processed_before_consent_is_recorded(faces_datase
     from students.models import Student
 
     student = make_student("S1", "Tony")
-    photo, _ = add_enrolment_photo(student, a_portrait(faces_dataset), "tony.jpg")
+    photo, _ = add_enrolment_photo(student, a_portrait(faces_dataset))
 
     assert embed_missing_photos(Student.objects.filter(pk=student.pk), engine) == 0
     photo.refresh_from_db()

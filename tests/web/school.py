@@ -68,7 +68,7 @@ def enrol_bbt_cast(faces_dataset, course, photos_each=3, people=BBT):
         student = make_student(folder, folder.replace("_", " "))
         record_consent(Student.objects.filter(pk=student.pk), recorded_by=None, given_by="Guardian")
         for path in sorted((faces_dataset / "identities" / folder).iterdir())[:photos_each]:
-            add_enrolment_photo(student, path.read_bytes(), path.name)
+            add_enrolment_photo(student, path.read_bytes())
         course.students.add(student)
         cast[student.full_name] = student
     return cast

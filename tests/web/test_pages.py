@@ -135,7 +135,9 @@ def test_closing_a_session_marks_everyone_unseen_absent(client, school):
 
 
 def capture_with_faces(session, students, private_media_root):
-    capture = Capture(session=session, taken_at=session.starts_at + timedelta(minutes=20), status=Capture.DONE)
+    capture = Capture(
+        session=session, taken_at=session.starts_at + timedelta(minutes=20), status=Capture.DONE, width=400, height=300
+    )
     capture.image.save("class.jpg", ContentFile(jpeg_bytes((400, 300))), save=False)
     capture.save()
     known = DetectedFace(capture=capture, x1=20, y1=30, x2=90, y2=110, score=0.99, student=students[0], distance=0.4)

@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from recognition.engine.images import check_upload_size
-from recognition.enrolment import ImageRejected, add_enrolment_photo, check_enrolment_image, record_consent
+from recognition.enrolment import add_enrolment_photo, record_consent
+from recognition.uploads import ImageRejected, check_photo_upload
 from recognition.models import FacePhoto
 from students.models import Course, Student
 
@@ -80,7 +81,7 @@ def sha256(content):
 def is_usable_photo(path):
     try:
         content = read_regular_file(path)
-        check_enrolment_image(io.BytesIO(content), len(content))
+        check_photo_upload(io.BytesIO(content), len(content))
     except (ImageRejected, OSError):
         return False
     return True
@@ -228,7 +229,7 @@ class Command(BaseCommand):
             # face as this student's.
             if FacePhoto.objects.filter(content_sha256=sha256(content)).exclude(student=student).exists():
                 raise ImageRejected("the same photo is enrolled for another student.")
-            _, created = add_enrolment_photo(student, content, path.name)
+            _, created = add_enrolment_photo(student, content)
         except (ImageRejected, OSError) as error:
             self.skip(path, error, totals)
             return
