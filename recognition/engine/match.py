@@ -66,8 +66,9 @@ class FaceDecision:
 
 class Gallery:
     """Enrolled embeddings (N, dim), one label (student id) per row; a student may have several
-    rows (one per enrolment photo). Rows are kept sorted by student so the per-student minimum
-    is one np.minimum.reduceat over the columns of one matrix product."""
+    rows (one per enrolment photo). Rows and probes are L2-normalised here (the embedders' output
+    already is). Rows are kept sorted by student so the per-student minimum distance is one
+    np.maximum.reduceat of similarities over the columns of one matrix product."""
 
     def __init__(self, embeddings, labels):
         labels = list(labels)
