@@ -20,8 +20,10 @@ from students.attendance import mark_seen
 from .engine.detect import FaceDetector
 from .engine.embedders import load_embedder
 from .engine.images import load_image
-from .engine.match import Gallery, default_margin, default_threshold, match_faces
+from .engine.calibration import operating_point
+from .engine.match import MARK, Gallery, OperatingPoint, decide
 from .engine.pipeline import EnrolmentRejected, analyse_photo, embed_enrolment_photo, face_crop
+from .engine.quality import face_qualities
 from .engine.threads import configure_threads
 from .models import Capture, DetectedFace, FaceEmbedding, FacePhoto
 
@@ -34,18 +36,20 @@ NO_CONSENT_REASON = "Waiting for consent: record the student's (or guardian's) c
 class FaceEngine:
     detector: FaceDetector
     embedder: object
-    threshold: float
-    margin: float
+    operating_point: OperatingPoint
 
 
 @lru_cache(maxsize=1)
 def face_engine():
     """The detector and embedder of this process, loaded once: the models take seconds to load."""
     configure_threads(settings.FACE_TORCH_THREADS)
-    embedder = load_embedder(settings.FACE_EMBEDDER, facenet_weights=settings.FACENET_WEIGHTS)
-    threshold = settings.FACE_MATCH_THRESHOLD or default_threshold(embedder.name)
-    log.info("Face embedder: %s, match threshold %.2f", embedder.name, threshold)
-    return FaceEngine(FaceDetector(), embedder, threshold, default_margin(embedder.name))
+    embedder = load_embedder(
+        settings.FACE_EMBEDDER, facenet_weights=settings.FACENET_WEIGHTS,
+        threshold_set=settings.FACE_MATCH_THRESHOLD is not None,
+    )
+    point = operating_point(embedder.name, settings.FACE_MATCH_THRESHOLD)
+    log.info("Face embedder: %s, operating point %s", embedder.name, point)
+    return FaceEngine(FaceDetector(), embedder, point)
 
 
 def embed_photo(photo, engine):
@@ -93,13 +97,19 @@ def gallery_of(students, engine):
 
 
 def recognise(image, students, engine):
-    """Detect, align, embed and match one photo against these students only.
-    Returns (faces with timings, one Match per face, match_ms)."""
+    """Detect, align, embed and decide one photo for these students.
+    Returns (faces with timings, one match.FaceDecision per face, match_ms).
+
+    For now the gallery is these students only (no school-wide rival yet: the worker will keep
+    the school gallery itself)."""
     embed_missing_photos(students, engine)
     faces = analyse_photo(image, engine.detector, engine.embedder)
     started = time.perf_counter()
-    matches = match_faces([face.embedding for face in faces], gallery_of(students, engine), engine.threshold, engine.margin)
-    return faces, matches, (time.perf_counter() - started) * 1000
+    gallery = gallery_of(students, engine)
+    decisions = decide(
+        [face.embedding for face in faces], gallery, gallery.students, face_qualities(image, faces), engine.operating_point
+    )
+    return faces, decisions, (time.perf_counter() - started) * 1000
 
 
 def crop_file(image, box):
@@ -148,13 +158,13 @@ def save_results(capture, faces, matches, crops, engine, match_ms, started, save
         detected = DetectedFace(
             capture=locked, x1=x1, y1=y1, x2=x2, y2=y2, score=float(face.score),
             landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks],
-            student_id=match.label, distance=match.distance,
+            student_id=match.marked_student, distance=match.distance if match.kind == MARK else None,
         )
         detected.crop.save(crop.name, crop, save=False)
         saved_files.append(detected.crop)
         detected.save()
-        if match.label is not None:
-            mark_seen(capture.session, students[match.label], capture.taken_at, capture.source, match.distance)
+        if match.kind == MARK:
+            mark_seen(capture.session, students[match.student], capture.taken_at, capture.source, match.distance)
     locked.status = Capture.DONE
     locked.embedder = engine.embedder.name
     locked.face_count = len(faces)

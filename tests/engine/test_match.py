@@ -1,64 +1,49 @@
+"""match.decide() on real dev-set faces with the dlib operating point on record."""
+
 import numpy as np
 
-from recognition.engine.match import Gallery, default_margin, default_threshold, match_faces
+from recognition.engine.calibration import load_operating_point
+from recognition.engine.match import MARK, UNKNOWN, Gallery, decide
 
-THRESHOLD = default_threshold("dlib_resnet_v1_flip")
-MARGIN = default_margin("dlib_resnet_v1_flip")
-
-
-def photo(dataset, person, index):
-    return sorted((dataset / "identities" / person).glob("*.jpg"))[index]
+POINT = load_operating_point("dlib_resnet_v1_flip")
 
 
-def test_same_person_is_below_and_different_people_above_the_threshold(faces_dataset, embed_largest):
-    bush_a = embed_largest(photo(faces_dataset, "George_W_Bush", 0))
-    bush_b = embed_largest(photo(faces_dataset, "George_W_Bush", 1))
-    putin = embed_largest(photo(faces_dataset, "Vladimir_Putin", 0))
+def photos(dataset, person):
+    return sorted((dataset / "identities" / person).glob("*.jpg"))
+
+
+def test_same_person_is_under_the_mark_distance_and_different_people_beyond_suggestions(faces_dataset, embed_largest):
+    bush_a, bush_b = (embed_largest(p) for p in photos(faces_dataset, "George_W_Bush")[:2])
+    putin = embed_largest(photos(faces_dataset, "Vladimir_Putin")[0])
     assert np.isclose(np.linalg.norm(bush_a), 1.0, atol=1e-4)
-    assert np.linalg.norm(bush_a - bush_b) < THRESHOLD
-    assert np.linalg.norm(bush_a - putin) > THRESHOLD
+    assert np.linalg.norm(bush_a - bush_b) < POINT.mark_distance
+    assert np.linalg.norm(bush_a - putin) > POINT.suggest_distance
 
 
-def test_a_stranger_comes_back_unknown(faces_dataset, embed_largest):
+def test_known_faces_are_marked_and_a_stranger_is_not(faces_dataset, embed_largest):
+    """A school of four people enrolled with four photos each; a fifth person is a stranger."""
     enrolled = ["George_W_Bush", "Vladimir_Putin", "Tony_Blair", "Hugo_Chavez"]
-    gallery = Gallery([embed_largest(photo(faces_dataset, p, 0)) for p in enrolled], enrolled)
-    stranger = embed_largest(photo(faces_dataset, "Jacques_Chirac", 1))
-    known = embed_largest(photo(faces_dataset, "Tony_Blair", 1))
-    stranger_match, known_match = match_faces(np.stack([stranger, known]), gallery, THRESHOLD, MARGIN)
-    assert stranger_match.label is None and stranger_match.reason == "beyond_threshold"
-    assert known_match.label == "Tony_Blair" and known_match.distance < THRESHOLD
+    rows = [(p, embed_largest(path)) for p in enrolled for path in photos(faces_dataset, p)[:4]]
+    gallery = Gallery(np.stack([v for _, v in rows]), [p for p, _ in rows])
+    probes = [embed_largest(photos(faces_dataset, p)[5]) for p in enrolled]
+    strangers = [embed_largest(path) for path in photos(faces_dataset, "Jacques_Chirac")]
+    decisions = decide(np.stack(probes + strangers), gallery, enrolled[:2], None, POINT)
+    known, rest = decisions[:4], decisions[4:]
+    assert [d.marked_student for d in known[:2]] == enrolled[:2]
+    # Blair and Chavez are enrolled with another course: the roster's nearest is far from them.
+    assert all(d.kind == UNKNOWN and d.rival in enrolled[2:] for d in known[2:])
+    assert all(d.kind != MARK for d in rest)
 
 
 def test_one_student_is_never_given_two_faces(faces_dataset, embed_largest):
-    """Two faces (two photos of Bush) are both nearest to the enrolled Bush:
-    only the closer one is matched; the other stays unknown ("taken")."""
-    gallery = Gallery(
-        [embed_largest(photo(faces_dataset, "George_W_Bush", 0)), embed_largest(photo(faces_dataset, "Tony_Blair", 0))],
-        ["bush", "blair"],
-    )
-    faces = np.stack([embed_largest(photo(faces_dataset, "George_W_Bush", i)) for i in (1, 2)])
-    matches = match_faces(faces, gallery, THRESHOLD, MARGIN)
-    assert all(m.nearest_label == "bush" for m in matches)
-    labels = [m.label for m in matches]
-    assert labels.count("bush") == 1 and labels.count(None) == 1
-    winner = labels.index("bush")
-    assert matches[winner].distance <= matches[1 - winner].nearest_distance
-    assert matches[1 - winner].reason == "taken"
-
-
-def test_ambiguous_face_between_two_students_is_unknown():
-    gallery = Gallery(np.array([[1.0, 0.0], [0.0, 1.0]]), ["ada", "bob"])
-    between = np.array([[0.72, 0.69]]) / np.linalg.norm([0.72, 0.69])
-    (match,) = match_faces(between, gallery, threshold=0.9, margin=0.05)
-    assert match.label is None and match.reason == "ambiguous" and match.nearest_label == "ada"
-
-
-def test_several_enrolment_photos_per_student_use_the_nearest():
-    gallery = Gallery(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]), ["ada", "ada", "bob"])
-    (match,) = match_faces(np.array([[0.0, 1.0]]), gallery, threshold=0.5, margin=0.05)
-    assert match.label == "ada" and match.distance == 0.0
-
-
-def test_empty_gallery_and_no_faces():
-    assert match_faces(np.zeros((2, 128)), Gallery([], []), 0.5, 0.05)[0].label is None
-    assert match_faces(np.zeros((0, 2)), Gallery(np.eye(2), ["a", "b"]), 0.5, 0.05) == []
+    """Two faces (two photos of Bush) are both nearest to the enrolled Bush: only the closer one
+    is marked, the other stays unknown ("taken")."""
+    bush = photos(faces_dataset, "George_W_Bush")
+    rows = [embed_largest(p) for p in bush[:4]] + [embed_largest(photos(faces_dataset, "Tony_Blair")[0])]
+    gallery = Gallery(np.stack(rows), ["bush"] * 4 + ["blair"])
+    decisions = decide(np.stack([embed_largest(p) for p in bush[4:6]]), gallery, None, None, POINT)
+    assert all(d.student == "bush" for d in decisions)
+    kinds = sorted(d.kind for d in decisions)
+    assert kinds == [MARK, UNKNOWN]
+    winner, loser = sorted(decisions, key=lambda d: d.kind != MARK)
+    assert winner.distance <= loser.distance and loser.reason == "taken"

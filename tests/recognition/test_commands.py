@@ -24,7 +24,9 @@ def test_recognize_prints_every_face_as_json_with_names_or_null(faces_dataset, e
     for face in faces:
         x1, y1, x2, y2 = face["box"]
         assert 0 <= x1 < x2 and 0 <= y1 < y2
-        assert (face["distance"] is None) == (face["student"] is None)
+        # distance: to the nearest student, marked or not; a suggestion only when not marked
+        assert face["distance"] is not None
+        assert face["suggestion"] is None or (face["student"] is None and face["suggestion"]["student"])
 
 
 def test_recognize_draws_the_boxes_into_a_copy_of_the_photo(faces_dataset, engine, tmp_path):

@@ -55,9 +55,11 @@ def test_a_real_worker_marks_the_enrolled_people_in_a_group_photo_present(faces_
     assert capture.face_count == 6
     assert capture.detect_ms > 0 and capture.total_ms >= capture.detect_ms
     present = dict(session.attendance.values_list("student__full_name", "status"))
-    assert present == {"BBT Raj": "present", "BBT Sheldon": "present", "BBT Bernadette": "present"}
+    # Raj's face here is 0.315 from his photos, just past the calibrated auto-mark distance
+    # (0.313): a suggestion for the teacher, which marks nobody (suggestions are not stored yet).
+    assert present == {"BBT Sheldon": "present", "BBT Bernadette": "present"}
     assert students["BBT_Howard"].attendance.count() == 0
-    assert DetectedFace.objects.filter(capture=capture, student__isnull=True).count() == 3
+    assert DetectedFace.objects.filter(capture=capture, student__isnull=True).count() == 4
 
 
 def test_processing_a_capture_twice_changes_nothing(faces_dataset, engine):

@@ -30,7 +30,7 @@ def test_a_teacher_uploads_a_class_photo_and_sees_boxes_names_and_the_roster(
     page.locator('[data-status="done"] svg polygon').first.wait_for()
 
     seen = set(AttendanceRecord.objects.filter(session=session).values_list("student__full_name", flat=True))
-    assert len(seen) >= 3
+    assert seen == {"BBT Sheldon", "BBT Bernadette"}  # Raj (0.315) is only a suggestion
     labels = page.locator("svg text.label").all_text_contents()
     assert len(labels) == page.locator("svg polygon.box").count() >= 5
     assert seen <= set(labels)

@@ -70,11 +70,12 @@ def test_a_snapshot_from_the_teachers_camera_marks_the_class(
     assert (capture.source, capture.status, capture.uploaded_by) == ("camera", "done", teacher)
     assert Image.open(capture.image).size == size  # the camera's full frame, not a thumbnail
     labels = page.locator("svg text.label").all_text_contents()
-    assert set(labels) - {"Unknown"} == set(cast)
+    marked = set(cast) - {"BBT Raj"}  # Raj's face here (0.315) is only a suggestion
+    assert set(labels) - {"Unknown"} == marked
     records = AttendanceRecord.objects.filter(session=session)
-    assert {(r.student.full_name, r.status, r.source) for r in records} == {(name, "late", "camera") for name in cast}
+    assert {(r.student.full_name, r.status, r.source) for r in records} == {(name, "late", "camera") for name in marked}
     roster = page.locator("#roster")
-    for name in cast:
+    for name in marked:
         roster.locator("tr", has_text=name).locator(".status-late").wait_for()
     page.screenshot(path=str(tmp_path / "session-camera.png"), full_page=True)
 

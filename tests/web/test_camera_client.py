@@ -44,7 +44,8 @@ def test_the_camera_sends_snapshots_and_prints_who_was_recognised(live_server, c
     assert len(captures) == 2
     assert all(capture.device == device and capture.source == "camera" and capture.status == "done" for capture in captures)
     seen = set(AttendanceRecord.objects.filter(session=session).values_list("student__full_name", flat=True))
-    assert len(seen) >= 3, out
+    # Raj's face in this photo (0.315) is only a suggestion under the dlib operating point.
+    assert seen == {"BBT Sheldon", "BBT Bernadette"}, out
     for name in seen:
         assert name in out
     assert f"Capture {captures[0].pk}: " in out and "Stopped after 2 snapshot(s)." in out

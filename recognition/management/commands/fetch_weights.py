@@ -21,4 +21,8 @@ class Command(BaseCommand):
         except (RuntimeError, ValueError, OSError) as error:
             raise CommandError(str(error))
         self.stdout.write(self.style.SUCCESS(f"FaceNet weights installed at {installed}."))
-        self.stdout.write("Restart the workers: with FACE_EMBEDDER=auto they now use FaceNet.")
+        self.stdout.write(
+            "FACE_EMBEDDER=auto uses FaceNet only once it is calibrated: run "
+            "`bench/evaluate.py DATASET --embedder facenet` (writes recognition/engine/calibrations/"
+            "facenet_vggface2.json), then restart the workers."
+        )

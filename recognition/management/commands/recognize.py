@@ -26,16 +26,8 @@ class Command(BaseCommand):
             image = load_image(photo)
         except (ImageRejected, FileNotFoundError) as error:
             raise CommandError(f"{photo}: {error}")
-        faces, matches, _ = recognise(image, students, face_engine())
-        names = dict(Student.objects.filter(pk__in=[m.label for m in matches if m.label]).values_list("pk", "full_name"))
-        rows = [
-            {
-                "box": [round(v) for v in face.box],
-                "student": names.get(match.label),
-                "distance": None if match.distance is None else round(match.distance, 4),
-            }
-            for face, match in zip(faces, matches)
-        ]
+        faces, decisions, _ = recognise(image, students, face_engine())
+        rows = face_rows(faces, decisions)
         if annotate:
             annotate_to(image, rows, annotate)
         if json:
@@ -43,7 +35,13 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{len(rows)} face(s) in {photo}")
         for row in rows:
-            who = row["student"] or "unknown"
+            suggestion = row["suggestion"]
+            if row["student"]:
+                who = row["student"]
+            elif suggestion:
+                who = f"unknown, perhaps {suggestion['student']} (needs a person to confirm)"
+            else:
+                who = "unknown"
             distance = "" if row["distance"] is None else f" (distance {row['distance']:.3f})"
             self.stdout.write(f"  {row['box']}: {who}{distance}")
 
@@ -54,6 +52,24 @@ class Command(BaseCommand):
         if course is None:
             raise CommandError(f"No course with code {course_code!r}.")
         return course.students.filter(is_active=True)
+
+
+def face_rows(faces, decisions):
+    """One row per face: `student` only for an automatic mark, `suggestion` for the grey zone,
+    `distance` to the nearest student either way."""
+    ids = [d.student for d in decisions if d.student is not None]
+    names = dict(Student.objects.filter(pk__in=ids).values_list("pk", "full_name"))
+    rows = []
+    for face, decision in zip(faces, decisions):
+        distance = None if decision.distance is None else round(decision.distance, 4)
+        suggested = decision.suggested_student
+        rows.append({
+            "box": [round(v) for v in face.box],
+            "student": names.get(decision.marked_student),
+            "suggestion": {"student": names.get(suggested), "distance": distance} if suggested is not None else None,
+            "distance": distance,
+        })
+    return rows
 
 
 def annotate_to(image, rows, path):
