@@ -1,6 +1,7 @@
-"""What keeps the project honest about itself: the face engine stands without Django, and a
-test that cannot run here fails in CI instead of skipping unseen. Each runs a fresh Python
-process, so nothing this pytest loaded counts."""
+"""What keeps the project honest about itself: the face engine stands without Django, a test
+that cannot run here fails in CI instead of skipping unseen, and importing the settings touches
+no disk. Each runs a fresh Python process, so nothing this pytest loaded counts."""
+import json
 import os
 import subprocess
 import sys
@@ -68,3 +69,56 @@ def test_without_the_dataset_a_test_fails_where_ci_requires_the_test_data(tmp_pa
     assert f"The real face dataset is not at {tmp_path}" in result.stdout
     assert "ROLLCALL_REQUIRE_TEST_DATA is set" in result.stdout
 
+
+FRESH_SITE = """
+import json, os, sys
+from pathlib import Path
+import django
+django.setup()
+var = Path(os.environ["ROLLCALL_VAR_DIR"])
+def listing():
+    return sorted(str(path.relative_to(var)) for path in var.rglob("*")) if var.exists() else None
+at_setup = listing()
+from attendance_site.celery import app
+app.send_task("recognition.tasks.process_capture", args=(0,))
+after_send = listing()
+from django.db import connection
+connection.ensure_connection()
+print(json.dumps({"at_setup": at_setup, "after_send": after_send, "after_connect": listing()}))
+"""
+
+
+def test_importing_the_settings_makes_no_folder_and_the_site_makes_each_where_it_is_needed(tmp_path):
+    var = tmp_path / "var"
+    result = run_python(
+        FRESH_SITE, ROLLCALL_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="attendance_site.settings",
+        DATABASE_URL=None, CELERY_BROKER_URL=None,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["at_setup"] is None
+    # A web process that only sends a task makes the broker's folders, and the message lands.
+    [message] = [name for name in seen["after_send"] if name.startswith("broker/queue/")]
+    assert message.endswith(".msg") and "broker/control" in seen["after_send"]
+    assert "static" not in seen["after_send"]
+    # SQLite makes its file but not the folder: the site makes it as it first connects.
+    assert set(seen["after_connect"]) - set(seen["after_send"]) == {"db.sqlite3"}
+
+
+def test_the_sheets_sync_pacing_comes_from_the_environment():
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print([settings.SHEETS_SYNC_DELAY_SECONDS, settings.SHEETS_HTTP_TIMEOUT_SECONDS, settings.SHEETS_RETRY_BASE_SECONDS, "
+        "settings.SHEETS_RETRY_MAX_SECONDS, settings.SHEETS_SYNC_MAX_RETRIES, settings.SHEETS_RECONCILE_SECONDS, "
+        "settings.CELERY_BEAT_SCHEDULE['reconcile-google-sheets']['schedule']])"
+    )
+    environment = dict(
+        DJANGO_SETTINGS_MODULE="attendance_site.settings", SHEETS_SYNC_DELAY_SECONDS="7", SHEETS_HTTP_TIMEOUT_SECONDS="11",
+        SHEETS_RETRY_BASE_SECONDS="3", SHEETS_RETRY_MAX_SECONDS="60", SHEETS_SYNC_MAX_RETRIES="4", SHEETS_RECONCILE_SECONDS="900",
+    )
+    result = run_python(code, **environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[7.0, 11.0, 3.0, 60.0, 4, 900.0, 900.0]"
+    unset = {name: None for name in environment if name.startswith("SHEETS_")}
+    result = run_python(code, DJANGO_SETTINGS_MODULE="attendance_site.settings", **unset)
+    assert result.stdout.strip() == "[5.0, 30.0, 2.0, 240.0, None, 3600.0, 3600.0]", result.stderr
