@@ -214,7 +214,9 @@ SHEETS_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SHEETS_HTTP_TIMEOUT_SECONDS"
 # it retries until it lands, unless SHEETS_SYNC_MAX_RETRIES caps the attempts.
 SHEETS_RETRY_BASE_SECONDS = float(os.environ.get("SHEETS_RETRY_BASE_SECONDS", 2))
 SHEETS_RETRY_MAX_SECONDS = float(os.environ.get("SHEETS_RETRY_MAX_SECONDS", 240))
-SHEETS_SYNC_MAX_RETRIES = int(os.environ["SHEETS_SYNC_MAX_RETRIES"]) if os.environ.get("SHEETS_SYNC_MAX_RETRIES") else None
+SHEETS_SYNC_MAX_RETRIES = (
+    int(os.environ["SHEETS_SYNC_MAX_RETRIES"]) if os.environ.get("SHEETS_SYNC_MAX_RETRIES") else None
+)
 # Re-sync every course now and then: catches enrolment and session edits made in the admin,
 # hand edits in the sheets, and a change whose sync task was lost with a broker.
 SHEETS_RECONCILE_SECONDS = float(os.environ.get("SHEETS_RECONCILE_SECONDS", 3600))

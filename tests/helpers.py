@@ -1,6 +1,7 @@
 """Helpers shared by the test modules: made-up photos for tests that need pixels but no face,
 enrolling students from the shared dataset, waiting on a worker, and the rule for tests that
 cannot run here (skip on a developer's machine, fail in CI)."""
+
 import io
 import os
 import time

@@ -1,6 +1,7 @@
 """What keeps the project honest about itself: the face engine stands without Django, a test
 that cannot run here fails in CI instead of skipping unseen, and importing the settings touches
 no disk. Each runs a fresh Python process, so nothing this pytest loaded counts."""
+
 import json
 import os
 import subprocess
@@ -19,7 +20,8 @@ for module in pkgutil.iter_modules(recognition.engine.__path__):
 from recognition.engine.detect import FaceDetector
 from recognition.engine.images import load_image
 faces = FaceDetector().detect(np.asarray(load_image(sys.argv[1])))
-print(len(faces), sorted(name for name in sys.modules if name.partition(".")[0] in ("django", "celery", "rest_framework")))
+site = ("django", "celery", "rest_framework")
+print(len(faces), sorted(name for name in sys.modules if name.partition(".")[0] in site))
 """
 
 
@@ -51,8 +53,13 @@ NEEDS_THE_DATASET = "tests/engine/test_detect.py::test_tight_portrait_cut_by_the
 def run_pytest_without_the_dataset(tmp_path, require):
     code = "import sys, pytest; sys.exit(pytest.main(sys.argv[1:]))"
     return run_python(
-        code, "-p", "no:cacheprovider", "-q", NEEDS_THE_DATASET,
-        FACES_DATASET=str(tmp_path), ROLLCALL_REQUIRE_TEST_DATA=require,
+        code,
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        NEEDS_THE_DATASET,
+        FACES_DATASET=str(tmp_path),
+        ROLLCALL_REQUIRE_TEST_DATA=require,
     )
 
 
@@ -91,8 +98,11 @@ print(json.dumps({"at_setup": at_setup, "after_send": after_send, "after_connect
 def test_importing_the_settings_makes_no_folder_and_the_site_makes_each_where_it_is_needed(tmp_path):
     var = tmp_path / "var"
     result = run_python(
-        FRESH_SITE, ROLLCALL_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="attendance_site.settings",
-        DATABASE_URL=None, CELERY_BROKER_URL=None,
+        FRESH_SITE,
+        ROLLCALL_VAR_DIR=str(var),
+        DJANGO_SETTINGS_MODULE="attendance_site.settings",
+        DATABASE_URL=None,
+        CELERY_BROKER_URL=None,
     )
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
@@ -107,14 +117,19 @@ def test_importing_the_settings_makes_no_folder_and_the_site_makes_each_where_it
 
 def test_the_sheets_sync_pacing_comes_from_the_environment():
     code = (
-        "import django; django.setup(); from django.conf import settings; "
-        "print([settings.SHEETS_SYNC_DELAY_SECONDS, settings.SHEETS_HTTP_TIMEOUT_SECONDS, settings.SHEETS_RETRY_BASE_SECONDS, "
-        "settings.SHEETS_RETRY_MAX_SECONDS, settings.SHEETS_SYNC_MAX_RETRIES, settings.SHEETS_RECONCILE_SECONDS, "
-        "settings.CELERY_BEAT_SCHEDULE['reconcile-google-sheets']['schedule']])"
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print([s.SHEETS_SYNC_DELAY_SECONDS, s.SHEETS_HTTP_TIMEOUT_SECONDS, s.SHEETS_RETRY_BASE_SECONDS, "
+        "s.SHEETS_RETRY_MAX_SECONDS, s.SHEETS_SYNC_MAX_RETRIES, s.SHEETS_RECONCILE_SECONDS, "
+        "s.CELERY_BEAT_SCHEDULE['reconcile-google-sheets']['schedule']])"
     )
     environment = dict(
-        DJANGO_SETTINGS_MODULE="attendance_site.settings", SHEETS_SYNC_DELAY_SECONDS="7", SHEETS_HTTP_TIMEOUT_SECONDS="11",
-        SHEETS_RETRY_BASE_SECONDS="3", SHEETS_RETRY_MAX_SECONDS="60", SHEETS_SYNC_MAX_RETRIES="4", SHEETS_RECONCILE_SECONDS="900",
+        DJANGO_SETTINGS_MODULE="attendance_site.settings",
+        SHEETS_SYNC_DELAY_SECONDS="7",
+        SHEETS_HTTP_TIMEOUT_SECONDS="11",
+        SHEETS_RETRY_BASE_SECONDS="3",
+        SHEETS_RETRY_MAX_SECONDS="60",
+        SHEETS_SYNC_MAX_RETRIES="4",
+        SHEETS_RECONCILE_SECONDS="900",
     )
     result = run_python(code, **environment)
     assert result.returncode == 0, result.stderr

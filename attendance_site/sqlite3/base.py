@@ -1,5 +1,6 @@
 """Django's SQLite backend, making the database file's folder (var/ on a fresh clone) as it
 first opens the file: SQLite makes the file but not its folder."""
+
 from pathlib import Path
 
 from django.db.backends.sqlite3 import base
