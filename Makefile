@@ -1,11 +1,12 @@
-# Roll Call: `make run` starts the site on the embedded defaults, `make test` runs every test.
+# Roll Call: `make run` starts the site on the embedded defaults, `make test` runs every test,
+# `make lint` checks the code with ruff.
 PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY = $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv migrate worker
+.PHONY: run test lint venv migrate worker
 
 venv: $(VENV)/.installed
 
@@ -35,3 +36,7 @@ run: migrate
 
 test: venv
 	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

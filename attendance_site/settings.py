@@ -90,6 +90,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "attendance_site.sqlite3"  # makes the file's folder on first use
     # The web server and the worker write to the same file: wait for the lock instead of
     # failing, and take the write lock at BEGIN so two writers never deadlock on upgrade.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
@@ -128,8 +129,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# collectstatic fills it for production; with DEBUG on, WhiteNoise serves from the apps' folders.
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Face photos and captures are biometric data of minors: there is no MEDIA_URL route; every
 # file goes out through a view that checks who asks.
@@ -198,12 +199,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Celery. The default broker is kombu's filesystem transport: no server needed.
+# Celery. The default broker is kombu's filesystem transport: no server needed. Its folders are
+# made when the Celery app is configured (attendance_site/celery.py), by web and worker alike.
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -237,12 +237,24 @@ GOOGLE_SHEETS_TIMESTAMP_SPREADSHEET_ID = os.environ.get(
 GOOGLE_SHEETS_TIMESTAMP_WORKSHEET = os.environ.get("GOOGLE_SHEETS_TIMESTAMP_WORKSHEET", "{code} timestamps")
 # Only the tests point this elsewhere: at their local fake of the Sheets API.
 GOOGLE_SHEETS_API_URL = os.environ.get("GOOGLE_SHEETS_API_URL", "https://sheets.googleapis.com/v4/spreadsheets")
+# A course syncs a few seconds after its attendance changes, so a burst of changes is one write
+# (Google allows 60 writes a minute per service account).
+SHEETS_SYNC_DELAY_SECONDS = float(os.environ.get("SHEETS_SYNC_DELAY_SECONDS", 5))
+SHEETS_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SHEETS_HTTP_TIMEOUT_SECONDS", 30))
+# A failed write retries after a random wait of half to all of min(MAX, BASE * 2**retries) seconds;
+# it retries until it lands, unless SHEETS_SYNC_MAX_RETRIES caps the attempts.
+SHEETS_RETRY_BASE_SECONDS = float(os.environ.get("SHEETS_RETRY_BASE_SECONDS", 2))
+SHEETS_RETRY_MAX_SECONDS = float(os.environ.get("SHEETS_RETRY_MAX_SECONDS", 240))
+SHEETS_SYNC_MAX_RETRIES = (
+    int(os.environ["SHEETS_SYNC_MAX_RETRIES"]) if os.environ.get("SHEETS_SYNC_MAX_RETRIES") else None
+)
 # Re-sync every course now and then: catches enrolment and session edits made in the admin,
 # hand edits in the sheets, and a change whose sync task was lost with a broker.
+SHEETS_RECONCILE_SECONDS = float(os.environ.get("SHEETS_RECONCILE_SECONDS", 3600))
 CELERY_BEAT_SCHEDULE = {
     "reconcile-google-sheets": {
         "task": "students.tasks.reconcile_sheets",
-        "schedule": float(os.environ.get("SHEETS_RECONCILE_SECONDS", 3600)),
+        "schedule": SHEETS_RECONCILE_SECONDS,
     },
     "delete-expired-captures": {
         "task": "recognition.tasks.delete_expired_captures",

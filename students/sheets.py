@@ -34,10 +34,6 @@ logger = logging.getLogger(__name__)
 LOST_SYNC_AFTER = timedelta(minutes=10)
 
 
-def tuning(name, default):
-    return getattr(settings, name, default)
-
-
 # --- What the sheets hold -------------------------------------------------------------------
 
 
@@ -102,7 +98,7 @@ def service_account_email():
 
 def sheets_http_client():
     client = gspread.service_account_from_dict(service_account_info())
-    client.set_timeout(tuning("SHEETS_HTTP_TIMEOUT_SECONDS", 30))
+    client.set_timeout(settings.SHEETS_HTTP_TIMEOUT_SECONDS)
     return client.http_client
 
 
@@ -221,10 +217,10 @@ def retry_countdown(failure, retries):
 
     Exponential backoff with jitter, so many courses hit by one quota burst do not retry in step.
     """
-    max_retries = tuning("SHEETS_SYNC_MAX_RETRIES", None)
+    max_retries = settings.SHEETS_SYNC_MAX_RETRIES
     if failure is None or not failure.retryable or (max_retries is not None and retries >= max_retries):
         return None
-    ceiling = min(tuning("SHEETS_RETRY_MAX_SECONDS", 240), tuning("SHEETS_RETRY_BASE_SECONDS", 2) * 2**retries)
+    ceiling = min(settings.SHEETS_RETRY_MAX_SECONDS, settings.SHEETS_RETRY_BASE_SECONDS * 2**retries)
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -245,7 +241,7 @@ def attendance_changed(course_id):
     behind in that same transaction, and its sync is queued once the change is committed."""
     ensure_sheet_syncs([course_id])
     SheetSync.objects.filter(course_id=course_id).update(changes_seen=F("changes_seen") + 1)
-    transaction.on_commit(lambda: schedule_sync(course_id, tuning("SHEETS_SYNC_DELAY_SECONDS", 5)))
+    transaction.on_commit(lambda: schedule_sync(course_id, settings.SHEETS_SYNC_DELAY_SECONDS))
 
 
 def schedule_sync(course_id, delay):
@@ -297,7 +293,7 @@ def release_sync(course_id, succeeded):
     """The queued sync is over. Changes that came in while it wrote need another one."""
     SheetSync.objects.filter(course_id=course_id).update(next_sync_at=None)
     if succeeded and SheetSync.objects.filter(course_id=course_id).exclude(changes_seen=F("changes_synced")).exists():
-        schedule_sync(course_id, tuning("SHEETS_SYNC_DELAY_SECONDS", 5))
+        schedule_sync(course_id, settings.SHEETS_SYNC_DELAY_SECONDS)
 
 
 def reconcile_all():

@@ -3,6 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import skip_or_fail
+
+# The small school of tests/web/school.py serves the web, API and bad-input tests.
+pytest_plugins = ["tests.web.school"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FACES_DATASET = Path(os.environ.get("FACES_DATASET", REPO_ROOT.parent / "shared" / "datasets" / "faces"))
 
@@ -10,7 +15,7 @@ FACES_DATASET = Path(os.environ.get("FACES_DATASET", REPO_ROOT.parent / "shared"
 @pytest.fixture(scope="session")
 def faces_dataset():
     if not (FACES_DATASET / "identities").is_dir():
-        pytest.skip(
+        skip_or_fail(
             f"The real face dataset is not at {FACES_DATASET}; set FACES_DATASET to the folder "
             "that holds identities/ and group/ (CI always has it)."
         )
@@ -36,3 +41,23 @@ def fresh_rate_limits():
 def private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_root():
+    # Tests run with DEBUG off, where WhiteNoise reads STATIC_ROOT as each test client starts and
+    # warns when it is missing; on a server, collectstatic makes it.
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture
+def eager_celery(monkeypatch):
+    """Tasks run in-process as they are sent (a capture's recognition right after the request's
+    commit, as a worker would a moment later); a task's retries run at once, one after the other,
+    through Celery's own retry path (countdowns are not waited for in eager mode)."""
+    from attendance_site.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)

@@ -2,7 +2,8 @@
 photo inline, import_students, the enrol-by-camera check and the camera client. Each refusal
 tells the person what to do and leaves no capture, no enrolment photo and no file behind; the
 awkward but good photos (transparent PNG, phone photo turned by its EXIF tag, no face at all)
-go through."""
+go through. The refusals need pixels but no face: their photo is made up (tests.helpers.photo_jpeg),
+so they run without the shared dataset; the photos that must be recognised come from it."""
 import io
 import struct
 import zlib
@@ -21,9 +22,8 @@ from recognition.models import Capture, FacePhoto
 from recognition.processing import process_capture
 from students.models import Student
 from tests.factories import make_course, make_session
-from tests.recognition.conftest import enrol_identities
+from tests.helpers import enrol_identities, photo_jpeg
 from tests.web.school import BBT_GROUP_PHOTO, device_token
-from tests.web.school import school  # noqa: F401 - a fixture
 from tests.web.test_camera_client import write_video
 
 UPLOAD_LIMIT = 2_000_000
@@ -41,7 +41,13 @@ def small_upload_limit(settings):
 
 
 @pytest.fixture
-def portrait(faces_dataset):
+def any_photo():
+    """A photo to spoil in the ways BAD_FILES do; no face needed, they are refused before detection."""
+    return photo_jpeg()
+
+
+@pytest.fixture
+def face_portrait(faces_dataset):
     return (faces_dataset / PORTRAIT).read_bytes()
 
 
@@ -57,14 +63,14 @@ def png_header(width, height):
 @dataclass(frozen=True)
 class BadFile:
     name: str
-    make: object  # portrait JPEG bytes -> the file's bytes
+    make: object  # a good JPEG's bytes -> the file's bytes
     says: str  # part of the message the person must get
 
-    def content(self, portrait):
-        return self.make(portrait)
+    def content(self, photo):
+        return self.make(photo)
 
-    def upload(self, portrait):
-        return SimpleUploadedFile(self.name, self.content(portrait), content_type="image/jpeg")
+    def upload(self, photo):
+        return SimpleUploadedFile(self.name, self.content(photo), content_type="image/jpeg")
 
 
 BAD_FILES = [
@@ -134,10 +140,10 @@ def upload_capture(client, session, upload, headers=None):
 
 @pytest.mark.parametrize("caller", ["teacher page", "device API"])
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_an_upload_is_refused_with_advice_and_nothing_stored(client, school, private_media_root, portrait, caller, bad):
+def test_an_upload_is_refused_with_advice_and_nothing_stored(client, school, private_media_root, any_photo, caller, bad):
     headers = as_caller(client, school, caller)
     before = stored(private_media_root)
-    response = upload_capture(client, school.session, bad.upload(portrait), headers)
+    response = upload_capture(client, school.session, bad.upload(any_photo), headers)
     assert response.status_code == 400
     # session.js shows body.image[0] in the upload log; the camera prints it.
     assert bad.says in response.json()["image"][0]
@@ -162,30 +168,30 @@ def inline_errors(response):
 
 
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_the_admin_inline_refuses_a_bad_enrolment_photo_with_advice(client, school, private_media_root, portrait, bad):
+def test_the_admin_inline_refuses_a_bad_enrolment_photo_with_advice(client, school, private_media_root, any_photo, bad):
     client.force_login(school.admin)
     before = stored(private_media_root)
-    response = save_student_with_photo(client, school.ada, bad.upload(portrait))
+    response = save_student_with_photo(client, school.ada, bad.upload(any_photo))
     assert response.status_code == 200  # the form again, not a redirect
     [errors] = inline_errors(response)
     assert bad.says in errors["image"][0]
     assert stored(private_media_root) == before
 
 
-def test_the_admin_inline_takes_a_transparent_png(client, school, portrait):
+def test_the_admin_inline_takes_a_transparent_png(client, school, any_photo):
     client.force_login(school.admin)
-    png = SimpleUploadedFile("cut-out.png", with_transparent_border(portrait), content_type="image/png")
+    png = SimpleUploadedFile("cut-out.png", with_transparent_border(any_photo), content_type="image/png")
     assert save_student_with_photo(client, school.ada, png).status_code == 302
     photo = FacePhoto.objects.get(student=school.ada)
     assert photo.status == FacePhoto.PENDING and len(photo.content_sha256) == 64
 
 
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_the_admins_own_photo_page_refuses_a_bad_enrolment_photo_too(client, school, private_media_root, portrait, bad):
+def test_the_admins_own_photo_page_refuses_a_bad_enrolment_photo_too(client, school, private_media_root, any_photo, bad):
     client.force_login(school.admin)
     before = stored(private_media_root)
     response = client.post(
-        "/admin/recognition/facephoto/add/", {"student": school.ada.pk, "image": bad.upload(portrait), "_save": "Save"}
+        "/admin/recognition/facephoto/add/", {"student": school.ada.pk, "image": bad.upload(any_photo), "_save": "Save"}
     )
     assert response.status_code == 200
     assert bad.says in response.context["adminform"].form.errors["image"][0]
@@ -197,11 +203,11 @@ def test_the_admins_own_photo_page_refuses_a_bad_enrolment_photo_too(client, sch
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_import_reports_a_bad_photo_by_path_and_skips_it(tmp_path, private_media_root, portrait, capsys, bad):
+def test_import_reports_a_bad_photo_by_path_and_skips_it(tmp_path, private_media_root, any_photo, capsys, bad):
     folder = tmp_path / "import" / "Jane_Doe"
     folder.mkdir(parents=True)
-    (folder / bad.name).write_bytes(bad.content(portrait))
-    (folder / "cut-out.png").write_bytes(with_transparent_border(portrait))
+    (folder / bad.name).write_bytes(bad.content(any_photo))
+    (folder / "cut-out.png").write_bytes(with_transparent_border(any_photo))
     before_photos = FacePhoto.objects.count()
 
     call_command("import_students", str(folder.parent))
@@ -228,19 +234,19 @@ def enrol_check(client, student, upload):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_the_enrol_by_camera_check_refuses_a_bad_shot_with_advice(client, school, consenting_ada, private_media_root, portrait, bad):
+def test_the_enrol_by_camera_check_refuses_a_bad_shot_with_advice(client, school, consenting_ada, private_media_root, any_photo, bad):
     client.force_login(school.admin)
     before = stored(private_media_root)
-    response = enrol_check(client, consenting_ada, bad.upload(portrait))
+    response = enrol_check(client, consenting_ada, bad.upload(any_photo))
     assert response.status_code == 400
     assert response.json()["accepted"] is False and bad.says in response.json()["reason"]
     assert stored(private_media_root) == before
 
 
 @pytest.mark.slow
-def test_the_enrol_by_camera_check_takes_a_transparent_png_and_a_turned_phone_photo(client, school, consenting_ada, portrait):
+def test_the_enrol_by_camera_check_takes_a_transparent_png_and_a_turned_phone_photo(client, school, consenting_ada, face_portrait):
     client.force_login(school.admin)
-    for name, content in [("cut-out.png", with_transparent_border(portrait)), ("phone.jpg", turned_with_exif(portrait))]:
+    for name, content in [("cut-out.png", with_transparent_border(face_portrait)), ("phone.jpg", turned_with_exif(face_portrait))]:
         response = enrol_check(client, consenting_ada, SimpleUploadedFile(name, content))
         assert response.status_code == 201, response.json()
     assert FacePhoto.objects.filter(student=consenting_ada).count() == 2
@@ -266,22 +272,23 @@ def camera_session(db):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_the_camera_prints_the_servers_refusal_and_sends_nothing_more(live_server, camera_session, private_media_root, portrait, bad):
+def test_the_camera_prints_the_servers_refusal_and_sends_nothing_more(live_server, camera_session, private_media_root, any_photo, bad):
     session, token = camera_session
     lines = []
     client = CameraClient(live_server.url, token, session.pk, out=lines.append, backoff=())
     before = stored(private_media_root)
-    assert client.send_snapshot(bad.content(portrait), datetime.now(timezone.utc)) is None
+    assert client.send_snapshot(bad.content(any_photo), datetime.now(timezone.utc)) is None
     [line] = lines
     assert line.startswith("The server refused the snapshot: ") and bad.says in line
     assert stored(private_media_root) == before
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_camera_carries_on_after_a_refused_snapshot(live_server, camera_session, faces_dataset, tmp_path, settings):
+def test_the_camera_carries_on_after_a_refused_snapshot(live_server, camera_session, tmp_path, settings):
     session, token = camera_session
     settings.UPLOAD_MAX_BYTES = 1000  # every frame of the video is over it
-    video = write_video(tmp_path / "class.avi", faces_dataset / BBT_GROUP_PHOTO, frames=2)
+    (tmp_path / "class.jpg").write_bytes(photo_jpeg())
+    video = write_video(tmp_path / "class.avi", tmp_path / "class.jpg", frames=2)
     lines = []
     client = CameraClient(live_server.url, token, session.pk, out=lines.append, backoff=())
     assert run_camera(client, str(video), interval=1) == 2

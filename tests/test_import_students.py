@@ -3,6 +3,7 @@ from django.core.management import call_command
 
 from recognition.models import FacePhoto
 from students.models import Course, Student
+from tests.helpers import photo_jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -20,13 +21,13 @@ def test_import_of_the_shared_dataset_creates_every_student_and_photo_once(faces
     assert "0 new student(s) and 0 new photo(s)" in capsys.readouterr().out
 
 
-def test_unreadable_files_are_reported_by_path_and_skipped(tmp_path, faces_dataset, capsys):
+def test_unreadable_files_are_reported_by_path_and_skipped(tmp_path, capsys):
     folder = tmp_path / "Jane_Doe"
     folder.mkdir()
-    good = faces_dataset / "identities" / "Tony_Blair" / sorted(p.name for p in (faces_dataset / "identities" / "Tony_Blair").iterdir())[0]
-    (folder / "good.jpg").write_bytes(good.read_bytes())
+    good = photo_jpeg()
+    (folder / "good.jpg").write_bytes(good)
     (folder / "notes.jpg").write_text("this is not a photo")
-    (folder / "truncated.jpg").write_bytes(good.read_bytes()[:400])
+    (folder / "truncated.jpg").write_bytes(good[:400])
 
     call_command("import_students", str(tmp_path))
 

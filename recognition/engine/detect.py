@@ -28,9 +28,6 @@ DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)
 # group photos scored >= 0.97 while the false boxes (hands, shoes, a glass)
 # scored 0.70-0.92.
 DEFAULT_MIN_SCORE = 0.95
-# Images whose short side is below this are upscaled before detection so that
-# small faces in small photos still reach the 12 px P-Net window.
-DEFAULT_UPSCALE_BELOW = 0
 # Border (fraction of the short side, edge pixels repeated) added before
 # detection so that a face filling or cut by the frame still fits P-Net's
 # window: tight portrait crops and the selfie's edge faces need it.
@@ -148,7 +145,6 @@ class FaceDetector:
         factor: float = DEFAULT_PYRAMID_FACTOR,
         thresholds=DEFAULT_THRESHOLDS,
         min_score: float = DEFAULT_MIN_SCORE,
-        upscale_below: int = DEFAULT_UPSCALE_BELOW,
         retry_border: float = DEFAULT_RETRY_BORDER,
         batch_size: int = 64,
     ):
@@ -158,7 +154,6 @@ class FaceDetector:
         self.factor = factor
         self.thresholds = tuple(thresholds)
         self.min_score = min_score
-        self.upscale_below = upscale_below
         self.retry_border = retry_border
         self.batch_size = batch_size
         # channels_last roughly halves the convolution and max-pool time on
@@ -280,11 +275,6 @@ class FaceDetector:
 
     @torch.inference_mode()
     def _detect(self, image: np.ndarray, border: float) -> list[Face]:
-        zoom = 1.0
-        short = min(image.shape[:2])
-        if self.upscale_below and short < self.upscale_below:
-            zoom = self.upscale_below / short
-            image = cv2.resize(image, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
         pad = int(round(border * min(image.shape[:2])))
         if pad:
             image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
@@ -300,9 +290,9 @@ class FaceDetector:
             points = points - pad
             faces.append(
                 Face(
-                    box=tuple(float(v) / zoom for v in box[:4]),
+                    box=tuple(float(v) for v in box[:4]),
                     score=float(box[4]),
-                    landmarks=(points / zoom).astype(np.float32),
+                    landmarks=points.astype(np.float32),
                 )
             )
         faces.sort(key=lambda f: -f.score)

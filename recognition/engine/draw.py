@@ -1,4 +1,5 @@
-"""Class photo with boxes and names, for the teacher's review page."""
+"""A class photo drawn with a box and a name per face, for `manage.py recognize --annotate`.
+(The session page does not use it: it draws its boxes as SVG over the stored photo.)"""
 
 from __future__ import annotations
 

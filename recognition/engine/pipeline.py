@@ -34,13 +34,12 @@ class FaceResult:
 
 
 class PhotoFaces(list):
-    """list[FaceResult] plus how long each step took and which model embedded them."""
+    """list[FaceResult] plus how long each step took."""
 
-    def __init__(self, faces=(), detect_ms: float = 0.0, embed_ms: float = 0.0, embedder_name: str = ""):
+    def __init__(self, faces=(), detect_ms: float = 0.0, embed_ms: float = 0.0):
         super().__init__(faces)
         self.detect_ms = detect_ms
         self.embed_ms = embed_ms
-        self.embedder_name = embedder_name
 
 
 def _as_array(image) -> np.ndarray:
@@ -56,7 +55,7 @@ def analyse_photo(image, detector, embedder) -> PhotoFaces:
     embeddings = embedder.embed(pixels, faces)
     done = time.perf_counter()
     results = [FaceResult(f.box, f.score, f.landmarks, e) for f, e in zip(faces, embeddings)]
-    return PhotoFaces(results, (detected - start) * 1000, (done - detected) * 1000, embedder.name)
+    return PhotoFaces(results, (detected - start) * 1000, (done - detected) * 1000)
 
 
 def face_crop(image, box, size: int = 160, margin: int = 32) -> Image.Image:

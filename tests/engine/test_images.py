@@ -4,6 +4,7 @@ import pytest
 from PIL import Image
 
 from recognition.engine.images import ImageRejected, check_upload_size, load_image
+from tests.helpers import photo_jpeg
 
 
 def jpeg_bytes(size=(64, 48), colour=(200, 100, 50)):
@@ -27,8 +28,8 @@ def test_rejects_an_empty_file():
         load_image(io.BytesIO(b""))
 
 
-def test_rejects_a_truncated_jpeg(portrait):
-    data = portrait.read_bytes()
+def test_rejects_a_truncated_jpeg():
+    data = photo_jpeg()
     with pytest.raises(ImageRejected, match="damaged or was not uploaded completely"):
         load_image(io.BytesIO(data[: len(data) // 2]))
 

@@ -46,7 +46,7 @@ def test_analyse_photo_returns_faces_embeddings_timings_and_crops(faces_dataset,
     image = load_image(faces_dataset / "group" / "faceapi_bbt3.jpg")
     result = analyse_photo(image, detector, dlib_embedder)
     assert len(result) == 5
-    assert result.detect_ms > 0 and result.embed_ms > 0 and result.embedder_name == "dlib_resnet_v1_flip"
+    assert result.detect_ms > 0 and result.embed_ms > 0
     for face in result:
         assert face.embedding.shape == (128,) and face.landmarks.shape == (5, 2)
     assert face_crop(image, result[0].box).size == (160, 160)

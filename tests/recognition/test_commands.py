@@ -7,8 +7,7 @@ from django.core.management.base import CommandError
 from PIL import Image
 
 from tests.factories import make_course
-
-from .conftest import enrol_identities
+from tests.helpers import enrol_identities
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -29,8 +29,7 @@ from recognition.tasks import process_capture
 from students.models import AttendanceChange, AttendanceRecord
 from tests.conftest import REPO_ROOT
 from tests.factories import make_course, make_session
-
-from .conftest import enrol_identities
+from tests.helpers import enrol_identities, skip_or_fail, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -41,15 +40,6 @@ FACES_IN_PHOTO = 5
 # Small, so that Redis gives a dead worker's message back within the test.
 VISIBILITY_TIMEOUT = 5
 USES_REDIS = settings.CELERY_BROKER_URL.startswith("redis")
-
-
-def wait_for(condition, timeout=90, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def group_photo(faces_dataset):
@@ -199,12 +189,13 @@ def private_redis(port, folder):
         process.wait(timeout=10)
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not on PATH: this test restarts a real Redis")
 def test_captures_queued_when_redis_restarts_without_persistence_are_processed_once(faces_dataset, tmp_path):
     """Redis runs without persistence here: a restart loses every queued message. The worker's
     start-up sweep (recognition.tasks.requeue_waiting_captures) finds the capture still queued
     in the database and sends it again. A private Redis, really killed and restarted; the
     shared Redis is left alone."""
+    if shutil.which("redis-server") is None:
+        skip_or_fail("redis-server is not on PATH: this test restarts a real Redis.")
     port = free_loopback_port()
     broker_url = f"redis://127.0.0.1:{port}/0"
     course = make_course("BBT")

@@ -2,8 +2,6 @@ import json
 
 import pytest
 
-from attendance_site.celery import app as celery_app
-
 from .fake_google import FakeGoogle, new_service_account_key, service_account_info
 
 SERVICE_ACCOUNT_EMAIL = "rollcall-sync@rollcall-test.iam.gserviceaccount.com"
@@ -34,10 +32,3 @@ def google(service_account_key, settings, tmp_path):
 def write_key_file(path, private_key, fake):
     path.write_text(json.dumps(service_account_info(private_key, SERVICE_ACCOUNT_EMAIL, f"{fake.url}/token")))
 
-
-@pytest.fixture
-def eager_celery(monkeypatch):
-    """Tasks run in-process as they are sent; a task's retries run at once, one after the other,
-    through Celery's own retry path (countdowns are not waited for in eager mode)."""
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
-    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)

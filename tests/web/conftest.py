@@ -5,7 +5,7 @@ from importlib import import_module
 import pytest
 from django.db import connections
 
-from tests.web.school import eager_recognition, school  # noqa: F401 - fixtures
+from tests.helpers import skip_or_fail
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -17,12 +17,14 @@ CHROMIUM_ARGS = [
 BROWSER_TESTS = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
-    pytest.mark.usefixtures("role_groups"),
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM),
-        reason=f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); .ci/run does.",
-    ),
+    pytest.mark.usefixtures("chromium", "role_groups"),
 ]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not shutil.which(CHROMIUM):
+        skip_or_fail(f"No Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium); .ci/run does.")
 
 
 @pytest.fixture

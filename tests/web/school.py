@@ -5,9 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from recognition.authentication import issue_token
-from recognition.enrolment import add_enrolment_photo, record_consent
 from recognition.models import DeviceToken
-from students.models import Student
 from tests.factories import make_course, make_session, make_student, make_user
 
 
@@ -59,27 +57,3 @@ def device_token(name="Room camera", **scope):
 BBT = ["BBT_Bernadette", "BBT_Howard", "BBT_Raj", "BBT_Sheldon", "BBT_Stuart"]
 BBT_GROUP_PHOTO = "group/faceapi_bbt4.jpg"
 
-
-def enrol_bbt_cast(faces_dataset, course, photos_each=3, people=BBT):
-    """The Big Bang Theory cast (or the `people` of it) as students of the course, with consent
-    and enrolment photos from the shared dataset; returns {full name: Student}."""
-    cast = {}
-    for folder in people:
-        student = make_student(folder, folder.replace("_", " "))
-        record_consent(Student.objects.filter(pk=student.pk), recorded_by=None, given_by="Guardian")
-        for path in sorted((faces_dataset / "identities" / folder).iterdir())[:photos_each]:
-            add_enrolment_photo(student, path.read_bytes())
-        course.students.add(student)
-        cast[student.full_name] = student
-    return cast
-
-
-@pytest.fixture
-def eager_recognition():
-    """Run process_capture inside the request that queued it (after its commit), as a worker
-    would a moment later: the tests see the finished result without a worker process."""
-    from attendance_site.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False

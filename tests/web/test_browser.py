@@ -6,18 +6,19 @@ from django.utils import timezone
 
 from students.models import AttendanceRecord
 from tests.factories import make_course, make_session, make_student, make_user
+from tests.helpers import enrol_identities
 from tests.web.conftest import BROWSER_TESTS, log_in
-from tests.web.school import BBT_GROUP_PHOTO, enrol_bbt_cast
+from tests.web.school import BBT, BBT_GROUP_PHOTO
 
 pytestmark = BROWSER_TESTS
 
 
 def test_a_teacher_uploads_a_class_photo_and_sees_boxes_names_and_the_roster(
-    page, live_server, faces_dataset, eager_recognition, tmp_path
+    page, live_server, faces_dataset, eager_celery, tmp_path
 ):
     teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
     course = make_course("PHYS1", teacher=teacher)
-    cast = enrol_bbt_cast(faces_dataset, course, photos_each=2)
+    cast = enrol_identities(faces_dataset, BBT, course, photos_each=2)
     session = make_session(course)
 
     log_in(page, live_server, "teacher")

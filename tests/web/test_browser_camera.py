@@ -13,8 +13,9 @@ from recognition.enrolment import record_consent
 from recognition.models import Capture, FacePhoto
 from students.models import AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
+from tests.helpers import enrol_identities
 from tests.web.conftest import BROWSER_TESTS, log_in
-from tests.web.school import BBT_GROUP_PHOTO, enrol_bbt_cast
+from tests.web.school import BBT_GROUP_PHOTO
 
 pytestmark = BROWSER_TESTS
 
@@ -53,11 +54,11 @@ def wait_until(condition, seconds, page):
 
 
 def test_a_snapshot_from_the_teachers_camera_marks_the_class(
-    open_browser, live_server, faces_dataset, eager_recognition, tmp_path
+    open_browser, live_server, faces_dataset, eager_celery, tmp_path
 ):
     teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
     course = make_course("PHYS1", teacher=teacher)
-    cast = enrol_bbt_cast(faces_dataset, course, photos_each=2, people=CLASS)
+    cast = enrol_identities(faces_dataset, CLASS, course, photos_each=2)
     # Started 20 minutes ago, late after 10: whoever the camera sees now is late.
     session = make_session(course, starts_at=timezone.now() - timedelta(minutes=20), late_after_minutes=10)
     camera, size = write_y4m(tmp_path / "class.y4m", faces_dataset / BBT_GROUP_PHOTO)
@@ -81,11 +82,11 @@ def test_a_snapshot_from_the_teachers_camera_marks_the_class(
 
 
 def test_snapshots_every_n_seconds_until_the_box_is_unticked(
-    open_browser, live_server, faces_dataset, eager_recognition, tmp_path
+    open_browser, live_server, faces_dataset, eager_celery, tmp_path
 ):
     teacher = make_user("teacher", role="Teacher")
     course = make_course("PHYS1", teacher=teacher)
-    enrol_bbt_cast(faces_dataset, course, photos_each=1, people=CLASS)
+    enrol_identities(faces_dataset, CLASS, course, photos_each=1)
     session = make_session(course)
     camera, _ = write_y4m(tmp_path / "class.y4m", faces_dataset / BBT_GROUP_PHOTO)
     captures = Capture.objects.filter(session=session)
@@ -110,7 +111,7 @@ def test_snapshots_every_n_seconds_until_the_box_is_unticked(
 
 
 def test_staff_enrol_a_student_by_camera_one_face_is_kept_a_group_refused(
-    open_browser, live_server, faces_dataset, eager_recognition, tmp_path
+    open_browser, live_server, faces_dataset, eager_celery, tmp_path
 ):
     make_user("boss", role="Admin", is_staff=True, is_superuser=True)
     raj = make_student("S1", "Raj Koothrappali")

@@ -1,5 +1,6 @@
 """The classroom camera client against a live test server, with a real video file as its
-camera: real frames of a class (a group photo), real recognition, real HTTP."""
+camera: real frames of a class (a group photo), real recognition, real HTTP. Where nothing is
+recognised, the frames are a made-up photo (tests.helpers.photo_jpeg): no dataset needed."""
 import cv2
 import pytest
 from django.core.management import CommandError, call_command
@@ -8,7 +9,8 @@ from recognition.camera_client import CameraClient, run_camera
 from recognition.models import Capture
 from students.models import AttendanceRecord
 from tests.factories import make_course, make_session
-from tests.web.school import BBT_GROUP_PHOTO, device_token, enrol_bbt_cast
+from tests.helpers import enrol_identities, photo_jpeg
+from tests.web.school import BBT, BBT_GROUP_PHOTO, device_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -25,16 +27,18 @@ def write_video(path, image_path, frames=3, fps=1):
 
 
 @pytest.fixture
-def classroom(faces_dataset, tmp_path):
+def classroom(tmp_path):
+    """A course, its session and a video of a made-up photo: for the camera's HTTP, not recognition."""
     course = make_course("PHYS1")
-    cast = enrol_bbt_cast(faces_dataset, course, photos_each=2)
+    (tmp_path / "class.jpg").write_bytes(photo_jpeg())
+    return course, make_session(course), write_video(tmp_path / "class.avi", tmp_path / "class.jpg")
+
+
+def test_the_camera_sends_snapshots_and_prints_who_was_recognised(faces_dataset, live_server, tmp_path, eager_celery, capsys):
+    course = make_course("PHYS1")
+    enrol_identities(faces_dataset, BBT, course, photos_each=2)
     session = make_session(course)
     video = write_video(tmp_path / "class.avi", faces_dataset / BBT_GROUP_PHOTO)
-    return course, cast, session, video
-
-
-def test_the_camera_sends_snapshots_and_prints_who_was_recognised(live_server, classroom, eager_recognition, capsys):
-    course, cast, session, video = classroom
     device, token = device_token(course=course)
     call_command(
         "camera", server=live_server.url, token=token, session=session.pk, source=str(video), interval=1, max_snapshots=2,
@@ -52,7 +56,7 @@ def test_the_camera_sends_snapshots_and_prints_who_was_recognised(live_server, c
 
 
 def test_the_camera_stops_at_the_end_of_a_video_file(live_server, classroom, capsys):
-    course, _, session, video = classroom
+    course, session, video = classroom
     _, token = device_token(course=course)
     # Without a worker the captures stay queued: the camera says so and moves on.
     client = CameraClient(live_server.url, token, session.pk, out=print, poll_timeout=0)
@@ -62,7 +66,7 @@ def test_the_camera_stops_at_the_end_of_a_video_file(live_server, classroom, cap
 
 
 def test_the_camera_rides_out_an_unreachable_server_without_crashing(classroom, capsys):
-    _, _, session, video = classroom
+    _, session, video = classroom
     waits = []
     client = CameraClient("http://127.0.0.1:9", "any-token", session.pk, out=print, sleep=waits.append, backoff=(1, 2, 4))
     assert run_camera(client, str(video), interval=1, max_snapshots=2) == 2
@@ -72,14 +76,14 @@ def test_the_camera_rides_out_an_unreachable_server_without_crashing(classroom, 
 
 
 def test_a_wrong_token_stops_the_camera_with_a_reason(live_server, classroom):
-    _, _, session, video = classroom
+    _, session, video = classroom
     with pytest.raises(CommandError, match="refused the device token"):
         call_command("camera", server=live_server.url, token="wrong", session=session.pk, source=str(video), interval=1)
     assert not Capture.objects.exists()
 
 
 def test_a_device_of_another_room_cannot_send_to_the_session(live_server, classroom):
-    _, _, session, video = classroom
+    _, session, video = classroom
     _, token = device_token(room="Somewhere else")
     with pytest.raises(CommandError, match=f"Session {session.pk} does not exist or this device may not send to it"):
         call_command("camera", server=live_server.url, token=token, session=session.pk, source=str(video), interval=1)

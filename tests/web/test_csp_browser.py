@@ -10,7 +10,8 @@ from recognition.enrolment import record_consent
 from students.models import AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.web.conftest import BROWSER_TESTS, log_in
-from tests.web.school import BBT_GROUP_PHOTO, enrol_bbt_cast
+from tests.helpers import enrol_identities
+from tests.web.school import BBT_GROUP_PHOTO
 from tests.web.test_browser_camera import write_y4m
 
 pytestmark = BROWSER_TESTS
@@ -59,10 +60,10 @@ def screenshots_dir(tmp_path):
     return folder
 
 
-def test_the_pages_report_no_policy_violation(open_browser, live_server, faces_dataset, eager_recognition, tmp_path):
+def test_the_pages_report_no_policy_violation(open_browser, live_server, faces_dataset, eager_celery, tmp_path):
     teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
     course = make_course("PHYS1", teacher=teacher)
-    cast = enrol_bbt_cast(faces_dataset, course, photos_each=2, people=CLASS)
+    cast = enrol_identities(faces_dataset, CLASS, course, photos_each=2)
     session = make_session(course)
     student_user = make_user("ada", role="Student")
     ada = make_student("S1", "Ada Lovelace", user=student_user)

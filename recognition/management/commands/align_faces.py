@@ -10,7 +10,9 @@ from recognition.processing import face_engine
 class Command(BaseCommand):
     help = (
         "Write a square crop of the largest face of every photo in IN_DIR to OUT_DIR, keeping the "
-        "sub-folders (the seed's align_dataset_mtcnn.py)."
+        "sub-folders: the detected box, resized to IMAGE_SIZE with MARGIN of those pixels around it. "
+        "It only crops: the face is not turned or aligned by its landmarks (the embedders align "
+        "for themselves). The name is the seed's align_dataset_mtcnn.py, which crops the same way."
     )
 
     def add_arguments(self, parser):
@@ -42,4 +44,4 @@ class Command(BaseCommand):
             out.parent.mkdir(parents=True, exist_ok=True)
             face_crop(image, largest.box, image_size, margin).save(out)
             written += 1
-        self.stdout.write(self.style.SUCCESS(f"Aligned {written} face(s) into {target}; {skipped} photo(s) skipped."))
+        self.stdout.write(self.style.SUCCESS(f"Cropped {written} face(s) into {target}; {skipped} photo(s) skipped."))

@@ -1,1 +1,0 @@
-from tests.web.school import school  # noqa: F401 - fixture

@@ -1,0 +1,62 @@
+"""Helpers shared by the test modules: made-up photos for tests that need pixels but no face,
+enrolling students from the shared dataset, waiting on a worker, and the rule for tests that
+cannot run here (skip on a developer's machine, fail in CI)."""
+
+import io
+import os
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+# .ci/run sets it: there, a test that cannot run (no dataset, no Chromium, no redis-server) is
+# a failure, not a skip nobody reads.
+REQUIRE_TEST_DATA = os.environ.get("ROLLCALL_REQUIRE_TEST_DATA", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def skip_or_fail(reason):
+    """Skip the test with the reason, or fail it where ROLLCALL_REQUIRE_TEST_DATA is set."""
+    if REQUIRE_TEST_DATA:
+        pytest.fail(f"{reason} ROLLCALL_REQUIRE_TEST_DATA is set, so every test must run.", pytrace=False)
+    pytest.skip(reason)
+
+
+def photo_jpeg(size=(320, 240), seed=0):
+    """A JPEG of smooth colour noise: a photo to store, refuse or cut short, with no face in it.
+    Noise, not a flat colour, so that most of the file is image data (as in a real photo) and
+    a cut anywhere past the header leaves the picture incomplete."""
+    width, height = size
+    coarse = np.random.default_rng(seed).integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    image = Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def enrol_identities(dataset, names, course, photos_each=None):
+    """These dataset identities (folder names) as consenting students of the course, with their
+    first `photos_each` photos (all by default) as enrolment photos; returns {full name: Student}."""
+    from recognition.enrolment import add_enrolment_photo, record_consent
+    from students.models import Student
+    from tests.factories import make_student
+
+    students = {}
+    for name in names:
+        student = make_student(name[:32], name.replace("_", " "))
+        record_consent(Student.objects.filter(pk=student.pk), None, "test fixture")
+        for path in sorted((dataset / "identities" / name).iterdir())[:photos_each]:
+            add_enrolment_photo(student, path.read_bytes())
+        course.students.add(student)
+        students[student.full_name] = student
+    return students
+
+
+def wait_for(condition, timeout=90, interval=0.2):
+    """Poll condition() until it is true (True) or the timeout passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
