@@ -80,8 +80,10 @@ class ClassSession(models.Model):
 class AttendanceRecord(models.Model):
     PRESENT, LATE, ABSENT, EXCUSED = "present", "late", "absent", "excused"
     STATUS_CHOICES = [(PRESENT, "Present"), (LATE, "Late"), (ABSENT, "Absent"), (EXCUSED, "Excused")]
-    PHOTO, CAMERA, MANUAL = "photo", "camera", "manual"
-    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera"), (MANUAL, "Manual")]
+    PHOTO, CAMERA, MANUAL, CLOSE = "photo", "camera", "manual", "close"
+    # CLOSE: absent because the session was closed before the student was seen; the system's
+    # decision on behalf of whoever closed it (marked_by), not a teacher's own "absent".
+    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera"), (MANUAL, "Manual"), (CLOSE, "Session closed")]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="attendance")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance")
@@ -106,6 +108,10 @@ class AttendanceRecord(models.Model):
     @property
     def is_manual(self):
         return self.source == self.MANUAL
+
+    @property
+    def is_absent_at_close(self):
+        return self.source == self.CLOSE
 
 
 class AttendanceChange(models.Model):
