@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from students.attendance import mark_seen
+from students.models import Student
 
 from .engine.detect import FaceDetector
 from .engine.embedders import load_embedder
@@ -135,25 +136,42 @@ def process_capture(capture_id):
     return capture
 
 
+def lock_matched_students(course, matches):
+    """The students the faces were matched to, as the roster stands now, locked until the results
+    commit: a deletion then waits for them (and its pre_delete removes their faces). The roster
+    may have changed since the photo was matched. Returns ({id: Student} of those still enrolled
+    and active, ids of those deleted meanwhile); one removed from the course is in neither."""
+    matched = {match.label for match in matches if match.label is not None}
+    # No key update: enough to make a deletion wait, and a teacher's change committing meanwhile
+    # (its foreign key check takes a key-share lock on the student) is not blocked into a deadlock.
+    locking = Student.objects.select_for_update(no_key=True).filter(pk__in=matched).order_by("pk")
+    existing = set(locking.values_list("pk", flat=True))
+    enrolled = {student.pk: student for student in course.students.filter(pk__in=existing, is_active=True)}
+    return enrolled, matched - existing
+
+
 @transaction.atomic
 def save_results(capture, faces, matches, crops, engine, match_ms, started, saved_files):
     locked = Capture.objects.select_for_update().get(pk=capture.pk)
     if locked.status == Capture.DONE:
         return  # another delivery of the same task finished first
     locked.faces.all().delete()
-    students = {s.pk: s for s in capture.session.course.students.all()}
+    enrolled, deleted = lock_matched_students(capture.session.course, matches)
     for face, match, crop in zip(faces, matches, crops):
+        if match.label in deleted:
+            continue  # a deleted student's face and crop must not stay behind as an unknown face
+        student = enrolled.get(match.label)
         x1, y1, x2, y2 = (round(v) for v in face.box)
         detected = DetectedFace(
             capture=locked, x1=x1, y1=y1, x2=x2, y2=y2, score=float(face.score),
             landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks],
-            student_id=match.label, distance=match.distance,
+            student=student, distance=match.distance if student else None,
         )
         detected.crop.save(crop.name, crop, save=False)
         saved_files.append(detected.crop)
         detected.save()
-        if match.label is not None:
-            mark_seen(capture.session, students[match.label], capture.taken_at, capture.source, match.distance)
+        if student is not None:
+            mark_seen(capture.session, student, capture.taken_at, capture.source, match.distance)
     locked.status = Capture.DONE
     locked.embedder = engine.embedder.name
     locked.face_count = len(faces)

@@ -1,5 +1,5 @@
-"""Hardening: a close while a photo waits. Real database (SQLite, or PostgreSQL with
-DATABASE_URL), real worker path, real face models on the shared dataset; nothing of ours mocked.
+"""Hardening: a close while a photo waits, a roster change while a photo is processed. Real
+database (SQLite, or PostgreSQL with DATABASE_URL), real worker path, real face models on the shared dataset; nothing of ours mocked.
 The races are reproduced with a database-level hook (connection.execute_wrapper) that acts at a
 chosen statement of the worker's transaction."""
 import threading
@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from attendance_site.celery import app as celery_app
 from recognition.captures import create_capture
-from recognition.models import Capture
+from recognition.models import Capture, DetectedFace
 from recognition.tasks import process_capture
 from students import sheets
 from students.attendance import CLOSE_REASON, SEEN_BEFORE_CLOSE_REASON, close_session, mark_seen, set_status
-from students.models import AttendanceChange, AttendanceRecord
+from students.models import AttendanceChange, AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.recognition.conftest import engine  # noqa: F401 - fixture
 from tests.recognition.test_worker import wait_for
@@ -29,6 +29,7 @@ ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 # Who the worker recognises in BBT_GROUP_PHOTO of the cast; Howard and Stuart are not in it.
 IN_THE_PHOTO = {"BBT Sheldon", "BBT Raj", "BBT Bernadette"}
 NOT_IN_THE_PHOTO = {"BBT Howard", "BBT Stuart"}
+FACES_IN_THE_PHOTO = 6
 
 
 def statuses(session):
@@ -40,6 +41,13 @@ def group_photo(faces_dataset):
     return SimpleUploadedFile("class.jpg", (faces_dataset / BBT_GROUP_PHOTO).read_bytes(), "image/jpeg")
 
 
+def crop_files():
+    folder = settings.MEDIA_ROOT / "crops"
+    return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+
+
+def stored_crops(capture):
+    return sorted(name.rsplit("/", 1)[-1] for name in DetectedFace.objects.filter(capture=capture).values_list("crop", flat=True))
 
 
 class AtStatement:
@@ -224,3 +232,57 @@ def test_a_close_while_the_worker_is_saving_its_results_leaves_them_alone(bbt_cl
         **{name: ("present", "photo") for name in IN_THE_PHOTO},
         **{name: ("absent", "close") for name in NOT_IN_THE_PHOTO},
     }
+
+
+# --- 4. A roster change while a photo is processed ------------------------------------------
+
+def before_the_results_are_saved(action):
+    # save_results' first statement: the lock on the capture, in its transaction.
+    return AtStatement(lambda sql, atomic: atomic and sql.startswith('SELECT') and 'FROM "recognition_capture"' in sql, action)
+
+
+@pytest.mark.slow
+def test_a_student_deleted_or_removed_while_the_photo_is_processed_does_not_fail_it(bbt_class, faces_dataset):
+    session, cast, teacher = bbt_class
+    sheldon, raj = cast["BBT Sheldon"], cast["BBT Raj"]
+    capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
+
+    def change_the_roster():
+        sheldon.delete()
+        session.course.students.remove(raj)
+
+    roster_change = before_the_results_are_saved(change_the_roster)
+    with connection.execute_wrapper(roster_change):
+        process_capture(capture.pk)
+
+    capture.refresh_from_db()
+    assert roster_change.fired
+    assert (capture.status, capture.error) == (Capture.DONE, "")
+    # Bernadette is marked; Raj, no longer in the course, is not, and his face is unknown.
+    assert statuses(session) == {"BBT Bernadette": ("present", "photo")}
+    faces = DetectedFace.objects.filter(capture=capture)
+    assert sorted(faces.exclude(student=None).values_list("student__full_name", flat=True)) == ["BBT Bernadette"]
+    # Sheldon's face is not kept at all, nor its crop: one face fewer than the photo has.
+    assert faces.count() == FACES_IN_THE_PHOTO - 1
+    assert crop_files() == stored_crops(capture)
+    assert not Student.objects.filter(pk=sheldon.pk).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="SQLite has one writer at a time: a deletion cannot interleave with a capture")
+def test_a_student_deleted_while_the_results_are_being_saved_takes_their_face_along(bbt_class, faces_dataset):
+    """The deletion starts after save_results checked the roster and before it commits."""
+    session, cast, teacher = bbt_class
+    sheldon = cast["BBT Sheldon"]
+    capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
+    waited, errors = process_while_another_process_acts(
+        capture, 'INSERT INTO "recognition_detectedface"', lambda: Student.objects.get(pk=sheldon.pk).delete()
+    )
+    # The deletion waited for the capture's transaction rather than finish first.
+    assert waited and not errors
+    capture.refresh_from_db()
+    assert (capture.status, capture.error) == (Capture.DONE, "")
+    assert not Student.objects.filter(pk=sheldon.pk).exists()
+    assert statuses(session) == {name: ("present", "photo") for name in IN_THE_PHOTO - {"BBT Sheldon"}}
+    assert DetectedFace.objects.filter(capture=capture).count() == FACES_IN_THE_PHOTO - 1
+    assert crop_files() == stored_crops(capture)
