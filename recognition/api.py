@@ -13,7 +13,7 @@ from attendance_site.ratelimit import over_limit
 from students.api import sessions_for_caller
 
 from .authentication import IsPersonOrDevice, device_of
-from .captures import ImageRejected, create_capture
+from .captures import ImageRejected, TakenAtRefused, create_capture
 from .models import Capture
 from .serializers import CaptureSerializer, CaptureUploadSerializer
 
@@ -63,6 +63,8 @@ def session_captures(request, pk):
         )
     except ImageRejected as rejection:
         return Response({"image": [str(rejection)]}, status=status.HTTP_400_BAD_REQUEST)
+    except TakenAtRefused as refusal:
+        return Response({"taken_at": [str(refusal)]}, status=status.HTTP_400_BAD_REQUEST)
     data = CaptureSerializer(capture, context={"request": request}).data
     return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 

@@ -1,23 +1,58 @@
 """Receiving a class photo or camera snapshot: every upload route (page, API, camera client)
 comes through create_capture, so a refused file never leaves a row or a file behind."""
+from datetime import timedelta
+
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from students.sheets import local_time
+
 from .models import Capture
 from .uploads import ImageRejected, check_photo_upload
 
+# taken_at is the sender's word and decides present or late, and the earliest sighting wins, so
+# a time outside the session would stick. Students and cameras are in the room before the bell:
+# a photo from this long before the start still counts (as present).
+TAKEN_BEFORE_START = timedelta(hours=1)
+# A camera's or phone's clock may run a little fast: a photo "taken" this far in the future is
+# still the photo just taken.
+TAKEN_AFTER_NOW = timedelta(minutes=5)
+
+
+class TakenAtRefused(ValueError):
+    """taken_at is outside the times a photo of the session can have; the message says which."""
+
+
+def check_taken_at(session, taken_at, now):
+    earliest, latest = session.starts_at - TAKEN_BEFORE_START, now + TAKEN_AFTER_NOW
+    if not earliest <= taken_at <= latest:
+        raise TakenAtRefused(
+            f"taken_at {local_time(taken_at)} is outside this session: a photo of it must be taken between "
+            f"{local_time(earliest)} ({minutes(TAKEN_BEFORE_START)} minutes before the start) and "
+            f"{local_time(latest)} ({minutes(TAKEN_AFTER_NOW)} minutes from now), {timezone.get_current_timezone_name()} "
+            "time. Check the clock of the camera or computer that sent it."
+        )
+
+
+def minutes(delta):
+    return delta // timedelta(minutes=1)
+
 
 def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOTO, taken_at=None, device=None):
-    """Validate an uploaded image and queue it for recognition after the commit.
+    """Validate an uploaded image and its time, and queue it for recognition after the commit.
 
-    Raises ImageRejected with a message for the person who sent it; nothing is stored then.
+    Raises ImageRejected or TakenAtRefused with a message for the person who sent it; nothing
+    is stored then.
     """
+    now = timezone.now()
+    taken_at = taken_at or now
+    check_taken_at(session, taken_at, now)
     photo = check_photo_upload(uploaded_file, uploaded_file.size)
     from .tasks import process_capture
 
     capture = Capture(
-        session=session, source=source, uploaded_by=uploaded_by, device=device, taken_at=taken_at or timezone.now(),
+        session=session, source=source, uploaded_by=uploaded_by, device=device, taken_at=taken_at,
         width=photo.width, height=photo.height,
     )
     capture.image.save(f"capture.{photo.extension}", ContentFile(photo.content), save=False)
@@ -50,4 +85,4 @@ def retry_capture(capture):
     return bool(queued)
 
 
-__all__ = ["create_capture", "retry_capture", "ImageRejected"]
+__all__ = ["create_capture", "retry_capture", "ImageRejected", "TakenAtRefused"]

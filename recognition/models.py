@@ -155,7 +155,9 @@ def delete_face_image_files(sender, instance, **kwargs):
 @receiver(pre_delete, sender=Student)
 def delete_faces_of_student(sender, instance, **kwargs):
     # A deleted student's face crops from class photos go too (enrolment photos and embeddings
-    # cascade); otherwise they would stay behind as unknown faces.
+    # cascade); otherwise they would stay behind as unknown faces. Including those of a capture
+    # that is saving its results right now: wait for it.
+    instance.wait_for_captures_saving()
     for face in DetectedFace.objects.filter(student=instance):
         face.delete()
 

@@ -16,12 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from students.attendance import mark_seen
+from students.models import Student
 
 from .engine.detect import FaceDetector
 from .engine.embedders import load_embedder
 from .engine.images import load_image
 from .engine.calibration import operating_point
-from .engine.match import MARK, Gallery, OperatingPoint, decide
+from .engine.match import UNKNOWN, Gallery, OperatingPoint, decide
 from .engine.pipeline import EnrolmentRejected, analyse_photo, embed_enrolment_photo, face_crop
 from .engine.quality import face_qualities
 from .engine.threads import configure_threads
@@ -146,25 +147,42 @@ def process_capture(capture_id):
     return capture
 
 
+def lock_matched_students(course, matches):
+    """The students the faces were matched to, as the roster stands now, locked until the results
+    commit: a deletion then waits for them (and its pre_delete removes their faces). The roster
+    may have changed since the photo was matched. Returns ({id: Student} of those still enrolled
+    and active, ids of those deleted meanwhile); one removed from the course is in neither."""
+    matched = {match.student for match in matches if match.kind != UNKNOWN}
+    # No key update: enough to make a deletion wait, and a teacher's change committing meanwhile
+    # (its foreign key check takes a key-share lock on the student) is not blocked into a deadlock.
+    locking = Student.objects.select_for_update(no_key=True).filter(pk__in=matched).order_by("pk")
+    existing = set(locking.values_list("pk", flat=True))
+    enrolled = {student.pk: student for student in course.students.filter(pk__in=existing, is_active=True)}
+    return enrolled, matched - existing
+
+
 @transaction.atomic
 def save_results(capture, faces, matches, crops, engine, match_ms, started, saved_files):
     locked = Capture.objects.select_for_update().get(pk=capture.pk)
     if locked.status == Capture.DONE:
         return  # another delivery of the same task finished first
     locked.faces.all().delete()
-    students = {s.pk: s for s in capture.session.course.students.all()}
+    enrolled, deleted = lock_matched_students(capture.session.course, matches)
     for face, match, crop in zip(faces, matches, crops):
+        if match.kind != UNKNOWN and match.student in deleted:
+            continue  # a deleted student's face and crop must not stay behind as an unknown face
+        student = enrolled.get(match.marked_student)
         x1, y1, x2, y2 = (round(v) for v in face.box)
         detected = DetectedFace(
             capture=locked, x1=x1, y1=y1, x2=x2, y2=y2, score=float(face.score),
             landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks],
-            student_id=match.marked_student, distance=match.distance if match.kind == MARK else None,
+            student=student, distance=match.distance if student else None,
         )
         detected.crop.save(crop.name, crop, save=False)
         saved_files.append(detected.crop)
         detected.save()
-        if match.kind == MARK:
-            mark_seen(capture.session, students[match.student], capture.taken_at, capture.source, match.distance)
+        if student is not None:
+            mark_seen(capture.session, student, capture.taken_at, capture.source, match.distance)
     locked.status = Capture.DONE
     locked.embedder = engine.embedder.name
     locked.face_count = len(faces)

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from students.serializers import StudentBriefSerializer
 
+from .captures import TAKEN_AFTER_NOW, TAKEN_BEFORE_START, minutes
 from .models import Capture, DetectedFace
 
 
@@ -46,4 +47,8 @@ class CaptureUploadSerializer(serializers.Serializer):
     # An empty file passes here so that create_capture refuses it with the advice every route gives.
     image = serializers.FileField(allow_empty_file=True, help_text="A JPEG or PNG class photo or camera snapshot.")
     source = serializers.ChoiceField(choices=Capture.SOURCE_CHOICES, default=Capture.PHOTO)
-    taken_at = serializers.DateTimeField(required=False, help_text="When it was taken; now when left out.")
+    taken_at = serializers.DateTimeField(
+        required=False,
+        help_text=f"When it was taken; now when left out. From {minutes(TAKEN_BEFORE_START)} minutes before the "
+        f"session starts to {minutes(TAKEN_AFTER_NOW)} minutes from now, else 400.",
+    )

@@ -30,7 +30,7 @@
         logLine(name + ": sent. Its progress shows under Captures.");
       } else {
         const body = await response.json().catch(() => ({}));
-        const reason = (body.image && body.image[0]) || body.detail || "the server refused it (" + response.status + ")";
+        const reason = (body.image && body.image[0]) || (body.taken_at && body.taken_at[0]) || body.detail || "the server refused it (" + response.status + ")";
         logLine(name + ": not accepted. " + reason, true);
       }
     } catch (error) {

@@ -5,10 +5,12 @@ Every function here runs inside one transaction and writes the audit trail with 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import AttendanceChange, AttendanceRecord
+from .models import AttendanceChange, AttendanceRecord, ClassSession
 from .sheets import attendance_changed
 
 RECOGNITION_REASON = "Recognised in a class photo"
+SEEN_BEFORE_CLOSE_REASON = "Recognised in a class photo taken before the session was closed"
+CLOSE_REASON = "Not seen before the session was closed"
 
 
 def status_when_first_seen(session, seen_at):
@@ -22,10 +24,26 @@ def _log_change(record, old_status, changed_by, reason):
         )
 
 
+def taken_before_close(session, seen_at):
+    """Whether a sighting predates the session's close. Read from the database: the worker's
+    session was loaded when the capture started, perhaps before the close."""
+    closed_at = ClassSession.objects.values_list("closed_at", flat=True).get(pk=session.pk)
+    return closed_at is None or seen_at < closed_at
+
+
+def keeps_its_status(record, session, seen_at):
+    """A person's decision is never overwritten by the machine. The absence a close wrote is
+    the system's decision: a photo taken before the close, still being recognised then, shows
+    the student was there, so it wins; a photo taken after the close does not."""
+    if record.is_manual:
+        return True
+    return record.is_absent_at_close and not taken_before_close(session, seen_at)
+
+
 @transaction.atomic
 def mark_seen(session, student, seen_at, source, distance):
-    """A student was recognised at seen_at. The earliest sighting wins; a person's decision
-    (a manual record) is never overwritten by the machine. Returns the record."""
+    """A student was recognised at seen_at. The earliest sighting wins, unless the record
+    keeps its status (keeps_its_status). Returns the record."""
     record, created = AttendanceRecord.objects.select_for_update().get_or_create(
         session=session,
         student=student,
@@ -40,9 +58,9 @@ def mark_seen(session, student, seen_at, source, distance):
         _log_change(record, "", None, RECOGNITION_REASON)
         attendance_changed(session.course_id)
         return record
-    if record.is_manual:
+    if keeps_its_status(record, session, seen_at):
         if record.first_seen_at is None or seen_at < record.first_seen_at:
-            # Keep the teacher's status but remember when the student was actually seen.
+            # Keep the decided status but remember when the student was actually seen.
             record.first_seen_at = seen_at
             record.save(update_fields=["first_seen_at", "marked_at"])
             attendance_changed(session.course_id)
@@ -50,12 +68,14 @@ def mark_seen(session, student, seen_at, source, distance):
     if record.first_seen_at is not None and record.first_seen_at <= seen_at:
         return record
     old_status = record.status
+    reason = SEEN_BEFORE_CLOSE_REASON if record.is_absent_at_close else RECOGNITION_REASON
     record.first_seen_at = seen_at
     record.status = status_when_first_seen(session, seen_at)
     record.source = source
     record.match_distance = distance
+    record.marked_by = None
     record.save()
-    _log_change(record, old_status, None, RECOGNITION_REASON)
+    _log_change(record, old_status, None, reason)
     attendance_changed(session.course_id)
     return record
 
@@ -82,15 +102,34 @@ def set_status(session, student, status, changed_by, reason=""):
     return record
 
 
+def mark_absent_at_close(session, student, closed_by):
+    """Record a student without a record as absent by the close. A record written meanwhile
+    (a capture finishing as the session closes) is left as it is. Returns whether one was made."""
+    record, created = AttendanceRecord.objects.get_or_create(
+        session=session,
+        student=student,
+        defaults={"status": AttendanceRecord.ABSENT, "source": AttendanceRecord.CLOSE, "marked_by": closed_by},
+    )
+    if created:
+        _log_change(record, "", closed_by, CLOSE_REASON)
+    return created
+
+
 @transaction.atomic
 def close_session(session, closed_by):
-    """Mark every enrolled student who has no record absent, and close the session."""
+    """Mark every enrolled student who has no record absent, and close the session. These
+    absences are the system's decision (see keeps_its_status), audited as made by whoever closed.
+    The first close's time stands: it is the cut-off for the photos still being recognised."""
+    # No key update: a capture committing its records meanwhile checks their foreign key with a
+    # key-share lock on this row, which a plain FOR UPDATE would block into a deadlock.
+    locked = ClassSession.objects.select_for_update(no_key=True).get(pk=session.pk)
+    if locked.closed_at is None:
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["closed_at"])
+    session.closed_at = locked.closed_at
     marked = session.attendance.values_list("student_id", flat=True)
     unmarked = session.course.students.filter(is_active=True).exclude(pk__in=marked)
-    count = 0
-    for student in unmarked:
-        set_status(session, student, AttendanceRecord.ABSENT, closed_by, "Not seen before the session was closed")
-        count += 1
-    session.closed_at = timezone.now()
-    session.save(update_fields=["closed_at"])
+    count = sum(mark_absent_at_close(session, student, closed_by) for student in unmarked)
+    if count:
+        attendance_changed(session.course_id)
     return count

@@ -3,6 +3,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
 
@@ -37,6 +39,12 @@ class Student(models.Model):
     @property
     def has_consent(self):
         return self.consent_recorded_at is not None
+
+    def wait_for_captures_saving(self):
+        """Take this student's row lock inside a deletion. A capture saving its results holds the
+        rows of the students it marks (recognition.processing.lock_matched_students): the
+        deletion waits for it to commit, then sees the faces and records it wrote."""
+        Student.objects.select_for_update().filter(pk=self.pk).values_list("pk", flat=True).first()
 
 
 class Course(models.Model):
@@ -80,8 +88,10 @@ class ClassSession(models.Model):
 class AttendanceRecord(models.Model):
     PRESENT, LATE, ABSENT, EXCUSED = "present", "late", "absent", "excused"
     STATUS_CHOICES = [(PRESENT, "Present"), (LATE, "Late"), (ABSENT, "Absent"), (EXCUSED, "Excused")]
-    PHOTO, CAMERA, MANUAL = "photo", "camera", "manual"
-    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera"), (MANUAL, "Manual")]
+    PHOTO, CAMERA, MANUAL, CLOSE = "photo", "camera", "manual", "close"
+    # CLOSE: absent because the session was closed before the student was seen; the system's
+    # decision on behalf of whoever closed it (marked_by), not a teacher's own "absent".
+    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera"), (MANUAL, "Manual"), (CLOSE, "Session closed")]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="attendance")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance")
@@ -106,6 +116,10 @@ class AttendanceRecord(models.Model):
     @property
     def is_manual(self):
         return self.source == self.MANUAL
+
+    @property
+    def is_absent_at_close(self):
+        return self.source == self.CLOSE
 
 
 class AttendanceChange(models.Model):
@@ -185,3 +199,11 @@ class SheetSync(models.Model):
     def clean(self):
         if self.checkmark_target == self.timestamp_target:
             raise ValidationError("The check marks and the timestamps need different worksheets.")
+
+
+@receiver(pre_delete, sender=Student)
+def delete_attendance_written_meanwhile(sender, instance, **kwargs):
+    # The deletion listed the records to cascade to before this signal: a record that a capture
+    # committed since would be left pointing at no student, and the deletion would fail.
+    instance.wait_for_captures_saving()
+    AttendanceRecord.objects.filter(student=instance).delete()

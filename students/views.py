@@ -110,7 +110,9 @@ def session_set_status(request, pk, student_pk):
 def session_close(request, pk):
     session = managed_session(request, pk)
     marked = close_session(session, request.user)
-    messages.success(request, f"Session closed; {marked} student(s) not seen were marked absent.")
+    waiting = session.captures.filter(status__in=[Capture.QUEUED, Capture.PROCESSING]).count()
+    still = f" {waiting} photo(s) are still being recognised: whoever they show will still be marked as seen." if waiting else ""
+    messages.success(request, f"Session closed; {marked} student(s) not seen were marked absent.{still}")
     return redirect("session_detail", session.pk)
 
 

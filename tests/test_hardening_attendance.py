@@ -1,0 +1,386 @@
+"""Hardening: a close while a photo waits, a roster change while a photo is processed, and
+capture times that the sender makes up. Real database (SQLite, or PostgreSQL with
+DATABASE_URL), real worker path, real face models on the shared dataset; nothing of ours mocked.
+The races are reproduced with a database-level hook (connection.execute_wrapper) that acts at a
+chosen statement of the worker's transaction."""
+import io
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.utils import timezone
+from PIL import Image
+
+from attendance_site.celery import app as celery_app
+from recognition.camera_client import CameraClient
+from recognition.captures import TAKEN_AFTER_NOW, TAKEN_BEFORE_START, create_capture
+from recognition.models import Capture, DetectedFace
+from recognition.tasks import process_capture
+from students import sheets
+from students.attendance import CLOSE_REASON, SEEN_BEFORE_CLOSE_REASON, close_session, mark_seen, set_status
+from students.models import AttendanceChange, AttendanceRecord, Student
+from tests.factories import make_course, make_session, make_student, make_user
+from tests.recognition.conftest import engine  # noqa: F401 - fixture
+from tests.recognition.test_worker import wait_for
+from tests.web.conftest import BROWSER_TESTS, log_in, open_browser, page, role_groups  # noqa: F401 - fixtures
+from tests.web.school import BBT_GROUP_PHOTO, device_token, enrol_bbt_cast
+
+ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+# Who the worker recognises in BBT_GROUP_PHOTO of the cast; Howard and Stuart are not in it.
+IN_THE_PHOTO = {"BBT Sheldon", "BBT Raj", "BBT Bernadette"}
+NOT_IN_THE_PHOTO = {"BBT Howard", "BBT Stuart"}
+FACES_IN_THE_PHOTO = 6
+
+
+def statuses(session):
+    return {name: (status, source) for name, status, source in session.attendance.values_list("student__full_name", "status", "source")}
+
+
+def jpeg(size=(64, 48)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (120, 140, 160)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def group_photo(faces_dataset):
+    return SimpleUploadedFile("class.jpg", (faces_dataset / BBT_GROUP_PHOTO).read_bytes(), "image/jpeg")
+
+
+def crop_files():
+    folder = settings.MEDIA_ROOT / "crops"
+    return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+
+
+def stored_crops(capture):
+    return sorted(name.rsplit("/", 1)[-1] for name in DetectedFace.objects.filter(capture=capture).values_list("crop", flat=True))
+
+
+class AtStatement:
+    """A database-level hook: run `action` once, just before the first statement of this
+    connection that `matches` (sql, in_atomic_block); the statement then runs as it would."""
+
+    def __init__(self, matches, action):
+        self.matches, self.action, self.fired = matches, action, False
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.fired and self.matches(sql, connection.in_atomic_block):
+            self.fired = True
+            self.action()
+        return execute(sql, params, many, context)
+
+
+def in_a_thread(action):
+    """Start action on its own database connection, as a second web or worker process would."""
+    errors = []
+
+    def run():
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def wait_until_blocked_on_a_lock(thread, timeout=20):
+    """Until another backend waits for a lock this one holds (PostgreSQL), or the thread ended."""
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            # pg_locks, not pg_stat_activity: that one is a snapshot held for the whole transaction.
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))")
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def process_while_another_process_acts(capture, statement, rival):
+    """Process the capture as the worker does; when its transaction is about to run `statement`
+    (results written, not committed), start rival on another connection and let it finish first
+    if it can. Returns whether rival had to wait for the capture, and rival's errors."""
+    rivalry = {}
+
+    def start_rival():
+        rivalry["thread"], rivalry["errors"] = in_a_thread(rival)
+        rivalry["waited"] = wait_until_blocked_on_a_lock(rivalry["thread"])
+
+    hook = AtStatement(lambda sql, atomic: atomic and sql.startswith(statement), start_rival)
+    with connection.execute_wrapper(hook):
+        process_capture(capture.pk)
+    assert hook.fired
+    rivalry["thread"].join(60)
+    return rivalry["waited"], rivalry["errors"]
+
+
+# --- 3. A close while a photo waits ---------------------------------------------------------
+
+@pytest.fixture
+def lesson(db):
+    teacher = make_user("teacher", first_name="Tess", last_name="Teacher")
+    students = [make_student("S1", "Ada"), make_student("S2", "Ben")]
+    course = make_course(teacher=teacher, students=students)
+    return make_session(course), students, teacher
+
+
+def test_a_photo_taken_before_the_close_overrides_the_absence_the_close_wrote(lesson):
+    session, (_, ben), teacher = lesson
+    taken = timezone.now() - timedelta(seconds=30)  # the photo waited for the worker while the session closed
+    assert close_session(session, teacher) == 2
+    closed = AttendanceRecord.objects.get(session=session, student=ben)
+    assert (closed.status, closed.source, closed.marked_by) == ("absent", "close", teacher)
+
+    record = mark_seen(session, ben, taken, "photo", 0.3)
+
+    assert (record.status, record.source, record.first_seen_at, record.marked_by) == ("present", "photo", taken, None)
+    changes = list(AttendanceChange.objects.filter(record=record).values_list("old_status", "new_status", "changed_by", "reason"))
+    assert changes == [("", "absent", teacher.pk, CLOSE_REASON), ("absent", "present", None, SEEN_BEFORE_CLOSE_REASON)]
+
+
+def test_a_photo_taken_after_the_close_leaves_the_absence_and_remembers_the_sighting(lesson):
+    session, (_, ben), teacher = lesson
+    close_session(session, teacher)
+    after = timezone.now() + timedelta(seconds=1)
+    record = mark_seen(session, ben, after, "camera", 0.3)
+    assert (record.status, record.source, record.first_seen_at) == ("absent", "close", after)
+    # A photo from before the close that is recognised later still wins.
+    before = session.starts_at + timedelta(minutes=2)
+    record = mark_seen(session, ben, before, "photo", 0.3)
+    assert (record.status, record.source, record.first_seen_at) == ("present", "photo", before)
+
+
+def test_a_teachers_own_absent_is_never_overridden_even_by_a_photo_taken_before_the_close(lesson):
+    session, (ada, _), teacher = lesson
+    set_status(session, ada, "absent", teacher, "Went home ill")
+    close_session(session, teacher)
+    record = mark_seen(session, ada, session.starts_at + timedelta(minutes=1), "photo", 0.2)
+    assert (record.status, record.source, record.marked_by) == ("absent", "manual", teacher)
+
+
+def test_closing_again_keeps_the_first_close_as_the_cut_off(lesson):
+    session, (_, ben), teacher = lesson
+    close_session(session, teacher)
+    first_close = session.closed_at
+    assert close_session(session, teacher) == 0
+    session.refresh_from_db()
+    assert session.closed_at == first_close
+    # A photo taken after the first close does not undo its absence.
+    assert mark_seen(session, ben, first_close + timedelta(seconds=1), "photo", 0.3).status == "absent"
+
+
+def test_the_page_and_the_sheets_say_an_absence_came_from_the_close(client, lesson):
+    session, (_, ben), teacher = lesson
+    close_session(session, teacher)
+    client.force_login(teacher)
+    html = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert html.count("Not seen when Tess Teacher closed the session") == 2
+    log = sheets.timestamp_rows(session.course)[1:]
+    assert [(row[3], row[4], row[6]) for row in log] == [("Ada", "absent", "close"), ("Ben", "absent", "close")]
+
+    mark_seen(session, ben, session.starts_at + timedelta(minutes=1), "photo", 0.31)
+    html = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert html.count("Not seen when Tess Teacher closed the session") == 1
+    assert "Recognised in a class photo (distance 0.31)" in html
+    log = sheets.timestamp_rows(session.course)[1:]
+    assert [(row[3], row[4], row[6]) for row in log] == [("Ada", "absent", "close"), ("Ben", "present", "photo")]
+    grid = sheets.checkmark_rows(session.course)[1:]
+    assert [row[2] for row in grid] == ["", "✓"]
+
+
+@pytest.fixture
+def bbt_class(transactional_db, faces_dataset, engine):  # noqa: F811 - the imported fixture
+    teacher = make_user("teacher", first_name="Tess", last_name="Teacher")
+    course = make_course("PHYS1", teacher=teacher)
+    cast = enrol_bbt_cast(faces_dataset, course, photos_each=2)
+    return make_session(course), cast, teacher
+
+
+@pytest.mark.slow
+def test_closing_while_a_photo_waits_for_the_worker_leaves_nobody_in_it_absent(client, bbt_class, faces_dataset):
+    session, _, teacher = bbt_class
+    celery_app.control.purge()
+    capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
+    client.force_login(teacher)
+    closed = client.post(f"/sessions/{session.pk}/close/", follow=True).content.decode()
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+        assert wait_for(lambda: Capture.objects.get(pk=capture.pk).status in (Capture.DONE, Capture.FAILED))
+
+    capture.refresh_from_db()
+    assert capture.status == Capture.DONE, capture.error
+    assert statuses(session) == {
+        **{name: ("present", "photo") for name in IN_THE_PHOTO},
+        **{name: ("absent", "close") for name in NOT_IN_THE_PHOTO},
+    }
+    assert "5 student(s) not seen were marked absent. 1 photo(s) are still being recognised" in closed
+    html = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert html.count("Not seen when Tess Teacher closed the session") == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="SQLite has one writer at a time: a close cannot interleave with a capture")
+def test_a_close_while_the_worker_is_saving_its_results_leaves_them_alone(bbt_class, faces_dataset):
+    session, _, teacher = bbt_class
+    capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
+    # At the capture's last statement its records are written but not committed: the close
+    # cannot see them yet.
+    waited, errors = process_while_another_process_acts(
+        capture, 'UPDATE "recognition_capture"', lambda: close_session(session, teacher)
+    )
+    assert waited and not errors
+    assert Capture.objects.get(pk=capture.pk).status == Capture.DONE
+    assert statuses(session) == {
+        **{name: ("present", "photo") for name in IN_THE_PHOTO},
+        **{name: ("absent", "close") for name in NOT_IN_THE_PHOTO},
+    }
+
+
+# --- 4. A roster change while a photo is processed ------------------------------------------
+
+def before_the_results_are_saved(action):
+    # save_results' first statement: the lock on the capture, in its transaction.
+    return AtStatement(lambda sql, atomic: atomic and sql.startswith('SELECT') and 'FROM "recognition_capture"' in sql, action)
+
+
+@pytest.mark.slow
+def test_a_student_deleted_or_removed_while_the_photo_is_processed_does_not_fail_it(bbt_class, faces_dataset):
+    session, cast, teacher = bbt_class
+    sheldon, raj = cast["BBT Sheldon"], cast["BBT Raj"]
+    capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
+
+    def change_the_roster():
+        sheldon.delete()
+        session.course.students.remove(raj)
+
+    roster_change = before_the_results_are_saved(change_the_roster)
+    with connection.execute_wrapper(roster_change):
+        process_capture(capture.pk)
+
+    capture.refresh_from_db()
+    assert roster_change.fired
+    assert (capture.status, capture.error) == (Capture.DONE, "")
+    # Bernadette is marked; Raj, no longer in the course, is not, and his face is unknown.
+    assert statuses(session) == {"BBT Bernadette": ("present", "photo")}
+    faces = DetectedFace.objects.filter(capture=capture)
+    assert sorted(faces.exclude(student=None).values_list("student__full_name", flat=True)) == ["BBT Bernadette"]
+    # Sheldon's face is not kept at all, nor its crop: one face fewer than the photo has.
+    assert faces.count() == FACES_IN_THE_PHOTO - 1
+    assert crop_files() == stored_crops(capture)
+    assert not Student.objects.filter(pk=sheldon.pk).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="SQLite has one writer at a time: a deletion cannot interleave with a capture")
+def test_a_student_deleted_while_the_results_are_being_saved_takes_their_face_along(bbt_class, faces_dataset):
+    """The deletion starts after save_results checked the roster and before it commits."""
+    session, cast, teacher = bbt_class
+    sheldon = cast["BBT Sheldon"]
+    capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
+    waited, errors = process_while_another_process_acts(
+        capture, 'INSERT INTO "recognition_detectedface"', lambda: Student.objects.get(pk=sheldon.pk).delete()
+    )
+    # The deletion waited for the capture's transaction rather than finish first.
+    assert waited and not errors
+    capture.refresh_from_db()
+    assert (capture.status, capture.error) == (Capture.DONE, "")
+    assert not Student.objects.filter(pk=sheldon.pk).exists()
+    assert statuses(session) == {name: ("present", "photo") for name in IN_THE_PHOTO - {"BBT Sheldon"}}
+    assert DetectedFace.objects.filter(capture=capture).count() == FACES_IN_THE_PHOTO - 1
+    assert crop_files() == stored_crops(capture)
+
+
+# --- 7. Capture times are checked against the session ---------------------------------------
+
+@pytest.fixture
+def camera_course(db):
+    course = make_course("MATH1", students=[make_student("S1", "Ada")])
+    session = make_session(course)
+    _, token = device_token(course=course)
+    return session, token
+
+
+def send(client, session, token, taken_at):
+    return client.post(
+        f"/api/sessions/{session.pk}/captures/",
+        {"image": SimpleUploadedFile("class.jpg", jpeg(), "image/jpeg"), "taken_at": taken_at.isoformat()},
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+
+
+def test_a_capture_time_long_before_the_session_is_refused_with_the_allowed_window(client, camera_course):
+    session, token = camera_course
+    response = send(client, session, token, datetime(2020, 1, 1, 8, 0, tzinfo=UTC))
+    assert response.status_code == 400
+    message = response.json()["taken_at"][0]
+    earliest = timezone.localtime(session.starts_at - TAKEN_BEFORE_START).strftime("%Y-%m-%d %H:%M:%S")
+    assert "taken_at 2020-01-01 08:00:00 is outside this session" in message
+    assert f"between {earliest} (60 minutes before the start) and " in message and "(5 minutes from now)" in message
+    assert not Capture.objects.exists()
+    assert not (settings.MEDIA_ROOT / "captures").exists() or not any((settings.MEDIA_ROOT / "captures").iterdir())
+
+
+def test_a_capture_time_in_the_future_is_refused(client, camera_course):
+    session, token = camera_course
+    response = send(client, session, token, timezone.now() + TAKEN_AFTER_NOW + timedelta(minutes=1))
+    assert response.status_code == 400 and "outside this session" in response.json()["taken_at"][0]
+    assert not Capture.objects.exists()
+
+
+def test_capture_times_within_the_tolerances_are_accepted(client, camera_course):
+    session, token = camera_course
+    for taken_at in (session.starts_at - TAKEN_BEFORE_START + timedelta(minutes=1), timezone.now() + timedelta(minutes=4)):
+        assert send(client, session, token, taken_at).status_code == 202
+    assert Capture.objects.count() == 2
+
+
+def test_an_upload_from_the_session_page_to_a_session_hours_away_is_refused(client, db):
+    # The page sends no taken_at: the upload's own time must be in the session's window too.
+    teacher = make_user("teacher")
+    session = make_session(make_course(teacher=teacher), starts_at=timezone.now() + timedelta(hours=3))
+    client.force_login(teacher)
+    response = client.post(
+        f"/api/sessions/{session.pk}/captures/", {"image": SimpleUploadedFile("class.jpg", jpeg(), "image/jpeg")}
+    )
+    assert response.status_code == 400 and "outside this session" in response.json()["taken_at"][0]
+    assert not Capture.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_camera_client_says_why_a_snapshot_with_a_wrong_clock_was_refused(live_server):
+    course = make_course("MATH1")
+    session = make_session(course)
+    _, token = device_token(course=course)
+    lines = []
+    camera = CameraClient(live_server.url, token, session.pk, out=lines.append)
+    assert camera.send_snapshot(jpeg(), datetime(2020, 1, 1, 8, 0, tzinfo=UTC)) is None
+    assert len(lines) == 1 and lines[0].startswith("The server refused the snapshot: taken_at 2020-01-01 08:00:00 is outside")
+    assert "Check the clock" in lines[0]
+    assert not Capture.objects.exists()
+
+
+def browser_test(test):
+    for mark in BROWSER_TESTS:
+        test = mark(test)
+    return test
+
+
+@browser_test
+def test_the_session_page_shows_why_an_upload_to_a_session_hours_away_is_refused(page, live_server, tmp_path):  # noqa: F811
+    teacher = make_user("teacher")
+    session = make_session(make_course(teacher=teacher), starts_at=timezone.now() + timedelta(hours=3))
+    (tmp_path / "class.jpg").write_bytes(jpeg())
+    log_in(page, live_server, "teacher")
+    page.goto(f"{live_server.url}/sessions/{session.pk}/")
+    page.locator("#photo-input").set_input_files(str(tmp_path / "class.jpg"))
+    page.locator("#upload-log .error").get_by_text("class.jpg: not accepted. taken_at").wait_for()
+    assert "outside this session" in page.locator("#upload-log .error").inner_text()
+    assert not Capture.objects.exists()
