@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import dlib
 import numpy as np
 import torch
 
@@ -64,8 +65,6 @@ class DlibResNetEmbedder:
     chip_size = 150
 
     def __init__(self, chip: str = "landmarks"):
-        import dlib
-
         if chip not in ("shape_predictor", "landmarks"):
             raise ValueError("chip must be 'shape_predictor' or 'landmarks'")
         self.chip = chip
