@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "students.permissions.school_admin_link",
             ],
         },
     },
@@ -116,6 +117,12 @@ if TRUSTED_PROXY_HOPS < 0:
 UPLOAD_RATE_LIMIT = int(os.environ.get("UPLOAD_RATE_LIMIT", 60))  # uploads per minute per user or device
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A school admin holds every permission in /admin/ through their role, not through
+# per-model permissions (students/permissions.py).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "students.permissions.SchoolAdminBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -10,27 +10,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from attendance_site.ratelimit import over_limit
-from students.api import sessions_for_caller
+from students.permissions import captures_for_caller, sessions_for_caller
 
 from .authentication import IsPersonOrDevice, device_of
 from .captures import ImageRejected, TakenAtRefused, create_capture
 from .models import Capture
+from .queries import latest_captures, with_faces
 from .serializers import CaptureSerializer, CaptureUploadSerializer
-
-# A session page shows and polls the latest captures; older ones stay in the admin.
-CAPTURES_LISTED = 20
-
-
-def captures_for_caller(request):
-    """A teacher's sessions' captures; for a device only those it sent itself: a room's camera
-    must not read who was recognised in the photos others took there."""
-    captures = Capture.objects.filter(session__in=sessions_for_caller(request))
-    device = device_of(request)
-    return captures.filter(device=device) if device else captures
-
-
-def with_faces(captures):
-    return captures.prefetch_related("faces__student")
 
 
 @extend_schema(methods=["GET"], responses=CaptureSerializer(many=True))
@@ -43,8 +29,7 @@ def session_captures(request, pk):
     multipart field `image`): answered 202 at once, recognition runs in the background."""
     session = get_object_or_404(sessions_for_caller(request), pk=pk)
     if request.method == "GET":
-        captures = captures_for_caller(request).filter(session=session).order_by("-created_at")
-        captures = with_faces(captures)[:CAPTURES_LISTED]
+        captures = latest_captures(captures_for_caller(request).filter(session=session))
         return Response(CaptureSerializer(captures, many=True, context={"request": request}).data)
     device = device_of(request)
     uploader = f"device:{device.pk}" if device else f"user:{request.user.pk}"

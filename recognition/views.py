@@ -9,13 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from students.models import Student
-from students.permissions import can_manage_course, is_school_admin
+from students.permissions import (
+    captures_managed_by,
+    face_photos_visible_to,
+    faces_managed_by,
+    students_enrollable_by,
+)
 
 from .captures import retry_capture
 from .engine.images import load_image, served_type
 from .enrolment import add_enrolment_photo
-from .models import Capture, DetectedFace, FacePhoto
 from .review import ReviewRefused, assign_face
 from .uploads import ImageRejected, check_photo_upload
 
@@ -49,37 +52,29 @@ def private_file(stored, download_name):
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def face_photo_image(request, pk):
-    photo = get_object_or_404(FacePhoto, pk=pk)
-    if not is_school_admin(request.user):
-        raise Http404()
+    photo = get_object_or_404(face_photos_visible_to(request.user), pk=pk)
     return private_file(photo.image, f"enrolment-photo-{photo.pk}")
 
 
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def capture_image(request, pk):
-    capture = get_object_or_404(Capture.objects.select_related("session__course"), pk=pk)
-    if not can_manage_course(request.user, capture.session.course):
-        raise Http404()
+    capture = get_object_or_404(captures_managed_by(request.user), pk=pk)
     return private_file(capture.image, f"capture-{capture.pk}")
 
 
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def face_crop_image(request, pk):
-    face = get_object_or_404(DetectedFace.objects.select_related("capture__session__course"), pk=pk)
-    if not can_manage_course(request.user, face.capture.session.course):
-        raise Http404()
+    face = get_object_or_404(faces_managed_by(request.user), pk=pk)
     return private_file(face.crop, f"face-{face.pk}")
 
 
 @login_required
 @require_POST
 def assign_face_view(request, pk):
-    face = get_object_or_404(DetectedFace.objects.select_related("capture__session__course"), pk=pk)
+    face = get_object_or_404(faces_managed_by(request.user).select_related("capture__session__course"), pk=pk)
     session = face.capture.session
-    if not can_manage_course(request.user, session.course):
-        raise Http404()
     student_pk = request.POST.get("student", "")
     if not student_pk.isdigit():
         messages.error(request, "Choose the student this face belongs to.")
@@ -98,9 +93,7 @@ def assign_face_view(request, pk):
 @login_required
 @require_POST
 def capture_retry(request, pk):
-    capture = get_object_or_404(Capture.objects.select_related("session__course"), pk=pk)
-    if not can_manage_course(request.user, capture.session.course):
-        raise Http404()
+    capture = get_object_or_404(captures_managed_by(request.user), pk=pk)
     if retry_capture(capture):
         messages.success(request, "The photo is queued for recognition again.")
     else:
@@ -109,9 +102,7 @@ def capture_retry(request, pk):
 
 
 def enrollable_student(request, pk):
-    if not is_school_admin(request.user):
-        raise Http404()
-    return get_object_or_404(Student, pk=pk)
+    return get_object_or_404(students_enrollable_by(request.user), pk=pk)
 
 
 @login_required

@@ -9,6 +9,7 @@ from . import sheets
 from .csv_files import csv_download
 from .export import student_export_zip
 from .models import AttendanceChange, AttendanceRecord, ClassSession, Course, SheetSync, Student
+from .tasks import schedule_sync
 
 
 @admin.register(Student)
@@ -90,7 +91,7 @@ class CourseAdmin(admin.ModelAdmin):
     @admin.action(description="Sync to Google Sheets now")
     def sync_sheets_now(self, request, queryset):
         sheets.ensure_sheet_syncs(queryset.values_list("pk", flat=True))
-        queued = sum(sheets.schedule_sync(course.pk, 0) for course in queryset)
+        queued = sum(schedule_sync(course.pk, 0) for course in queryset)
         self.message_user(request, f"Sync queued for {queued} course(s); courses without a spreadsheet are skipped.")
 
 

@@ -15,23 +15,11 @@ from recognition.authentication import IsPersonOrDevice, device_of
 
 from .attendance import set_status
 from .overview import course_summaries, roster
-from .permissions import (
-    courses_for_device, courses_managed_by, sessions_for_device, sessions_managed_by, student_of,
-)
+from .permissions import courses_for_caller, sessions_for_caller, sessions_managed_by, student_of
 from .serializers import (
     ClassSessionSerializer, CourseSerializer, MyCourseAttendanceSerializer, RosterEntrySerializer,
     StatusChangeSerializer,
 )
-
-
-def courses_for_caller(request):
-    device = device_of(request)
-    return courses_for_device(device) if device else courses_managed_by(request.user)
-
-
-def sessions_for_caller(request):
-    device = device_of(request)
-    return sessions_for_device(device) if device else sessions_managed_by(request.user)
 
 
 def refuse_devices(request):

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import AttendanceChange, AttendanceRecord, ClassSession
-from .sheets import attendance_changed
+from .tasks import attendance_changed
 
 RECOGNITION_REASON = "Recognised in a class photo"
 SEEN_BEFORE_CLOSE_REASON = "Recognised in a class photo taken before the session was closed"

@@ -10,6 +10,8 @@ from django.forms.forms import NON_FIELD_ERRORS
 
 from attendance_site.ratelimit import client_address, over_limit
 
+from .permissions import is_school_admin
+
 TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute, then try again."
 TOO_MANY_ATTEMPTS_CODE = "too_many_attempts"
 
@@ -35,7 +37,15 @@ class LoginForm(AttemptLimit, AuthenticationForm):
 
 
 class AdminLoginForm(AttemptLimit, AdminAuthenticationForm):
-    pass
+    def confirm_login_allowed(self, user):
+        # Django's form lets in any staff user; the admin is for the school admins only.
+        super().confirm_login_allowed(user)
+        if not is_school_admin(user):
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
 
 
 def answer_429_when_refused(response):
@@ -53,9 +63,13 @@ class RateLimitedLoginView(LoginView):
 
 
 class RollCallAdminSite(admin.AdminSite):
-    """The admin, with its login limited like the site's (attendance_site.apps.RollCallAdminConfig)."""
+    """The admin, for school admins only (students/permissions.py), with its login limited like
+    the site's (attendance_site.apps.RollCallAdminConfig)."""
 
     login_form = AdminLoginForm
+
+    def has_permission(self, request):
+        return is_school_admin(request.user)
 
     def login(self, request, extra_context=None):
         return answer_429_when_refused(super().login(request, extra_context))

@@ -1,18 +1,40 @@
-"""Who may see and change what. Every page, API view and media view asks these.
+"""Who may see and change what: the roles, and for every kind of object the queryset of those a
+caller may reach. Pages, the API and the file views all fetch through these querysets
+(`get_object_or_404(faces_managed_by(user), pk=pk)`), so whatever is out of reach is answered
+404 and nobody learns what exists.
 
-Three kinds of caller: a school admin (staff) sees everything, a teacher the courses they teach,
-a student only their own records; a classroom camera (a DeviceToken) only the sessions of its
-room or course. Anything outside that is answered 404, so nobody learns what exists.
+The roles (the groups come from students/migrations/0002_role_groups.py):
+- a school admin is an active user with staff status who is a superuser or in the Admin group.
+  Staff status alone is nothing: Django's admin needs it to log anyone in, the group (or
+  superuser) says who is an admin. A school admin reaches everything, on the pages and in /admin/;
+- a teacher is a user in the Teacher group, and reaches the courses that list them among their
+  teachers: being listed without the group, or in the group without being listed, reaches nothing;
+- a student is a login linked to a Student record, and reads only that student's attendance;
+- a classroom camera (a DeviceToken) reaches the sessions of its room or course, and reads back
+  only the captures it sent.
 """
-from .models import ClassSession, Course
+from django.contrib.auth.backends import BaseBackend
+
+from recognition.authentication import device_of
+from recognition.models import Capture, DetectedFace, FacePhoto
+
+from .models import ClassSession, Course, Student
+
+ADMIN_GROUP = "Admin"
+TEACHER_GROUP = "Teacher"
+
+
+def in_group(user, name):
+    return user.groups.filter(name=name).exists()
 
 
 def is_school_admin(user):
-    return user.is_authenticated and (user.is_superuser or user.is_staff)
+    # is_staff is checked first: it costs no query, and without it nobody is an admin.
+    return user.is_active and user.is_staff and (user.is_superuser or in_group(user, ADMIN_GROUP))
 
 
 def is_teacher(user):
-    return user.is_authenticated and user.groups.filter(name="Teacher").exists()
+    return user.is_active and in_group(user, TEACHER_GROUP)
 
 
 def student_of(user):
@@ -22,20 +44,55 @@ def student_of(user):
     return getattr(user, "student", None)
 
 
+class SchoolAdminBackend(BaseBackend):
+    """Gives a school admin every permission in /admin/, as a superuser has: the Admin group holds
+    no model permissions of its own, the role is the permission. Logs nobody in."""
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return is_school_admin(user_obj)
+
+    def has_module_perms(self, user_obj, app_label):
+        return is_school_admin(user_obj)
+
+
+def school_admin_link(request):
+    """A context processor: whether the page shows the link to /admin/."""
+    return {"is_school_admin": is_school_admin(request.user)}
+
+
+# --- A person's reach -------------------------------------------------------------------------
+
+
 def courses_managed_by(user):
     if is_school_admin(user):
         return Course.objects.all()
-    if not user.is_authenticated:
-        return Course.objects.none()
-    return Course.objects.filter(teachers=user)
-
-
-def can_manage_course(user, course):
-    return courses_managed_by(user).filter(pk=course.pk).exists()
+    if is_teacher(user):
+        return Course.objects.filter(teachers=user)
+    return Course.objects.none()
 
 
 def sessions_managed_by(user):
     return ClassSession.objects.filter(course__in=courses_managed_by(user))
+
+
+def captures_managed_by(user):
+    return Capture.objects.filter(session__in=sessions_managed_by(user))
+
+
+def faces_managed_by(user):
+    return DetectedFace.objects.filter(capture__in=captures_managed_by(user))
+
+
+def face_photos_visible_to(user):
+    """Enrolment photos are the school's biometric records: only admins see them."""
+    return FacePhoto.objects.all() if is_school_admin(user) else FacePhoto.objects.none()
+
+
+def students_enrollable_by(user):
+    return Student.objects.all() if is_school_admin(user) else Student.objects.none()
+
+
+# --- A classroom camera's reach ---------------------------------------------------------------
 
 
 def sessions_for_device(device):
@@ -53,3 +110,27 @@ def sessions_for_device(device):
 
 def courses_for_device(device):
     return Course.objects.filter(sessions__in=sessions_for_device(device)).distinct()
+
+
+def captures_for_device(device):
+    """Only the captures it sent itself: a room's camera must not read who was recognised in
+    the photos others took there."""
+    return Capture.objects.filter(session__in=sessions_for_device(device), device=device)
+
+
+# --- An API request's reach: the device's when a token came, else the person's --------------
+
+
+def courses_for_caller(request):
+    device = device_of(request)
+    return courses_for_device(device) if device else courses_managed_by(request.user)
+
+
+def sessions_for_caller(request):
+    device = device_of(request)
+    return sessions_for_device(device) if device else sessions_managed_by(request.user)
+
+
+def captures_for_caller(request):
+    device = device_of(request)
+    return captures_for_device(device) if device else captures_managed_by(request.user)

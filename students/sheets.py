@@ -17,7 +17,6 @@ from datetime import timedelta
 import gspread
 import requests
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from google.auth.exceptions import RefreshError, TransportError
@@ -236,30 +235,24 @@ def ensure_sheet_syncs(course_ids):
     SheetSync.objects.bulk_create([SheetSync(course_id=pk) for pk in course_ids], ignore_conflicts=True)
 
 
-def attendance_changed(course_id):
-    """Call inside the transaction that changed a course's attendance: the course is counted as
-    behind in that same transaction, and its sync is queued once the change is committed."""
+def count_change(course_id):
+    """The course's attendance changed: it counts as behind from this transaction on."""
     ensure_sheet_syncs([course_id])
     SheetSync.objects.filter(course_id=course_id).update(changes_seen=F("changes_seen") + 1)
-    transaction.on_commit(lambda: schedule_sync(course_id, settings.SHEETS_SYNC_DELAY_SECONDS))
 
 
-def schedule_sync(course_id, delay):
-    """Queue one sync of the course unless one is queued or running already: bursts coalesce,
-    and the claim is a conditional update so it holds across workers and web servers."""
-    from .tasks import sync_course_sheets
-
+def claim_sync(course_id, delay):
+    """Claim the one sync of the course to come in `delay` seconds, unless one is queued or running
+    already: bursts coalesce, and the claim is a conditional update so it holds across workers
+    and web servers. Returns whether the caller won the claim and must queue the sync."""
     if configured_sync(course_id) is None:
         return False
     now = timezone.now()
-    claimed = (
+    return bool(
         SheetSync.objects.filter(course_id=course_id)
         .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lt=now - LOST_SYNC_AFTER))
         .update(next_sync_at=now + timedelta(seconds=delay))
     )
-    if claimed:
-        sync_course_sheets.apply_async((course_id,), countdown=delay)
-    return bool(claimed)
 
 
 def sync_course(course_id):
@@ -290,16 +283,16 @@ def postpone_sync(course_id, countdown):
 
 
 def release_sync(course_id, succeeded):
-    """The queued sync is over. Changes that came in while it wrote need another one."""
+    """The queued sync is over. Returns whether changes came in while it wrote: they need
+    another one."""
     SheetSync.objects.filter(course_id=course_id).update(next_sync_at=None)
-    if succeeded and SheetSync.objects.filter(course_id=course_id).exclude(changes_seen=F("changes_synced")).exists():
-        schedule_sync(course_id, settings.SHEETS_SYNC_DELAY_SECONDS)
+    behind = SheetSync.objects.filter(course_id=course_id).exclude(changes_seen=F("changes_synced"))
+    return succeeded and behind.exists()
 
 
-def reconcile_all():
-    """Queue a sync of every course that has sheets; returns how many were queued."""
+def courses_with_sheets():
     ensure_sheet_syncs(Course.objects.values_list("pk", flat=True))
-    return sum(schedule_sync(course_id, 0) for course_id in SheetSync.objects.values_list("course_id", flat=True))
+    return SheetSync.objects.values_list("course_id", flat=True)
 
 
 def sheet_sync_problem(course):

@@ -1,7 +1,25 @@
-"""Celery tasks that keep the Google Sheets mirror current; the work is in students/sheets.py."""
+"""Celery tasks that keep the Google Sheets mirror current, and the one place that queues them;
+the work is in students/sheets.py."""
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
 
 from . import sheets
+
+
+def attendance_changed(course_id):
+    """Call inside the transaction that changed a course's attendance: the course is counted as
+    behind in that same transaction, and its sync is queued once the change is committed."""
+    sheets.count_change(course_id)
+    transaction.on_commit(lambda: schedule_sync(course_id, settings.SHEETS_SYNC_DELAY_SECONDS))
+
+
+def schedule_sync(course_id, delay):
+    """Queue one sync of the course unless one is queued or running already."""
+    claimed = sheets.claim_sync(course_id, delay)
+    if claimed:
+        sync_course_sheets.apply_async((course_id,), countdown=delay)
+    return claimed
 
 
 @shared_task(bind=True, max_retries=None)
@@ -11,7 +29,8 @@ def sync_course_sheets(self, course_id):
     failure = sheets.sync_course(course_id)
     countdown = sheets.retry_countdown(failure, self.request.retries)
     if countdown is None:
-        sheets.release_sync(course_id, succeeded=failure is None)
+        if sheets.release_sync(course_id, succeeded=failure is None):
+            schedule_sync(course_id, settings.SHEETS_SYNC_DELAY_SECONDS)
         return
     sheets.postpone_sync(course_id, countdown)
     raise self.retry(countdown=countdown)
@@ -19,5 +38,6 @@ def sync_course_sheets(self, course_id):
 
 @shared_task
 def reconcile_sheets():
-    """The periodic full re-sync: catches edits made outside attendance.py and lost tasks."""
-    return sheets.reconcile_all()
+    """The periodic full re-sync: catches edits made outside attendance.py and lost tasks.
+    Returns how many syncs were queued."""
+    return sum(schedule_sync(course_id, 0) for course_id in sheets.courses_with_sheets())

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from recognition.api import CAPTURES_LISTED, with_faces
 from recognition.models import Capture
+from recognition.queries import latest_captures
 
 from .attendance import close_session, set_status
 from .csv_files import csv_download
@@ -80,7 +80,7 @@ def course_csv(request, pk):
 def session_detail(request, pk):
     session = managed_session(request, pk)
     # The same captures as the JSON the page polls, so that the two can be compared.
-    captures = with_faces(session.captures.order_by("-created_at"))[:CAPTURES_LISTED]
+    captures = latest_captures(session.captures)
     return render(request, "students/session_detail.html", {
         "session": session,
         "captures": captures,

@@ -8,9 +8,11 @@ from students.models import ClassSession, Course, Student
 
 
 def make_user(username, role=None, **fields):
+    """A login; role names its group (Admin, Teacher, Student), which students/permissions.py reads.
+    The group is made when missing: a transactional test's flush removes the migration's groups."""
     user = User.objects.create_user(username=username, password="pw-" + username, **fields)
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
 

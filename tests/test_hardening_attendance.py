@@ -128,7 +128,7 @@ def process_while_another_process_acts(capture, statement, rival):
 
 @pytest.fixture
 def lesson(db):
-    teacher = make_user("teacher", first_name="Tess", last_name="Teacher")
+    teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
     students = [make_student("S1", "Ada"), make_student("S2", "Ben")]
     course = make_course(teacher=teacher, students=students)
     return make_session(course), students, teacher
@@ -200,7 +200,7 @@ def test_the_page_and_the_sheets_say_an_absence_came_from_the_close(client, less
 
 @pytest.fixture
 def bbt_class(transactional_db, faces_dataset, engine):  # noqa: F811 - the imported fixture
-    teacher = make_user("teacher", first_name="Tess", last_name="Teacher")
+    teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
     course = make_course("PHYS1", teacher=teacher)
     cast = enrol_identities(faces_dataset, BBT, course)
     return make_session(course), cast, teacher
@@ -346,7 +346,7 @@ def test_capture_times_within_the_tolerances_are_accepted(client, camera_course)
 
 def test_an_upload_from_the_session_page_to_a_session_hours_away_is_refused(client, db):
     # The page sends no taken_at: the upload's own time must be in the session's window too.
-    teacher = make_user("teacher")
+    teacher = make_user("teacher", role="Teacher")
     session = make_session(make_course(teacher=teacher), starts_at=timezone.now() + timedelta(hours=3))
     client.force_login(teacher)
     response = client.post(
@@ -377,7 +377,7 @@ def browser_test(test):
 
 @browser_test
 def test_the_session_page_shows_why_an_upload_to_a_session_hours_away_is_refused(page, live_server, tmp_path):  # noqa: F811
-    teacher = make_user("teacher")
+    teacher = make_user("teacher", role="Teacher")
     session = make_session(make_course(teacher=teacher), starts_at=timezone.now() + timedelta(hours=3))
     (tmp_path / "class.jpg").write_bytes(jpeg())
     log_in(page, live_server, "teacher")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cv2
+import dlib
 import numpy as np
 from PIL import Image
 
@@ -68,8 +69,6 @@ def align_faces(image_rgb: np.ndarray, faces, template: np.ndarray, size: int) -
 def dlib_face_chip(image_rgb: np.ndarray, box, shape_predictor, size: int = 150, padding: float = 0.25) -> np.ndarray:
     """The chip dlib's ResNet was trained on: dlib's 5-point shape predictor run
     inside the detector box, then dlib.get_face_chip."""
-    import dlib
-
     image = np.ascontiguousarray(np.asarray(image_rgb), dtype=np.uint8)
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     shape = shape_predictor(image, dlib.rectangle(x1, y1, x2, y2))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 import torch
+from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
 from torchvision.ops import nms
 
 # Chosen on the 14 group photos of the dev set (bench/evaluate.py; numbers in
@@ -148,8 +149,6 @@ class FaceDetector:
         retry_border: float = DEFAULT_RETRY_BORDER,
         batch_size: int = 64,
     ):
-        from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
-
         self.min_face_size = min_face_size
         self.factor = factor
         self.thresholds = tuple(thresholds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from .calibration import is_calibrated
+from .dlib_resnet import DlibResNetEmbedder
 from .facenet import MODEL_NAME as FACENET_MODEL_NAME
 from .facenet import FaceNetEmbedder, WeightsMissing
 
@@ -34,8 +35,6 @@ def load_embedder(name: str = "auto", facenet_weights=None, threshold_set: bool 
                 return FaceNetEmbedder(facenet_weights)
             except WeightsMissing:
                 log.info("FACE_EMBEDDER=auto: using dlib, the FaceNet weights are not installed")
-    from .dlib_resnet import DlibResNetEmbedder
-
     return DlibResNetEmbedder()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from facenet_pytorch import InceptionResnetV1
 
 from .align import FACENET_TEMPLATE_160, align_faces
 
@@ -36,8 +37,6 @@ def default_weights_path() -> Path:
 def load_facenet_model(weights_path=None):
     """InceptionResnetV1 in eval mode with the VGGFace2 weights from weights_path
     (default: default_weights_path()). Raises WeightsMissing, never downloads."""
-    from facenet_pytorch import InceptionResnetV1
-
     path = Path(weights_path) if weights_path else default_weights_path()
     if not path.is_file():
         raise WeightsMissing(

@@ -129,13 +129,13 @@ def test_an_admin_can_export_everything_stored_about_one_student(client):
     assert archive.read(record["recognised_in_class_photos"][0]["file"]) == jpeg
 
 
-def test_enrolment_photos_are_served_to_staff_only_and_never_from_a_public_path(client):
+def test_enrolment_photos_are_served_to_school_admins_only_and_never_from_a_public_path(client):
     from tests.factories import make_user
 
     jpeg = photo_jpeg()
-    student_user = make_user("tony")
+    student_user = make_user("tony", role="Student")
     student = make_student("S1", "Tony", user=student_user)
-    teacher = make_user("teach")  # no role groups here: transactional tests flush them
+    teacher = make_user("teach", role="Teacher")
     make_course("HIST", teacher=teacher, students=[student])
     photo, _ = add_enrolment_photo(student, jpeg)
     url = f"/files/enrolment/{photo.pk}/"
@@ -144,7 +144,7 @@ def test_enrolment_photos_are_served_to_staff_only_and_never_from_a_public_path(
     for user in (teacher, student_user):
         client.force_login(user)
         assert client.get(url).status_code == 404
-    client.force_login(make_user("boss", is_staff=True))
+    client.force_login(make_user("boss", role="Admin", is_staff=True))
     response = client.get(url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == jpeg
     assert response["Cache-Control"] == "private, no-store"

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from students import sheets
 from students.models import Course, SheetSync
+from students.tasks import schedule_sync
 
 
 class Command(BaseCommand):
@@ -29,6 +30,6 @@ class Command(BaseCommand):
             failed += 1
             self.stderr.write(f"{sync.course.code}: {failure.message}")
             if failure.retryable:
-                sheets.schedule_sync(sync.course_id, 0)
+                schedule_sync(sync.course_id, 0)
         if failed:
             raise CommandError(f"{failed} course(s) not synced.")
