@@ -696,7 +696,7 @@ def summary(plan):
 
 def notes(plan):
     found = []
-    if plan.count(CREATE, STUDENTS) or plan.count(UNCHANGED, STUDENTS) or plan.count(UPDATE, STUDENTS):
+    if plan.count(CREATE, STUDENTS):
         found.append(CONSENT_NOTE)
     if plan.count(CREATE, TEACHERS):
         found.append(TEACHER_LOGIN_NOTE)
