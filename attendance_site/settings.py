@@ -283,6 +283,9 @@ WORKER_NICE = int(os.environ.get("WORKER_NICE", 0))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A OneRoster bundle (students/oneroster.py): the most its files may unpack to, all together;
+# a zip that inflates to more is refused (a zip bomb).
+ONEROSTER_MAX_BYTES = int(os.environ.get("ONEROSTER_MAX_BYTES", 50_000_000))
 # Class photos and face crops are deleted after this many days; attendance records stay.
 CAPTURE_RETENTION_DAYS = int(os.environ.get("CAPTURE_RETENTION_DAYS", 30))
 ATTENDANCE_THRESHOLD_PERCENT = float(os.environ.get("ATTENDANCE_THRESHOLD_PERCENT", 80))

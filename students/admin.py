@@ -1,5 +1,8 @@
+from functools import partial
+
 from django.contrib import admin
 from django.http import HttpResponse
+from django.urls import path
 from django.utils import timezone
 
 from recognition.admin import FacePhotoInline
@@ -9,6 +12,7 @@ from . import sheets
 from .csv_files import csv_download
 from .export import student_export_zip
 from .models import AttendanceChange, AttendanceRecord, ClassSession, Course, SheetSync, Student
+from .oneroster_admin import import_oneroster
 from .tasks import schedule_sync
 
 
@@ -41,6 +45,11 @@ class StudentAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="student-{student.student_number}.zip"'
         response["Cache-Control"] = "private, no-store"
         return response
+
+    # OneRoster import (students/oneroster_admin.py): linked from the student and course lists.
+    def get_urls(self):
+        page = self.admin_site.admin_view(partial(import_oneroster, admin_site=self.admin_site))
+        return [path("import-oneroster/", page, name="students_student_import_oneroster"), *super().get_urls()]
 
 
 class ClassSessionInline(admin.TabularInline):

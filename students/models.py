@@ -29,6 +29,10 @@ class Student(models.Model):
     consent_given_by = models.CharField(
         max_length=200, blank=True, help_text="Who consented: the student, or a guardian's name for a minor."
     )
+    # OneRoster import (students/oneroster.py): the school's system's id for this student.
+    sourced_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True, help_text="The id of this student in the school's system."
+    )
 
     class Meta:
         ordering = ["full_name"]
@@ -52,12 +56,27 @@ class Course(models.Model):
     name = models.CharField(max_length=200)
     teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught")
     students = models.ManyToManyField(Student, blank=True, related_name="courses")
+    # OneRoster import (students/oneroster.py): the school's system's id of the class.
+    sourced_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True, help_text="The id of this class in the school's system."
+    )
 
     class Meta:
         ordering = ["code"]
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+
+# OneRoster import (students/oneroster.py).
+class RosterTeacher(models.Model):
+    """Which login a teacher of the school's system (OneRoster sourcedId) has here."""
+
+    sourced_id = models.CharField(max_length=255, unique=True)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_teacher")
+
+    def __str__(self):
+        return f"{self.user.username} ({self.sourced_id})"
 
 
 class ClassSession(models.Model):

@@ -1,0 +1,44 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from students.oneroster import REMOVE, BundleRefused, apply_roster, plan_import, preview_lines, read_bundle, read_roster
+
+
+class Command(BaseCommand):
+    help = (
+        "Import students, teachers, classes and enrolments from a OneRoster 1.1 CSV bundle (a zip or a "
+        "folder). Without --apply it only previews. Nobody is removed without --confirm-removals, and a "
+        "removed student is deactivated and taken off the imported courses, never deleted."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("bundle", help="The zip file or folder the school's system exported.")
+        parser.add_argument("--apply", action="store_true", help="Write the changes (in one transaction).")
+        parser.add_argument(
+            "--confirm-removals",
+            action="store_true",
+            help="With --apply, also apply what the preview lists as 'would be removed'.",
+        )
+
+    def handle(self, bundle, apply=False, confirm_removals=False, verbosity=1, **options):
+        try:
+            roster, errors = read_roster(read_bundle(bundle))
+        except BundleRefused as refused:
+            raise CommandError(f"{bundle}: {refused}") from refused
+        self.refuse_on(errors, bundle)
+        plan = apply_roster(roster, confirm_removals) if apply else plan_import(roster)
+        self.refuse_on(plan.errors, bundle)
+        for line in preview_lines(plan, verbose=verbosity > 1):
+            self.stdout.write(line)
+        if not apply:
+            self.stdout.write("Nothing was written: run again with --apply to apply this.")
+            return
+        self.stdout.write(self.style.SUCCESS("Applied in one transaction."))
+        if plan.count(REMOVE) and not confirm_removals:
+            pending = plan.count(REMOVE)
+            self.stdout.write(f"{pending} removal(s) not applied: run again with --apply --confirm-removals.")
+
+    def refuse_on(self, errors, bundle):
+        for error in errors:
+            self.stderr.write(str(error))
+        if errors:
+            raise CommandError(f"{len(errors)} error(s) in {bundle}; nothing was written.")

@@ -1,0 +1,97 @@
+"""The admin's "Import OneRoster" page: upload a bundle, read the preview, apply it.
+
+The preview page carries the bundle (re-zipped, only the files the import reads) and the digest
+of the plan it showed to its Apply button, so any web server can apply it and nothing is kept
+between the two requests; an Apply whose plan differs from the one shown (the database changed
+meanwhile) shows the new preview instead of writing.
+"""
+
+import base64
+import binascii
+import io
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+
+from . import oneroster
+from .permissions import is_school_admin
+
+
+class BundleUploadForm(forms.Form):
+    bundle = forms.FileField(
+        label="OneRoster bundle (zip)", help_text="The zip of CSV files the school's system exported."
+    )
+
+
+class ApplyForm(forms.Form):
+    bundle = forms.CharField(widget=forms.HiddenInput)
+    digest = forms.CharField(widget=forms.HiddenInput)
+    confirm_removals = forms.BooleanField(
+        required=False, label="Also apply the removals listed (students are deactivated, never deleted)"
+    )
+
+
+def import_oneroster(request, admin_site):
+    if not is_school_admin(request.user):
+        raise PermissionDenied
+    context = {**admin_site.each_context(request), "title": "Import OneRoster", "upload_form": BundleUploadForm()}
+    if request.method == "POST" and "digest" in request.POST:
+        return apply_bundle(request, context)
+    if request.method == "POST":
+        form = BundleUploadForm(request.POST, request.FILES)
+        context["upload_form"] = form
+        if form.is_valid():
+            context.update(preview_context(form.cleaned_data["bundle"].read()))
+    return TemplateResponse(request, "admin/students/oneroster_import.html", context)
+
+
+def apply_bundle(request, context):
+    form = ApplyForm(request.POST)
+    try:
+        content = base64.b64decode(form.data.get("bundle", ""), validate=True) if form.is_valid() else b""
+    except binascii.Error:
+        content = b""
+    preview = preview_context(content)
+    if preview.get("plan") is None:
+        context.update(preview)
+        return TemplateResponse(request, "admin/students/oneroster_import.html", context)
+    confirm = form.cleaned_data["confirm_removals"]
+    try:
+        plan = oneroster.apply_roster(preview["roster"], confirm, previewed_digest=form.cleaned_data["digest"])
+    except oneroster.PreviewOutdated as outdated:
+        context.update(preview, outdated=str(outdated))
+        return TemplateResponse(request, "admin/students/oneroster_import.html", context)
+    if plan.errors:
+        context.update(preview, errors=plan.errors)
+        return TemplateResponse(request, "admin/students/oneroster_import.html", context)
+    messages.success(request, f"OneRoster bundle applied. {oneroster.totals(plan)}")
+    if plan.count(oneroster.REMOVE) and not confirm:
+        messages.warning(request, f"{plan.count(oneroster.REMOVE)} removal(s) not applied: they were not confirmed.")
+    return redirect("admin:students_student_changelist")
+
+
+def preview_context(content):
+    """What the preview page shows for a bundle's bytes: the refusal or errors, or the plan."""
+    try:
+        files = oneroster.read_zip(io.BytesIO(content))
+    except oneroster.BundleRefused as refused:
+        return {"refused": str(refused)}
+    roster, errors = oneroster.read_roster(files)
+    plan = None if errors else oneroster.plan_import(roster)
+    errors = errors or plan.errors
+    if errors:
+        return {"errors": errors}
+    carried = base64.b64encode(oneroster.zip_of(files)).decode()
+    return {
+        "roster": roster,
+        "plan": plan,
+        "summary": oneroster.summary(plan),
+        "kinds": oneroster.KINDS,
+        "changes": [(kind, plan.rows(kind)) for kind in oneroster.KINDS],
+        "notes": oneroster.notes(plan),
+        "apply_form": ApplyForm(initial={"bundle": carried, "digest": plan.digest}),
+        "removals": plan.count(oneroster.REMOVE),
+    }
