@@ -1,7 +1,8 @@
-"""Celery tasks that keep the Google Sheets mirror current; the work is in students/sheets.py."""
+"""Celery tasks that keep the Google Sheets mirror current and send the notices; the work is in
+students/sheets.py and students/notices.py."""
 from celery import shared_task
 
-from . import sheets
+from . import notices, sheets
 
 
 @shared_task(bind=True, max_retries=None)
@@ -21,3 +22,22 @@ def sync_course_sheets(self, course_id):
 def reconcile_sheets():
     """The periodic full re-sync: catches edits made outside attendance.py and lost tasks."""
     return sheets.reconcile_all()
+
+
+# --- Notices (students/notices.py) ----------------------------------------------------------
+
+
+@shared_task
+def send_notices():
+    """Every NOTICE_RUN_SECONDS (beat): record the absence notices and reminders now due, then
+    send every unsent notice whose time has come, retries included."""
+    notices.record_absence_notices()
+    notices.record_attendance_reminders()
+    return notices.send_due_notices()
+
+
+@shared_task
+def send_weekly_digests():
+    """Weekly (beat, NOTICE_DIGEST_WEEKDAY at NOTICE_DIGEST_HOUR): the low-attendance digests."""
+    notices.record_weekly_digests()
+    return notices.send_due_notices()
