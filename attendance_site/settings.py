@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -289,6 +290,46 @@ ONEROSTER_MAX_BYTES = int(os.environ.get("ONEROSTER_MAX_BYTES", 50_000_000))
 # Class photos and face crops are deleted after this many days; attendance records stay.
 CAPTURE_RETENTION_DAYS = int(os.environ.get("CAPTURE_RETENTION_DAYS", 30))
 ATTENDANCE_THRESHOLD_PERCENT = float(os.environ.get("ATTENDANCE_THRESHOLD_PERCENT", 80))
+
+# E-mail (Django's e-mail framework). Printed to the console until EMAIL_HOST names the school's
+# SMTP server; then sent through it, with STARTTLS unless EMAIL_USE_TLS=0.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Without a timeout a server that accepts the connection and never answers would hold a beat
+# run, and every notice behind it, for ever.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", 30))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Roll Call <rollcall@localhost>")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+
+# Notices (students/notices.py): absence notices to guardians, reminders and a weekly digest to
+# teachers, recorded before they are sent and sent once.
+SCHOOL_NAME = os.environ.get("SCHOOL_NAME", "the school")
+NOTICE_CONTACT = os.environ.get("NOTICE_CONTACT", "the school office")
+# Absence notices wait this long after a close: a photo taken before the close may still be
+# recognised and turn the absence into present or late.
+NOTICE_ABSENCE_DELAY_MINUTES = float(os.environ.get("NOTICE_ABSENCE_DELAY_MINUTES", 15))
+# A teacher is reminded this long after a session ended with no photo and no mark, the same day.
+NOTICE_REMINDER_AFTER_MINUTES = float(os.environ.get("NOTICE_REMINDER_AFTER_MINUTES", 30))
+NOTICE_DIGEST_WEEKDAY = os.environ.get("NOTICE_DIGEST_WEEKDAY", "mon")
+NOTICE_DIGEST_HOUR = int(os.environ.get("NOTICE_DIGEST_HOUR", 7))
+# A notice the server refused is tried again after min(MAX, BASE * 2**(attempts - 1)) seconds,
+# by the next beat run after that; after NOTICE_MAX_ATTEMPTS it is given up (shown in the admin).
+NOTICE_RETRY_BASE_SECONDS = float(os.environ.get("NOTICE_RETRY_BASE_SECONDS", 60))
+NOTICE_RETRY_MAX_SECONDS = float(os.environ.get("NOTICE_RETRY_MAX_SECONDS", 3600))
+NOTICE_MAX_ATTEMPTS = int(os.environ.get("NOTICE_MAX_ATTEMPTS", 10))
+NOTICE_RUN_SECONDS = float(os.environ.get("NOTICE_RUN_SECONDS", 60))
+# Beat's crontab hours are the school's, not UTC.
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE["send-notices"] = {"task": "students.tasks.send_notices", "schedule": NOTICE_RUN_SECONDS}
+CELERY_BEAT_SCHEDULE["weekly-attendance-digest"] = {
+    "task": "students.tasks.send_weekly_digests",
+    "schedule": crontab(minute=0, hour=NOTICE_DIGEST_HOUR, day_of_week=NOTICE_DIGEST_WEEKDAY),
+}
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,7 @@
 from functools import partial
 
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -11,7 +12,7 @@ from recognition.enrolment import record_consent
 from . import sheets
 from .csv_files import csv_download
 from .export import student_export_zip
-from .models import AttendanceChange, AttendanceRecord, ClassSession, Course, SheetSync, Student
+from .models import AttendanceChange, AttendanceRecord, ClassSession, Course, Notice, SheetSync, Student
 from .oneroster_admin import import_oneroster
 from .tasks import schedule_sync
 
@@ -153,3 +154,48 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         records = queryset.select_related("student", "session__course")
         return csv_download("attendance.csv", ATTENDANCE_CSV_COLUMNS, map(attendance_csv_row, records))
+
+
+# --- Notices (students/notices.py) ----------------------------------------------------------
+
+
+class NoticeStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+    CONDITIONS = {
+        "sent": Q(sent_at__isnull=False),
+        "waiting": Q(sent_at__isnull=True, next_attempt_at__isnull=False, attempts=0),
+        "retrying": Q(sent_at__isnull=True, next_attempt_at__isnull=False, attempts__gt=0),
+        "failed": Q(sent_at__isnull=True, next_attempt_at__isnull=True),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(status, status.capitalize()) for status in self.CONDITIONS]
+
+    def queryset(self, request, queryset):
+        condition = self.CONDITIONS.get(self.value())
+        return queryset.filter(condition) if condition else queryset
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """What went out, to whom, and what is still waiting; written only by students/notices.py."""
+
+    list_display = ["kind", "recipient", "student", "course", "session", "status", "attempts", "created_at", "sent_at"]
+    list_filter = [NoticeStatusFilter, "kind", "course", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["recipient", "student__full_name", "student__student_number", "course__code"]
+    list_select_related = ["student", "course", "session__course"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Status")
+    def status(self, notice):
+        return notice.status
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

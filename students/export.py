@@ -16,6 +16,7 @@ def student_record(student):
         "student_number": student.student_number,
         "full_name": student.full_name,
         "email": student.email,
+        "guardian_email": student.guardian_email,
         "login": student.user.username if student.user else None,
         "active": student.is_active,
         "consent": {
@@ -64,6 +65,11 @@ def student_record(student):
                 "decided_by": face.decided_by,
             }
             for face in student.detections.select_related("capture__session__course")
+        ],
+        "notices": [
+            {"kind": notice.kind, "to": notice.recipient, "subject": notice.subject, "body": notice.body,
+             "sent_at": _when(notice.sent_at)}
+            for notice in student.notices.all()
         ],
     }
 

@@ -33,6 +33,10 @@ class Student(models.Model):
     sourced_id = models.CharField(
         max_length=255, unique=True, null=True, blank=True, help_text="The id of this student in the school's system."
     )
+    # Notices (students/notices.py).
+    guardian_email = models.EmailField(
+        blank=True, help_text="Where absence notices go; none are sent while it is empty."
+    )
 
     class Meta:
         ordering = ["full_name"]
@@ -218,6 +222,69 @@ class SheetSync(models.Model):
     def clean(self):
         if self.checkmark_target == self.timestamp_target:
             raise ValidationError("The check marks and the timestamps need different worksheets.")
+
+
+# --- Notices (students/notices.py) ----------------------------------------------------------
+
+
+class Notice(models.Model):
+    """One e-mail Roll Call sends, recorded before it is sent: the row is what makes a notice go
+    out once, whatever retries, re-closes or concurrent beat runs occur."""
+
+    ABSENCE, DIGEST, REMINDER = "absence", "digest", "reminder"
+    KIND_CHOICES = [
+        (ABSENCE, "Absence notice to a guardian"),
+        (DIGEST, "Weekly low-attendance digest to a teacher"),
+        (REMINDER, "Attendance not taken, to a teacher"),
+    ]
+
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES)
+    recipient = models.EmailField()
+    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
+    session = models.ForeignKey(ClassSession, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
+    course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
+    week = models.DateField(null=True, blank=True, help_text="The Monday of the week a digest covers.")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, default=timezone.now,
+        help_text="When the next attempt is due; empty once it is sent or given up.",
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        # The natural key of each kind. Partial constraints, because a unique constraint over
+        # columns that are empty for the kind would treat every empty value as distinct.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "session"], condition=models.Q(kind="absence"),
+                name="one_absence_notice_per_student_per_session",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "course", "week"], condition=models.Q(kind="digest"),
+                name="one_digest_per_teacher_per_course_per_week",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "session"], condition=models.Q(kind="reminder"),
+                name="one_reminder_per_teacher_per_session",
+            ),
+        ]
+        indexes = [models.Index(fields=["next_attempt_at"], name="notice_due")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.recipient}"
+
+    @property
+    def status(self):
+        if self.sent_at:
+            return "sent"
+        if self.next_attempt_at is None:
+            return "failed"
+        return "retrying" if self.attempts else "waiting"
 
 
 @receiver(pre_delete, sender=Student)

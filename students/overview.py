@@ -26,13 +26,17 @@ def held_sessions(course, now=None):
     return course.sessions.filter(Q(closed_at__isnull=False) | Q(ends_at__lte=now)).order_by("starts_at")
 
 
-def attendance_percentage(statuses):
-    """statuses: one per held session, None where the student has no record."""
+def attended_and_counted(statuses):
+    """statuses: one per held session, None where the student has no record. Returns the
+    sessions attended and the sessions that count (held, not excused)."""
     excused = sum(1 for status in statuses if status == AttendanceRecord.EXCUSED)
-    counted = len(statuses) - excused
+    return sum(1 for status in statuses if status in ATTENDED), len(statuses) - excused
+
+
+def attendance_percentage(statuses):
+    attended, counted = attended_and_counted(statuses)
     if counted == 0:
         return None
-    attended = sum(1 for status in statuses if status in ATTENDED)
     return round(100 * attended / counted, 1)
 
 
@@ -50,6 +54,10 @@ class StudentRow:
     def below_threshold(self):
         return is_below_threshold(self.percentage)
 
+    @property
+    def statuses(self):
+        return [record.status if record else None for record in self.records]
+
 
 def attendance_rows(sessions, students):
     """One StudentRow per student with their record in each of the given (held) sessions."""
@@ -59,7 +67,7 @@ def attendance_rows(sessions, students):
     rows = []
     for student in students:
         row = StudentRow(student, [by_key.get((student.pk, session.pk)) for session in sessions])
-        row.percentage = attendance_percentage([record.status if record else None for record in row.records])
+        row.percentage = attendance_percentage(row.statuses)
         rows.append(row)
     return rows
 

@@ -1,10 +1,10 @@
-"""Celery tasks that keep the Google Sheets mirror current, and the one place that queues them;
-the work is in students/sheets.py."""
+"""Celery tasks that keep the Google Sheets mirror current and send the notices; the work is in
+students/sheets.py and students/notices.py."""
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from . import sheets
+from . import notices, sheets
 
 
 def attendance_changed(course_id):
@@ -41,3 +41,22 @@ def reconcile_sheets():
     """The periodic full re-sync: catches edits made outside attendance.py and lost tasks.
     Returns how many syncs were queued."""
     return sum(schedule_sync(course_id, 0) for course_id in sheets.courses_with_sheets())
+
+
+# --- Notices (students/notices.py) ----------------------------------------------------------
+
+
+@shared_task
+def send_notices():
+    """Every NOTICE_RUN_SECONDS (beat): record the absence notices and reminders now due, then
+    send every unsent notice whose time has come, retries included."""
+    notices.record_absence_notices()
+    notices.record_attendance_reminders()
+    return notices.send_due_notices()
+
+
+@shared_task
+def send_weekly_digests():
+    """Weekly (beat, NOTICE_DIGEST_WEEKDAY at NOTICE_DIGEST_HOUR): the low-attendance digests."""
+    notices.record_weekly_digests()
+    return notices.send_due_notices()

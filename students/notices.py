@@ -1,0 +1,317 @@
+"""Notices that go out by e-mail, in the school's words.
+
+- Guardians: one absence notice per student per closed session, NOTICE_ABSENCE_DELAY_MINUTES
+  after the close, for the students still absent (not excused) then. A photo taken before the
+  close may still be recognised after it and turn the absence into present or late, so the
+  notice waits, and it waits longer while any such photo of the session is still queued or being
+  recognised.
+- Teachers: a weekly digest per course of the students below ATTENDANCE_THRESHOLD_PERCENT, and a
+  same-day reminder for a session that ended with no photo and no mark.
+
+Every notice is a Notice row before it is sent; the row's natural key (a unique constraint per
+kind) makes recording it again a no-op, and a run sends only rows it claimed with a conditional
+update, so neither a re-close, a retry nor two beat runs at once send anything twice. A refused
+notice is tried again by a later beat run after an exponential backoff (next_attempt_at).
+Messages name the student, course and session time and whom to contact; nothing biometric.
+"""
+
+import smtplib
+from datetime import datetime, time, timedelta
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from recognition.models import Capture
+
+from .models import AttendanceRecord, ClassSession, Course, Notice
+from .overview import PERCENTAGE_RULE, attendance_rows, attended_and_counted, held_sessions
+
+# A notice about an absence older than this is no news to a guardian, and turning notices on
+# must not send a year of past absences.
+ABSENCE_LOOKBACK = timedelta(days=1)
+# A claimed notice whose run died before recording the outcome is tried again after this.
+CLAIM_LEASE = timedelta(minutes=10)
+SIGN_OFF = "This is an automatic message from {school}'s attendance system (Roll Call)."
+
+
+# --- In the school's words ------------------------------------------------------------------
+
+
+def session_time(session):
+    """'Monday 2 March 2026, 09:00 to 10:00 (GMT)', in the school's time zone."""
+    start, end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+    room = f", room {session.room}" if session.room else ""
+    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M} to {end:%H:%M} ({start:%Z}){room}"
+
+
+def person_name(user):
+    return user.get_full_name() or user.username
+
+
+def teacher_names(course):
+    names = [person_name(teacher) for teacher in course.teachers.all()]
+    return ", ".join(names) or "the course's teacher"
+
+
+def letter(addressee, *paragraphs):
+    signature = SIGN_OFF.format(school=settings.SCHOOL_NAME)
+    return "\n\n".join([f"Dear {addressee},", *paragraphs, signature]) + "\n"
+
+
+def session_in_brief(session):
+    """'MATH1 on Mon 15 Jun 09:00', for a subject line."""
+    start = timezone.localtime(session.starts_at)
+    return f"{session.course.code} on {start:%a} {start.day} {start:%b} {start:%H:%M}"
+
+
+def absence_message(session, student):
+    course, name = session.course, student.full_name
+    return f"Absence: {name}, {session_in_brief(session)}", letter(
+        f"parent or guardian of {name}",
+        f"{name} was marked absent from {course.code} {course.name} on {session_time(session)}.",
+        f"If {name} was there, or the absence has a reason the school should know, please contact "
+        f"{settings.NOTICE_CONTACT} or the course's teacher ({teacher_names(course)}).",
+    )
+
+
+def digest_line(row):
+    attended, counted = attended_and_counted(row.statuses)
+    student = row.student
+    return f"  {student.full_name} ({student.student_number}): {row.percentage:g}%, {attended} of {counted} sessions"
+
+
+def digest_message(course, teacher, rows, week):
+    threshold = f"{settings.ATTENDANCE_THRESHOLD_PERCENT:g}%"
+    return f"Attendance below {threshold}: {course.code} {course.name}, week of {week.day} {week:%B %Y}", letter(
+        person_name(teacher),
+        f"These students of {course.code} {course.name} have attended less than {threshold} of the sessions "
+        f"held so far:",
+        "\n".join(digest_line(row) for row in rows),
+        PERCENTAGE_RULE,
+        f"Questions about these figures: {settings.NOTICE_CONTACT}.",
+    )
+
+
+def reminder_message(session, teacher):
+    course = session.course
+    return f"Attendance not taken: {session_in_brief(session)}", letter(
+        person_name(teacher),
+        f"No class photo and no attendance mark has been recorded for {course.code} {course.name} on "
+        f"{session_time(session)}.",
+        "Please take the attendance today on the session's page in Roll Call: upload the class photo or set "
+        "each student's status.",
+        f"Questions: {settings.NOTICE_CONTACT}.",
+    )
+
+
+# --- What is due: recording notices ---------------------------------------------------------
+
+
+def teachers_to_notify(course, kind, key):
+    """The course's teachers with an e-mail address who have no such notice (key) yet."""
+    notified = Notice.objects.filter(kind=kind, **key).values("recipient")
+    return course.teachers.filter(is_active=True).exclude(email="").exclude(email__in=notified)
+
+
+def still_being_recognised():
+    """A photo of the session, taken before its close, that is still queued or being recognised."""
+    return Capture.objects.filter(
+        session=OuterRef("pk"),
+        status__in=[Capture.QUEUED, Capture.PROCESSING],
+        taken_at__lt=OuterRef("closed_at"),
+    )
+
+
+def sessions_due_for_absence_notices(now):
+    closed_by = now - timedelta(minutes=settings.NOTICE_ABSENCE_DELAY_MINUTES)
+    return (
+        ClassSession.objects.filter(closed_at__lte=closed_by, closed_at__gt=closed_by - ABSENCE_LOOKBACK)
+        .exclude(Exists(still_being_recognised()))
+        .select_related("course")
+    )
+
+
+def absences_without_notice(session):
+    notified = Notice.objects.filter(kind=Notice.ABSENCE, session=session, student=OuterRef("student"))
+    return (
+        session.attendance.filter(status=AttendanceRecord.ABSENT, student__is_active=True)
+        .exclude(student__guardian_email="")
+        .exclude(Exists(notified))
+        .select_related("student")
+    )
+
+
+def absence_notice(session, student, now):
+    subject, body = absence_message(session, student)
+    return Notice(
+        kind=Notice.ABSENCE,
+        recipient=student.guardian_email,
+        student=student,
+        session=session,
+        course=session.course,
+        subject=subject,
+        body=body,
+        next_attempt_at=now,
+    )
+
+
+def record_absence_notices(now=None):
+    """Record a notice for each student still absent from a session closed long enough ago.
+    A student without a guardian e-mail gets none and no row. Returns how many were recorded."""
+    now = now or timezone.now()
+    notices = [
+        absence_notice(session, record.student, now)
+        for session in sessions_due_for_absence_notices(now)
+        for record in absences_without_notice(session)
+    ]
+    return len(Notice.objects.bulk_create(notices, ignore_conflicts=True))
+
+
+def start_of_week(now):
+    today = timezone.localdate(now)
+    return today - timedelta(days=today.weekday())
+
+
+def record_weekly_digests(now=None):
+    """One digest per teacher of each course with students below the threshold; a course with
+    none sends nothing. The week's Monday is the key: a second run that week records nothing."""
+    now = now or timezone.now()
+    week = start_of_week(now)
+    notices = []
+    for course in Course.objects.prefetch_related("teachers"):
+        students = course.students.filter(is_active=True)
+        below = [row for row in attendance_rows(held_sessions(course, now), students) if row.below_threshold]
+        if not below:
+            continue
+        for teacher in teachers_to_notify(course, Notice.DIGEST, {"course": course, "week": week}):
+            subject, body = digest_message(course, teacher, below, week)
+            notices.append(
+                Notice(
+                    kind=Notice.DIGEST,
+                    recipient=teacher.email,
+                    course=course,
+                    week=week,
+                    subject=subject,
+                    body=body,
+                    next_attempt_at=now,
+                )
+            )
+    return len(Notice.objects.bulk_create(notices, ignore_conflicts=True))
+
+
+def sessions_without_attendance(now):
+    """Sessions that ended today, at least NOTICE_REMINDER_AFTER_MINUTES ago, with no class photo
+    and no attendance record."""
+    start_of_today = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
+    ended_by = now - timedelta(minutes=settings.NOTICE_REMINDER_AFTER_MINUTES)
+    return (
+        ClassSession.objects.filter(ends_at__gte=start_of_today, ends_at__lte=ended_by)
+        .exclude(Exists(Capture.objects.filter(session=OuterRef("pk"))))
+        .exclude(Exists(AttendanceRecord.objects.filter(session=OuterRef("pk"))))
+        .select_related("course")
+    )
+
+
+def record_attendance_reminders(now=None):
+    now = now or timezone.now()
+    notices = []
+    for session in sessions_without_attendance(now):
+        for teacher in teachers_to_notify(session.course, Notice.REMINDER, {"session": session}):
+            subject, body = reminder_message(session, teacher)
+            notices.append(
+                Notice(
+                    kind=Notice.REMINDER,
+                    recipient=teacher.email,
+                    session=session,
+                    course=session.course,
+                    subject=subject,
+                    body=body,
+                    next_attempt_at=now,
+                )
+            )
+    return len(Notice.objects.bulk_create(notices, ignore_conflicts=True))
+
+
+# --- Sending, once --------------------------------------------------------------------------
+
+
+def retry_delay(attempts):
+    """Seconds to wait after the attempts-th failed attempt: doubling, capped."""
+    return min(settings.NOTICE_RETRY_MAX_SECONDS, settings.NOTICE_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+
+
+def is_refused_for_good(error):
+    """The server refused this message with a permanent (5xx) answer: an unknown mailbox, a
+    rejected message. Everything else (4xx, no connection, a failed login, a rejected sender)
+    is about the server or our settings, not this notice, and is worth trying again."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500
+
+
+def message_id(notice):
+    # The same id on every attempt: a receiving system that saw a message twice (a run that died
+    # after the server took it) can tell it is one message.
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<rollcall-notice-{notice.pk}@{domain}>"
+
+
+def deliver(notice):
+    """Hand the notice to the e-mail backend. Returns None, or the error the server gave."""
+    message = EmailMessage(
+        notice.subject,
+        notice.body,
+        to=[notice.recipient],
+        headers={"Message-ID": message_id(notice), "Auto-Submitted": "auto-generated"},
+    )
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        return error
+    return None
+
+
+def claim(notice, now):
+    """Take the notice for this run. A conditional update, so of two runs at once only one gets
+    it; its next_attempt_at moves past the lease, after which a run that died is replaced."""
+    return bool(
+        Notice.objects.filter(pk=notice.pk, sent_at__isnull=True, next_attempt_at=notice.next_attempt_at).update(
+            next_attempt_at=now + CLAIM_LEASE, attempts=F("attempts") + 1
+        )
+    )
+
+
+def record_failure(notice, error, now):
+    attempts = notice.attempts + 1
+    gives_up = is_refused_for_good(error) or attempts >= settings.NOTICE_MAX_ATTEMPTS
+    Notice.objects.filter(pk=notice.pk).update(
+        last_error=f"{error.__class__.__name__}: {error}"[:2000],
+        next_attempt_at=None if gives_up else now + timedelta(seconds=retry_delay(attempts)),
+    )
+
+
+def due_notices(now):
+    return Notice.objects.filter(sent_at__isnull=True, next_attempt_at__lte=now).order_by("next_attempt_at", "pk")
+
+
+def send_due_notices(now=None):
+    """Send every due notice this run can claim. When the server fails for a reason that is not
+    this message's, the run stops: the rest wait for the next run without spending an attempt.
+    Returns how many were sent."""
+    now = now or timezone.now()
+    sent = 0
+    for notice in due_notices(now):
+        if not claim(notice, now):
+            continue
+        error = deliver(notice)
+        if error is None:
+            Notice.objects.filter(pk=notice.pk).update(sent_at=timezone.now(), next_attempt_at=None, last_error="")
+            sent += 1
+            continue
+        record_failure(notice, error, now)
+        if not is_refused_for_good(error):
+            break
+    return sent
