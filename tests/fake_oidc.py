@@ -12,13 +12,13 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlencode
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.helpers import LocalHTTPServer
 
 KEY_ID = "fake-oidc-key-1"
 
@@ -31,33 +31,17 @@ def b64url_int(number):
     return b64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))
 
 
-class FakeOpenIDProvider:
+class FakeOpenIDProvider(LocalHTTPServer):
     def __init__(self, client_id, client_secret):
+        super().__init__()
         self.client_id, self.client_secret = client_id, client_secret
         self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.signed_in = None  # the claims of the person signed in at the provider
         self.id_token_changes = {}
         self.codes = {}  # code -> what the authorization request asked, for the token request
         self.access_tokens = {}  # access token -> claims, for userinfo
-        self.requests = []  # (method, path) of every request that reached the server
-        self.lock = threading.Lock()
-        self.port = 0
-        self.httpd = None
 
     # --- test controls ------------------------------------------------------------------
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler_class())
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def paths_requested(self):
         return [path for _, path in self.requests]
@@ -156,53 +140,19 @@ class FakeOpenIDProvider:
 
     # --- HTTP ---------------------------------------------------------------------------
 
-    def handler_class(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.answer("GET")
-
-            def do_POST(self):
-                self.answer("POST")
-
-            def answer(self, method):
-                url = urlparse(self.path)
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with fake.lock:
-                    fake.requests.append((method, url.path))
-                    status, body = self.route(method, url.path, url.query, raw)
-                if status == 302:
-                    self.send_response(302)
-                    self.send_header("Location", body)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def route(self, method, path, query, raw):
-                authorization = self.headers.get("Authorization", "")
-                if method == "GET" and path == "/.well-known/openid-configuration":
-                    return fake.discovery()
-                if method == "GET" and path == "/jwks":
-                    return fake.jwks()
-                if method == "GET" and path == "/authorize":
-                    return fake.authorize(first_values(query))
-                if method == "POST" and path == "/token":
-                    return fake.grant_token(first_values(raw.decode()), authorization)
-                if path == "/userinfo":
-                    return fake.userinfo(authorization)
-                return 404, {"error": "not_found"}
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
+    def route(self, method, path, query, raw, headers):
+        authorization = headers.get("Authorization", "")
+        if method == "GET" and path == "/.well-known/openid-configuration":
+            return self.discovery()
+        if method == "GET" and path == "/jwks":
+            return self.jwks()
+        if method == "GET" and path == "/authorize":
+            return self.authorize(first_values(query))
+        if method == "POST" and path == "/token":
+            return self.grant_token(first_values(raw.decode()), authorization)
+        if path == "/userinfo":
+            return self.userinfo(authorization)
+        return 404, {"error": "not_found"}
 
 
 def first_values(query):

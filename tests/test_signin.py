@@ -3,10 +3,7 @@ sign-in with the school's Google or Microsoft account through allauth's real Ope
 client against a local fake provider over HTTP, and what the site calls people once they are in."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 import requests
@@ -18,12 +15,12 @@ from django.test import override_settings
 from students.signin import UNKNOWN_ADDRESS
 from tests.factories import make_course, make_student, make_user
 from tests.fake_oidc import FakeOpenIDProvider
+from tests.test_code_health import run_python
 
 pytestmark = pytest.mark.django_db
 
 SCHOOL_DOMAIN = "school.example"
 CLIENT_ID, CLIENT_SECRET = "roll-call-client", "roll-call-secret"
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def school_provider_app(fake, provider_id="google", name="Google", **app_settings):
@@ -182,8 +179,19 @@ def test_allauths_own_account_pages_are_not_routed(client):
         assert client.get(path).status_code == 404, path
 
 
+SIGNIN_VARIABLES = [
+    "GOOGLE_OIDC_CLIENT_ID",
+    "GOOGLE_OIDC_CLIENT_SECRET",
+    "MICROSOFT_OIDC_CLIENT_ID",
+    "MICROSOFT_OIDC_CLIENT_SECRET",
+    "MICROSOFT_OIDC_TENANT",
+    "SIGNIN_EMAIL_DOMAINS",
+]
+
+
 def settings_in_a_fresh_process(**env):
-    """The sign-in apps the settings build from these environment variables, or the error."""
+    """The sign-in apps the settings build from these environment variables (the others of
+    SIGNIN_VARIABLES unset), or the error they refuse to start with."""
     program = (
         "import django, json; from django.conf import settings\n"
         "try:\n"
@@ -191,16 +199,9 @@ def settings_in_a_fresh_process(**env):
         "except Exception as error:\n"
         "    print(json.dumps({'error': str(error)}))\n"
     )
-    clean = {key: value for key, value in os.environ.items() if "OIDC" not in key and key != "SIGNIN_EMAIL_DOMAINS"}
-    result = subprocess.run(
-        [sys.executable, "-c", program],
-        env={**clean, "DJANGO_SETTINGS_MODULE": "attendance_site.settings", **env},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    unset = dict.fromkeys(SIGNIN_VARIABLES)
+    result = run_python(program, **{**unset, "DJANGO_SETTINGS_MODULE": "attendance_site.settings", **env})
+    assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
