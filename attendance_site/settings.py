@@ -270,6 +270,68 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Signing in (students/login.py, students/signin.py). Forgotten passwords are reset by e-mail
+# (see "E-mail" below).
+PASSWORD_RESET_RATE_LIMIT = int(os.environ.get("PASSWORD_RESET_RATE_LIMIT", 5))  # per hour per address and per e-mail
+PASSWORD_RESET_TIMEOUT = 3 * 3600  # a reset link works for three hours
+
+# Optional sign-in with the school's Google Workspace or Microsoft 365 account, through
+# django-allauth's OpenID Connect client. It only signs in existing logins whose e-mail address
+# the provider has verified and whose domain is one of SIGNIN_EMAIL_DOMAINS; it never creates a
+# login. Only the provider routes are mounted (/accounts/oidc/<google|microsoft>/login/): the
+# password login stays /login/, and allauth's own login, signup and reset pages are not routed.
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+]
+MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+SIGNIN_EMAIL_DOMAINS = [domain.lower() for domain in env_list("SIGNIN_EMAIL_DOMAINS", [])]
+SCHOOL_SIGNIN_APPS = []
+if os.environ.get("GOOGLE_OIDC_CLIENT_ID"):
+    SCHOOL_SIGNIN_APPS.append({
+        "provider_id": "google",
+        "name": "Google",
+        "client_id": os.environ["GOOGLE_OIDC_CLIENT_ID"],
+        "secret": os.environ.get("GOOGLE_OIDC_CLIENT_SECRET", ""),
+        "settings": {"server_url": "https://accounts.google.com", "oauth_pkce_enabled": True},
+    })
+if os.environ.get("MICROSOFT_OIDC_CLIENT_ID"):
+    MICROSOFT_OIDC_TENANT = os.environ.get("MICROSOFT_OIDC_TENANT", "")
+    if not MICROSOFT_OIDC_TENANT or MICROSOFT_OIDC_TENANT in ("common", "organizations", "consumers"):
+        raise ImproperlyConfigured(
+            "MICROSOFT_OIDC_CLIENT_ID is set: set MICROSOFT_OIDC_TENANT to the school's own tenant "
+            "(its directory id or domain), so that only the school's accounts can sign in."
+        )
+    SCHOOL_SIGNIN_APPS.append({
+        "provider_id": "microsoft",
+        "name": "Microsoft",
+        "client_id": os.environ["MICROSOFT_OIDC_CLIENT_ID"],
+        "secret": os.environ.get("MICROSOFT_OIDC_CLIENT_SECRET", ""),
+        # Microsoft says an address is verified in the ID token's xms_edov claim, which its
+        # userinfo endpoint does not return: read the ID token alone.
+        "settings": {
+            "server_url": f"https://login.microsoftonline.com/{MICROSOFT_OIDC_TENANT}/v2.0",
+            "oauth_pkce_enabled": True,
+            "fetch_userinfo": False,
+        },
+    })
+if SCHOOL_SIGNIN_APPS and not SIGNIN_EMAIL_DOMAINS:
+    raise ImproperlyConfigured(
+        "Sign-in with Google or Microsoft is configured: set SIGNIN_EMAIL_DOMAINS to the school's "
+        "e-mail domains (comma-separated), the only ones it accepts."
+    )
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": SCHOOL_SIGNIN_APPS}}
+SOCIALACCOUNT_ADAPTER = "students.signin.SchoolAccountAdapter"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the provider verified the address; the adapter checks it said so
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # the adapter matches addresses itself, without touching passwords
+SOCIALACCOUNT_STORE_TOKENS = False
+# A link, not a form: the page's Content-Security-Policy (form-action 'self') would stop a form
+# that redirects to the provider.
+SOCIALACCOUNT_LOGIN_ON_GET = True
+ACCOUNT_ADAPTER = "students.signin.NoSignupAccountAdapter"
+
 # Face recognition.
 FACE_EMBEDDER = os.environ.get("FACE_EMBEDDER", "auto")
 FACENET_WEIGHTS = os.environ.get("FACENET_WEIGHTS") or None
@@ -298,9 +360,9 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-# Without a timeout a server that accepts the connection and never answers would hold a beat
-# run, and every notice behind it, for ever.
-EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", 30))
+# Without a timeout a server that accepts the connection and never answers would hold a web
+# thread (a password reset waits on it) or a beat run, and every notice behind it, for ever.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", 20))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Roll Call <rollcall@localhost>")
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"

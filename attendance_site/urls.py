@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from recognition import api as recognition_api
 from students import api as students_api
-from students.login import RateLimitedLoginView
+from students.login import RateLimitedLoginView, RateLimitedPasswordResetView
 
 api_urlpatterns = [
     path("courses/", students_api.course_list, name="api_courses"),
@@ -25,11 +25,24 @@ api_urlpatterns = [
     path("docs/", students_api.api_docs, name="api_docs"),
 ]
 
+# Forgotten passwords (Django's own views, the request form rate-limited), and sign-in with the
+# school's Google or Microsoft account: only allauth's OpenID Connect routes, which answer 404
+# for a provider the settings do not configure. allauth's login, signup and reset pages are not
+# routed: passwords go through /login/ and the views below.
+signin_urlpatterns = [
+    path("password-reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(api_urlpatterns)),
+    path("", include(signin_urlpatterns)),
     path("", include("students.urls")),
     path("", include("recognition.urls")),
 ]

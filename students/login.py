@@ -1,10 +1,11 @@
 """Both logins, the site's and the admin's, count attempts the same way: per address and per
-user name, so neither one machine nor many machines can guess a password quickly."""
+user name, so neither one machine nor many machines can guess a password quickly. The password
+reset form is limited the same way, per address and per e-mail address."""
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.exceptions import ValidationError
 from django.forms.forms import NON_FIELD_ERRORS
 
@@ -14,6 +15,7 @@ from .permissions import is_school_admin
 
 TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute, then try again."
 TOO_MANY_ATTEMPTS_CODE = "too_many_attempts"
+TOO_MANY_RESETS = "Too many password reset requests. Wait an hour, then try again."
 
 
 class AttemptLimit:
@@ -57,6 +59,34 @@ def answer_429_when_refused(response):
 
 class RateLimitedLoginView(LoginView):
     form_class = LoginForm
+
+    def form_invalid(self, form):
+        return answer_429_when_refused(super().form_invalid(form))
+
+
+class ResetRequestLimit(PasswordResetForm):
+    """Counts every request per address and per e-mail address, known or not, so the form can
+    neither flood someone's inbox nor tell by its answer which addresses have a login."""
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self):
+        limit = settings.PASSWORD_RESET_RATE_LIMIT
+        email = self.cleaned_data.get("email", "").lower()
+        by_address = over_limit("reset-address", client_address(self.request), limit, 3600)
+        by_email = bool(email) and over_limit("reset-email", email, limit, 3600)
+        if by_address or by_email:
+            raise ValidationError(TOO_MANY_RESETS, code=TOO_MANY_ATTEMPTS_CODE)
+        return super().clean()
+
+
+class RateLimitedPasswordResetView(PasswordResetView):
+    form_class = ResetRequestLimit
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_invalid(self, form):
         return answer_429_when_refused(super().form_invalid(form))

@@ -27,11 +27,16 @@ def managed_session(request, pk):
 
 @login_required
 def home(request):
+    courses = courses_managed_by(request.user)
+    student = student_of(request.user)
+    if student and not courses.exists():
+        # A student's home is their attendance: nothing else on the site is theirs.
+        return redirect("my_attendance")
     today = timezone.localdate()
     return render(request, "home.html", {
-        "courses": courses_managed_by(request.user),
+        "courses": courses,
         "todays_sessions": sessions_managed_by(request.user).filter(starts_at__date=today).select_related("course"),
-        "student": student_of(request.user),
+        "student": student,
     })
 
 

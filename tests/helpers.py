@@ -3,8 +3,12 @@ enrolling students from the shared dataset, waiting on a worker, and the rule fo
 cannot run here (skip on a developer's machine, fail in CI)."""
 
 import io
+import json
 import os
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
 
 import numpy as np
 import pytest
@@ -60,3 +64,67 @@ def wait_for(condition, timeout=90, interval=0.2):
             return True
         time.sleep(interval)
     return False
+
+
+class LocalHTTPServer:
+    """The server side of a test's fake of an outside service (Google's APIs, an OpenID
+    provider): on a free port of 127.0.0.1, it records each request's method and path in
+    `requests` and answers what the fake's route() says, one request at a time."""
+
+    port = 0
+    httpd = None
+
+    def __init__(self):
+        self.requests = []  # (method, path) of every request that reached the server
+        self.lock = threading.Lock()
+
+    def route(self, method, path, query, raw, headers):
+        """(status, a JSON body), or (302, the address to send the client to)."""
+        raise NotImplementedError
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler_class())
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.answer("GET")
+
+            def do_POST(self):
+                self.answer("POST")
+
+            def answer(self, method):
+                url = urlparse(self.path)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with fake.lock:
+                    fake.requests.append((method, url.path))
+                    status, body = fake.route(method, url.path, url.query, raw, self.headers)
+                if status == 302:
+                    self.send_response(302)
+                    self.send_header("Location", body)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler

@@ -9,14 +9,14 @@ import base64
 import json
 import re
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.helpers import LocalHTTPServer
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Google's token endpoint is the audience of every grant, wherever the token_uri points.
@@ -71,32 +71,16 @@ class Worksheet:
         return [[self.cells.get((r, c), "") for c in range(width)] for r in range(height)]
 
 
-class FakeGoogle:
+class FakeGoogle(LocalHTTPServer):
     def __init__(self, service_account_email, public_key):
+        super().__init__()
         self.service_account_email = service_account_email
         self.public_key = public_key
         self.spreadsheets = {}  # id -> {"shared": bool, "worksheets": [Worksheet]}
         self.tokens = set()
         self.failures = []  # statuses to answer the next Sheets requests with, in order
-        self.requests = []  # (method, path) of every request that reached the server
-        self.lock = threading.Lock()
-        self.port = 0
-        self.httpd = None
 
     # --- test controls ------------------------------------------------------------------
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler_class())
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def add_spreadsheet(self, spreadsheet_id, shared=True):
         self.spreadsheets[spreadsheet_id] = {"shared": shared, "worksheets": [Worksheet(0, "Sheet1", 1000, 26)]}
@@ -201,45 +185,15 @@ class FakeGoogle:
 
     # --- HTTP ---------------------------------------------------------------------------
 
-    def handler_class(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.answer("GET")
-
-            def do_POST(self):
-                self.answer("POST")
-
-            def answer(self, method):
-                url = urlparse(self.path)
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with fake.lock:
-                    fake.requests.append((method, url.path))
-                    status, body = self.route(method, url.path, raw)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def route(self, method, path, raw):
-                if method == "POST" and path == "/token":
-                    form = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
-                    return fake.grant_token(form)
-                match = SPREADSHEET_PATH.match(path)
-                if match is None:
-                    return api_error(404, "No such endpoint.", "NOT_FOUND")
-                body = json.loads(raw) if raw else None
-                return fake.sheets_call(
-                    method, match[1], bool(match[2]), self.headers.get("Authorization", ""), body
-                )
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
+    def route(self, method, path, query, raw, headers):
+        if method == "POST" and path == "/token":
+            form = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+            return self.grant_token(form)
+        match = SPREADSHEET_PATH.match(path)
+        if match is None:
+            return api_error(404, "No such endpoint.", "NOT_FOUND")
+        body = json.loads(raw) if raw else None
+        return self.sheets_call(method, match[1], bool(match[2]), headers.get("Authorization", ""), body)
 
 
 def new_service_account_key():

@@ -74,9 +74,10 @@ def page(open_browser):
     return open_browser()
 
 
-def log_in(page, live_server, username):
+def log_in(page, live_server, username, lands_on="/"):
+    """Log in with the factories' password; a student's login lands on their attendance."""
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(f"pw-{username}")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}{lands_on}")

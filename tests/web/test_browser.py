@@ -59,7 +59,7 @@ def test_a_student_sees_their_history(page, live_server, tmp_path):
     AttendanceRecord.objects.create(session=sessions[0], student=ada, status="present", source="photo", first_seen_at=sessions[0].starts_at)
     AttendanceRecord.objects.create(session=sessions[1], student=ada, status="absent", source="manual")
 
-    log_in(page, live_server, "ada")
+    log_in(page, live_server, "ada", lands_on="/me/attendance/")
     page.get_by_role("link", name="My attendance").first.click()
     section = page.get_by_role("region", name="MATH1")
     section.get_by_text("50.0%").wait_for()

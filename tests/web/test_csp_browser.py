@@ -96,7 +96,7 @@ def test_the_pages_report_no_policy_violation(open_browser, live_server, faces_d
     visit(page, f"{live_server.url}/api/docs/", "API docs")
 
     page = watched(open_browser())
-    log_in(page, live_server, "ada")
+    log_in(page, live_server, "ada", lands_on="/me/attendance/")
     visit(page, f"{live_server.url}/me/attendance/", "my attendance")
 
     portrait = sorted((faces_dataset / "identities" / "BBT_Raj").iterdir())[0]
