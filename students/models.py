@@ -96,7 +96,8 @@ class SessionSeries(models.Model):
     def __str__(self):
         return (
             f"{self.course.code} {self.weekday_names} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
-            f"{f' in {self.room}' if self.room else ''}, {self.first_date:%d %b %Y} to {self.last_date:%d %b %Y}"
+            f"{f' in {self.room}' if self.room else ''}, {self.first_date.day} {self.first_date:%b %Y} to "
+            f"{self.last_date.day} {self.last_date:%b %Y}"
         )
 
     @property

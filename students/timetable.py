@@ -53,6 +53,10 @@ def occurrence_dates(weekdays, first_date, last_date, skipped=()):
     return [day for day in days if day.weekday() in weekdays and day not in skipped]
 
 
+def day_words(day):
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def check_timetable(weekdays, start_time, end_time, first_date, last_date, skip_dates):
     """The dates the timetable makes sessions on; TimetableError says why it cannot make any."""
     if not weekdays:
@@ -60,7 +64,7 @@ def check_timetable(weekdays, start_time, end_time, first_date, last_date, skip_
     if end_time <= start_time:
         raise TimetableError(f"A session must end after it starts: {end_time:%H:%M} is not after {start_time:%H:%M}.", "end_time")
     if last_date < first_date:
-        raise TimetableError(f"The last date ({last_date:%d %b %Y}) is before the first ({first_date:%d %b %Y}).", "last_date")
+        raise TimetableError(f"The last date ({day_words(last_date)}) is before the first ({day_words(first_date)}).", "last_date")
     dates = occurrence_dates(weekdays, first_date, last_date, parse_skip_dates(skip_dates))
     if not dates:
         raise TimetableError("No session falls on the chosen weekdays between these dates.")

@@ -54,7 +54,7 @@ def course_detail(request, pk):
 @require_POST
 def course_timetable(request, pk):
     course = managed_course(request, pk)
-    series_form = SessionSeriesForm(request.POST)
+    series_form = timetable_form(request.POST)
     if not series_form.is_valid():
         return course_page(request, course, series_form=series_form)
     series_form.instance.course = course
@@ -64,13 +64,18 @@ def course_timetable(request, pk):
     return redirect(reverse("course_detail", args=[course.pk]) + "#sessions")
 
 
+def timetable_form(data=None):
+    # Ids of its own: the single-session form on the same page has a room field too.
+    return SessionSeriesForm(data, auto_id="timetable_%s")
+
+
 def course_page(request, course, form=None, series_form=None):
     sessions = held_sessions(course)
     rows = attendance_rows(sessions, list(course.students.filter(is_active=True)))
     return render(request, "students/course_detail.html", {
         "course": course,
         "form": form or ClassSessionForm(),
-        "series_form": series_form or SessionSeriesForm(),
+        "series_form": series_form or timetable_form(),
         "timetable": course.session_series.all(),
         "sessions": sessions,
         "upcoming": upcoming_sessions(course),
