@@ -142,12 +142,18 @@ def test_the_timetable_is_for_the_courses_own_teachers_only(client, school):
 
 # --- one occurrence ----------------------------------------------------------------------
 
-def test_a_teacher_edits_one_occurrence_and_leaves_the_rest(client, school):
-    first = next_monday()
-    series = make_series(school.course, first, first + timedelta(days=6))
+@pytest.fixture
+def one_week(client, school):
+    """A week of the timetable (its Monday and Wednesday), the teacher logged in."""
+    series = make_series(school.course, next_monday(), next_monday() + timedelta(days=6))
     create_series_sessions(series)
-    monday, wednesday = series.sessions.order_by("starts_at")
     client.force_login(school.teacher)
+    return series.sessions.order_by("starts_at")
+
+
+def test_a_teacher_edits_one_occurrence_and_leaves_the_rest(client, one_week):
+    monday, wednesday = one_week
+    first = monday.series_date
     assert "changing it leaves the others as they are" in client.get(f"/sessions/{monday.pk}/edit/").content.decode()
     response = client.post(f"/sessions/{monday.pk}/edit/", {
         "starts_at": f"{first:%Y-%m-%d}T11:00", "ends_at": f"{first:%Y-%m-%d}T12:00", "room": "Hall", "late_after_minutes": 5,
@@ -163,12 +169,8 @@ def test_a_teacher_edits_one_occurrence_and_leaves_the_rest(client, school):
     }).status_code == 200
 
 
-def test_a_teacher_cancels_one_occurrence_which_the_course_page_strikes_through(client, school):
-    first = next_monday()
-    series = make_series(school.course, first, first + timedelta(days=6))
-    create_series_sessions(series)
-    monday, wednesday = series.sessions.order_by("starts_at")
-    client.force_login(school.teacher)
+def test_a_teacher_cancels_one_occurrence_which_the_course_page_strikes_through(client, school, one_week):
+    monday, wednesday = one_week
     assert client.post(f"/sessions/{monday.pk}/cancelled/", {"cancelled": "1"}).status_code == 302
     monday.refresh_from_db()
     wednesday.refresh_from_db()
