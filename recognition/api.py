@@ -61,7 +61,9 @@ def device_captures(request):
     end, not cancelled or closed. 409 when none is on, naming the next one."""
     device = device_of(request)
     if device is None:
-        raise PermissionDenied("This route is for classroom cameras; send class photos to /api/sessions/<id>/captures/.")
+        raise PermissionDenied(
+            "This route is for classroom cameras; send class photos to /api/sessions/<id>/captures/."
+        )
     return receive_capture(request, lambda taken_at: session_on_now(device, taken_at or timezone.now()))
 
 

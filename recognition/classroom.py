@@ -13,7 +13,8 @@ class NoSessionOn(Exception):
 
 
 def sessions_that_can_be_on(device):
-    return sessions_for_device(device).filter(cancelled_at__isnull=True, closed_at__isnull=True).select_related("course")
+    on = sessions_for_device(device).filter(cancelled_at__isnull=True, closed_at__isnull=True)
+    return on.select_related("course")
 
 
 def session_on_now(device, moment):

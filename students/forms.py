@@ -41,7 +41,9 @@ class SessionSeriesForm(forms.ModelForm):
 
     class Meta:
         model = SessionSeries
-        fields = ["weekdays", "start_time", "end_time", "room", "late_after_minutes", "first_date", "last_date", "skip_dates"]
+        fields = [
+            "weekdays", "start_time", "end_time", "room", "late_after_minutes", "first_date", "last_date", "skip_dates",
+        ]
         labels = {
             "start_time": "Starts", "end_time": "Ends", "late_after_minutes": "Late after (minutes)",
             "first_date": "First date", "last_date": "Last date", "skip_dates": "No session on (holidays)",

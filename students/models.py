@@ -133,7 +133,9 @@ class ClassSession(models.Model):
     class Meta:
         ordering = ["starts_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
+            ),
             models.UniqueConstraint(fields=["series", "series_date"], name="one_session_per_series_date"),
         ]
 

@@ -3,8 +3,9 @@
 How the percentage is computed (shown to teachers and students on the pages too):
     (present + late) / (sessions held - sessions excused)
 A session counts as held once it has ended or been closed, unless it was cancelled; a held
-session with no record for a student counts as absent. Sessions still running or to come are not counted, so a student is
-never "below the threshold" because today's roll is not finished yet. None when nothing counts.
+session with no record for a student counts as absent. Sessions still running or to come are not
+counted, so a student is never "below the threshold" because today's roll is not finished yet.
+None when nothing counts.
 """
 from dataclasses import dataclass, field
 

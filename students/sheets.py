@@ -62,7 +62,8 @@ def timestamp_rows(course):
     """Header, then one row per attendance record of an enrolled student, by session then name;
     none of a cancelled session."""
     records = (
-        AttendanceRecord.objects.filter(session__course=course, session__cancelled_at__isnull=True, student__courses=course)
+        AttendanceRecord.objects.filter(session__course=course, student__courses=course)
+        .filter(session__cancelled_at__isnull=True)
         .select_related("session", "student")
         .order_by("session__starts_at", "session_id", "student__full_name", "student__student_number")
     )

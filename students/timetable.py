@@ -62,9 +62,13 @@ def check_timetable(weekdays, start_time, end_time, first_date, last_date, skip_
     if not weekdays:
         raise TimetableError("Choose at least one weekday.", "weekdays")
     if end_time <= start_time:
-        raise TimetableError(f"A session must end after it starts: {end_time:%H:%M} is not after {start_time:%H:%M}.", "end_time")
+        raise TimetableError(
+            f"A session must end after it starts: {end_time:%H:%M} is not after {start_time:%H:%M}.", "end_time"
+        )
     if last_date < first_date:
-        raise TimetableError(f"The last date ({day_words(last_date)}) is before the first ({day_words(first_date)}).", "last_date")
+        raise TimetableError(
+            f"The last date ({day_words(last_date)}) is before the first ({day_words(first_date)}).", "last_date"
+        )
     dates = occurrence_dates(weekdays, first_date, last_date, parse_skip_dates(skip_dates))
     if not dates:
         raise TimetableError("No session falls on the chosen weekdays between these dates.")

@@ -32,7 +32,9 @@ def home(request):
     return render(request, "home.html", {
         "courses": courses_managed_by(request.user),
         "todays_sessions": (
-            sessions_managed_by(request.user).filter(starts_at__date=today, cancelled_at__isnull=True).select_related("course")
+            sessions_managed_by(request.user)
+            .filter(starts_at__date=today, cancelled_at__isnull=True)
+            .select_related("course")
         ),
         "student": student_of(request.user),
     })
