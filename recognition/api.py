@@ -14,7 +14,7 @@ from attendance_site.ratelimit import over_limit
 from students.api import sessions_for_caller
 
 from .authentication import IsPersonOrDevice, device_of
-from .captures import ImageRejected, TakenAtRefused, create_capture
+from .captures import ImageRejected, SessionCancelled, TakenAtRefused, create_capture
 from .classroom import NoSessionOn, session_on_now
 from .models import Capture
 from .serializers import CaptureSerializer, CaptureUploadSerializer
@@ -77,18 +77,16 @@ def receive_capture(request, session_for):
     upload = CaptureUploadSerializer(data=request.data)
     upload.is_valid(raise_exception=True)
     try:
-        session = session_for(upload.validated_data.get("taken_at"))
-    except NoSessionOn as refusal:
-        return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
-    try:
         capture = create_capture(
-            session,
+            session_for(upload.validated_data.get("taken_at")),
             upload.validated_data["image"],
             uploaded_by=None if device else request.user,
             source=Capture.CAMERA if device else upload.validated_data["source"],
             taken_at=upload.validated_data.get("taken_at"),
             device=device,
         )
+    except (NoSessionOn, SessionCancelled) as refusal:
+        return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
     except ImageRejected as rejection:
         return Response({"image": [str(rejection)]}, status=status.HTTP_400_BAD_REQUEST)
     except TakenAtRefused as refusal:

@@ -102,6 +102,18 @@ def test_a_cancelled_or_closed_session_is_not_on(client, school, how):
     assert response.json()["detail"] == "No session is on in R12 now, and none is timetabled."
 
 
+def test_no_route_takes_a_photo_of_a_cancelled_session(client, school):
+    set_cancelled(school.session, True)
+    _, token = device_token(room="R12")
+    url = f"/api/sessions/{school.session.pk}/captures/"
+    refused = client.post(url, {"image": jpeg()}, **as_device(token))
+    assert refused.status_code == 409
+    assert refused.json()["detail"].endswith("was cancelled: restore it on the course page to take its attendance.")
+    client.force_login(school.teacher)
+    assert client.post(url, {"image": jpeg()}).status_code == 409
+    assert not Capture.objects.exists()
+
+
 def test_a_device_scoped_to_a_course_and_room_only_takes_that_courses_session(client, school):
     session_in(school.other_course, "R12", timezone.now() - timedelta(minutes=5))  # ART1 also in R12
     _, token = device_token(course=school.course, room="R12")
