@@ -19,6 +19,8 @@ api_urlpatterns = [
         name="api_attendance_record",
     ),
     path("captures/<int:pk>/", recognition_api.capture_detail, name="api_capture"),
+    # A classroom camera's snapshots without a session id: the session on now in its room.
+    path("captures/", recognition_api.device_captures, name="api_device_captures"),
     path("me/attendance/", students_api.my_attendance, name="api_my_attendance"),
     # The schema needs a person's login, as its readable page /api/docs/ does.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api_schema"),

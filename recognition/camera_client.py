@@ -35,7 +35,7 @@ class Unreachable(Exception):
 
 class CameraClient:
     def __init__(
-        self, server, token, session_id, out=print, sleep=time.sleep, backoff=BACKOFF_SECONDS,
+        self, server, token, session_id=None, out=print, sleep=time.sleep, backoff=BACKOFF_SECONDS,
         poll_timeout=POLL_TIMEOUT_SECONDS,
     ):
         self.server = server.rstrip("/")
@@ -62,16 +62,24 @@ class CameraClient:
             self.out(f"{problem}; retrying in {wait} s")
             self.sleep(wait)
 
+    @property
+    def upload_url(self):
+        # Without a session the server picks the one on now in the device's room.
+        if self.session_id is None:
+            return f"{self.server}/api/captures/"
+        return f"{self.server}/api/sessions/{self.session_id}/captures/"
+
     def send_snapshot(self, jpeg, taken_at):
-        """Send one snapshot; returns the capture (a dict), or None when the server refused the image."""
-        url = f"{self.server}/api/sessions/{self.session_id}/captures/"
+        """Send one snapshot; returns the capture (a dict), or None when the server refused it
+        (a bad image or time, or no session on in the room now)."""
+        url = self.upload_url
         files = {"image": ("snapshot.jpg", jpeg, "image/jpeg")}
         response = self.request("POST", url, files=files, data={"taken_at": taken_at.isoformat()})
         if response.status_code in (401, 403):
             raise CameraError(f"The server refused the device token: {detail(response)}")
         if response.status_code == 404:
             raise CameraError(f"Session {self.session_id} does not exist or this device may not send to it.")
-        if response.status_code == 400:
+        if response.status_code in (400, 409):
             self.out(f"The server refused the snapshot: {detail(response)}")
             return None
         response.raise_for_status()

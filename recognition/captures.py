@@ -24,6 +24,10 @@ class TakenAtRefused(ValueError):
     """taken_at is outside the times a photo of the session can have; the message says which."""
 
 
+class SessionCancelled(ValueError):
+    """The session was cancelled: it takes no attendance until it is restored."""
+
+
 def check_taken_at(session, taken_at, now):
     earliest, latest = session.starts_at - TAKEN_BEFORE_START, now + TAKEN_AFTER_NOW
     if not earliest <= taken_at <= latest:
@@ -42,9 +46,13 @@ def minutes(delta):
 def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOTO, taken_at=None, device=None):
     """Validate an uploaded image and its time, and queue it for recognition after the commit.
 
-    Raises ImageRejected or TakenAtRefused with a message for the person who sent it; nothing
-    is stored then.
+    Raises SessionCancelled, ImageRejected or TakenAtRefused with a message for the person who
+    sent it; nothing is stored then.
     """
+    if session.is_cancelled:
+        raise SessionCancelled(
+            f"Session {session} was cancelled: restore it on the course page to take its attendance."
+        )
     now = timezone.now()
     taken_at = taken_at or now
     check_taken_at(session, taken_at, now)
@@ -85,4 +93,4 @@ def retry_capture(capture):
     return bool(queued)
 
 
-__all__ = ["create_capture", "retry_capture", "ImageRejected", "TakenAtRefused"]
+__all__ = ["create_capture", "retry_capture", "ImageRejected", "SessionCancelled", "TakenAtRefused"]

@@ -12,9 +12,13 @@ from recognition.enrolment import record_consent
 from . import sheets
 from .csv_files import csv_download
 from .export import student_export_zip
-from .models import AttendanceChange, AttendanceRecord, ClassSession, Course, Notice, SheetSync, Student
+from .forms import SessionSeriesForm
+from .models import (
+    AttendanceChange, AttendanceRecord, ClassSession, Course, Notice, SessionSeries, SheetSync, Student,
+)
 from .oneroster_admin import import_oneroster
 from .tasks import schedule_sync
+from .timetable import create_series_sessions, set_cancelled
 
 
 @admin.register(Student)
@@ -56,7 +60,7 @@ class StudentAdmin(admin.ModelAdmin):
 class ClassSessionInline(admin.TabularInline):
     model = ClassSession
     extra = 0
-    fields = ["starts_at", "ends_at", "room", "late_after_minutes", "closed_at"]
+    fields = ["starts_at", "ends_at", "room", "late_after_minutes", "closed_at", "cancelled_at"]
 
 
 class SheetSyncInline(admin.StackedInline):
@@ -105,11 +109,59 @@ class CourseAdmin(admin.ModelAdmin):
         self.message_user(request, f"Sync queued for {queued} course(s); courses without a spreadsheet are skipped.")
 
 
+@admin.register(SessionSeries)
+class SessionSeriesAdmin(admin.ModelAdmin):
+    """A timetable row; saving it makes its sessions that do not exist yet. Once made, only its
+    last date and holidays change (moving the last date later makes the new sessions): one
+    session is changed or cancelled on its own, under Class sessions."""
+
+    form = SessionSeriesForm
+    fields = ["course", *SessionSeriesForm.Meta.fields]
+    list_display = ["__str__", "course", "room", "first_date", "last_date", "session_count"]
+    list_filter = ["course"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["course", "weekdays", "start_time", "end_time", "room", "late_after_minutes", "first_date"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            # The read-only weekdays must not be required of the change form.
+            kwargs["form"] = type("SessionSeriesChangeForm", (SessionSeriesForm,), {"weekdays": None})
+        return super().get_form(request, obj, **kwargs)
+
+    @admin.display(description="Sessions")
+    def session_count(self, series):
+        return series.sessions.count()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        made = create_series_sessions(obj)
+        self.message_user(request, f"{made} session(s) created.")
+
+
 @admin.register(ClassSession)
 class ClassSessionAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "course", "starts_at", "ends_at", "room", "late_after_minutes"]
-    list_filter = ["course", "starts_at"]
+    list_display = ["__str__", "course", "starts_at", "ends_at", "room", "late_after_minutes", "is_cancelled"]
+    list_filter = ["course", "starts_at", ("cancelled_at", admin.EmptyFieldListFilter), "series"]
     date_hierarchy = "starts_at"
+    readonly_fields = ["cancelled_at", "series"]
+    actions = ["cancel_sessions", "restore_sessions"]
+
+    @admin.display(description="Cancelled", boolean=True)
+    def is_cancelled(self, session):
+        return session.is_cancelled
+
+    @admin.action(description="Cancel the selected sessions (they then count nowhere)")
+    def cancel_sessions(self, request, queryset):
+        changed = sum(set_cancelled(session, True) for session in queryset)
+        self.message_user(request, f"{changed} session(s) cancelled.")
+
+    @admin.action(description="Restore the selected cancelled sessions")
+    def restore_sessions(self, request, queryset):
+        changed = sum(set_cancelled(session, False) for session in queryset)
+        self.message_user(request, f"{changed} session(s) restored.")
 
 
 class AttendanceChangeInline(admin.TabularInline):

@@ -1,6 +1,7 @@
 from django import forms
 
-from .models import AttendanceRecord, ClassSession
+from .models import WEEKDAYS, AttendanceRecord, ClassSession, SessionSeries
+from .timetable import TimetableError, check_timetable, parse_skip_dates
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -28,3 +29,61 @@ class ClassSessionForm(forms.ModelForm):
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES)
     reason = forms.CharField(max_length=300, required=False)
+
+
+class SessionSeriesForm(forms.ModelForm):
+    """A weekly timetable row; the course page and the admin both create sessions from it."""
+
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple(attrs={"class": "weekday"}), label="On",
+        error_messages={"required": "Choose at least one weekday."},
+    )
+
+    class Meta:
+        model = SessionSeries
+        fields = [
+            "weekdays", "start_time", "end_time", "room", "late_after_minutes", "first_date", "last_date", "skip_dates",
+        ]
+        labels = {
+            "start_time": "Starts", "end_time": "Ends", "late_after_minutes": "Late after (minutes)",
+            "first_date": "First date", "last_date": "Last date", "skip_dates": "No session on (holidays)",
+        }
+        widgets = {
+            "start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "end_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "first_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "last_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "skip_dates": forms.Textarea(attrs={"rows": 2, "placeholder": "2026-10-26 to 2026-10-30, 2026-12-25"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["weekdays"] = self.instance.weekday_numbers
+
+    def clean_weekdays(self):
+        return "".join(str(day) for day in sorted(set(self.cleaned_data["weekdays"])))
+
+    def clean_skip_dates(self):
+        try:
+            parse_skip_dates(self.cleaned_data["skip_dates"])
+        except TimetableError as error:
+            raise forms.ValidationError(str(error)) from None
+        return self.cleaned_data["skip_dates"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                check_timetable(
+                    [int(day) for day in self.timetable_value("weekdays")], self.timetable_value("start_time"),
+                    self.timetable_value("end_time"), self.timetable_value("first_date"),
+                    self.timetable_value("last_date"), self.timetable_value("skip_dates"),
+                )
+            except TimetableError as error:
+                self.add_error(error.field if error.field in self.fields else None, str(error))
+        return cleaned
+
+    def timetable_value(self, name):
+        # The admin's change form shows what cannot change any more as text, not as fields.
+        return self.cleaned_data[name] if name in self.fields else getattr(self.instance, name)

@@ -83,6 +83,56 @@ class RosterTeacher(models.Model):
         return f"{self.user.username} ({self.sourced_id})"
 
 
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+class SessionSeries(models.Model):
+    """A row of a course's weekly timetable: a session on each of these weekdays at these local
+    times, from the first date to the last, except the dates to skip. Its sessions are made by
+    students.timetable.create_series_sessions; each can then be edited or cancelled on its own."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="session_series")
+    weekdays = models.CharField(max_length=7, help_text="The weekday numbers, Monday 0: '02' is Monday and Wednesday.")
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    room = models.CharField(max_length=64, blank=True)
+    late_after_minutes = models.PositiveIntegerField(
+        default=10, help_text="A student first seen more than this many minutes after the start is late."
+    )
+    first_date = models.DateField()
+    last_date = models.DateField()
+    skip_dates = models.TextField(
+        blank=True,
+        help_text="Dates with no session (holidays), separated by commas or lines: 2026-12-25, "
+        "or a range: 2026-10-26 to 2026-10-30.",
+    )
+
+    class Meta:
+        ordering = ["course", "first_date", "start_time"]
+        verbose_name = "timetable row"
+        verbose_name_plural = "timetable"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_time__gt=models.F("start_time")), name="series_ends_after_start"),
+            models.CheckConstraint(condition=models.Q(last_date__gte=models.F("first_date")), name="series_last_after_first"),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.course.code} {self.weekday_names} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+            f"{f' in {self.room}' if self.room else ''}, {self.first_date.day} {self.first_date:%b %Y} to "
+            f"{self.last_date.day} {self.last_date:%b %Y}"
+        )
+
+    @property
+    def weekday_numbers(self):
+        return [int(digit) for digit in self.weekdays]
+
+    @property
+    def weekday_names(self):
+        names = dict(WEEKDAYS)
+        return ", ".join(names[number] for number in self.weekday_numbers)
+
+
 class ClassSession(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
     starts_at = models.DateTimeField()
@@ -92,16 +142,33 @@ class ClassSession(models.Model):
         default=10, help_text="A student first seen more than this many minutes after the start is late."
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A cancelled session stays (with whatever was recorded in it) but counts nowhere: not in
+    # percentages, not among today's sessions, not in the Sheets grid.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    series = models.ForeignKey(
+        SessionSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions",
+        help_text="The timetable row this session was made from, if any.",
+    )
+    # The series' date this session stands for, kept when the session is moved to another day
+    # or time: a second run of the series knows the date is done.
+    series_date = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["starts_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start")
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
+            ),
+            models.UniqueConstraint(fields=["series", "series_date"], name="one_session_per_series_date"),
         ]
 
     def __str__(self):
         local = timezone.localtime(self.starts_at)
         return f"{self.course.code} {local:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_cancelled(self):
+        return self.cancelled_at is not None
 
     @property
     def late_mark(self):

@@ -2,9 +2,10 @@
 
 How the percentage is computed (shown to teachers and students on the pages too):
     (present + late) / (sessions held - sessions excused)
-A session counts as held once it has ended or been closed; a held session with no record for a
-student counts as absent. Sessions still running or to come are not counted, so a student is
-never "below the threshold" because today's roll is not finished yet. None when nothing counts.
+A session counts as held once it has ended or been closed, unless it was cancelled; a held
+session with no record for a student counts as absent. Sessions still running or to come are not
+counted, so a student is never "below the threshold" because today's roll is not finished yet.
+None when nothing counts.
 """
 from dataclasses import dataclass, field
 
@@ -17,13 +18,23 @@ from .models import AttendanceRecord
 ATTENDED = (AttendanceRecord.PRESENT, AttendanceRecord.LATE)
 PERCENTAGE_RULE = (
     "Attendance = (present + late) ÷ (sessions held − excused). A session counts once it has ended "
-    "or been closed; no record in a held session counts as absent."
+    "or been closed; a cancelled session never counts; no record in a held session counts as absent."
 )
 
 
 def held_sessions(course, now=None):
     now = now or timezone.now()
-    return course.sessions.filter(Q(closed_at__isnull=False) | Q(ends_at__lte=now)).order_by("starts_at")
+    return (
+        course.sessions.filter(cancelled_at__isnull=True)
+        .filter(Q(closed_at__isnull=False) | Q(ends_at__lte=now))
+        .order_by("starts_at")
+    )
+
+
+def upcoming_sessions(course, now=None):
+    """Sessions on now or to come, cancelled ones included (the course page strikes them through)."""
+    now = now or timezone.now()
+    return course.sessions.filter(closed_at__isnull=True, ends_at__gt=now).order_by("starts_at")
 
 
 def attended_and_counted(statuses):
@@ -95,7 +106,7 @@ def course_summaries(student, now=None):
     summaries = []
     for course in student.courses.all():
         records = {record.session_id: record for record in student.attendance.filter(session__course=course)}
-        started = course.sessions.filter(starts_at__lte=now).order_by("-starts_at")
+        started = course.sessions.filter(starts_at__lte=now, cancelled_at__isnull=True).order_by("-starts_at")
         summaries.append(CourseSummary(
             course,
             attendance_rows(held_sessions(course, now), [student])[0].percentage,

@@ -18,8 +18,10 @@ class CourseSerializer(serializers.ModelSerializer):
 class ClassSessionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ClassSession
-        fields = ["id", "course", "starts_at", "ends_at", "room", "late_after_minutes", "closed_at"]
-        read_only_fields = ["course", "closed_at"]
+        fields = [
+            "id", "course", "starts_at", "ends_at", "room", "late_after_minutes", "closed_at", "cancelled_at", "series",
+        ]
+        read_only_fields = ["course", "closed_at", "cancelled_at", "series"]
 
     def validate(self, attrs):
         if attrs["ends_at"] <= attrs["starts_at"]:

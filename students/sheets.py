@@ -45,8 +45,9 @@ def local_time(moment):
 
 
 def checkmark_rows(course):
-    """Header, then one row per enrolled student with a mark per session in start order."""
-    sessions = list(course.sessions.order_by("starts_at", "pk"))
+    """Header, then one row per enrolled student with a mark per session in start order;
+    cancelled sessions are left out."""
+    sessions = list(course.sessions.filter(cancelled_at__isnull=True).order_by("starts_at", "pk"))
     students = course.students.order_by("full_name", "student_number")
     header = CHECKMARK_HEADER + [session_label(session) for session in sessions]
     return [header] + [
@@ -57,9 +58,11 @@ def checkmark_rows(course):
 
 
 def timestamp_rows(course):
-    """Header, then one row per attendance record of an enrolled student, by session then name."""
+    """Header, then one row per attendance record of an enrolled student, by session then name;
+    none of a cancelled session."""
     records = (
         AttendanceRecord.objects.filter(session__course=course, student__courses=course)
+        .filter(session__cancelled_at__isnull=True)
         .select_related("session", "student")
         .order_by("session__starts_at", "session_id", "student__full_name", "student__student_number")
     )

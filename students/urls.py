@@ -5,9 +5,12 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("courses/<int:pk>/", views.course_detail, name="course_detail"),
+    path("courses/<int:pk>/timetable/", views.course_timetable, name="course_timetable"),
     path("courses/<int:pk>/attendance.csv", views.course_csv, name="course_csv"),
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/students/<int:student_pk>/status/", views.session_set_status, name="session_set_status"),
     path("sessions/<int:pk>/close/", views.session_close, name="session_close"),
+    path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
+    path("sessions/<int:pk>/cancelled/", views.session_set_cancelled, name="session_set_cancelled"),
     path("me/attendance/", views.my_attendance, name="my_attendance"),
 ]

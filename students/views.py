@@ -12,10 +12,11 @@ from recognition.queries import latest_captures
 
 from .attendance import close_session, set_status
 from .csv_files import csv_download
-from .forms import ClassSessionForm, StatusForm
+from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AttendanceRecord
-from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster
+from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
 from .permissions import courses_managed_by, sessions_managed_by, student_of
+from .timetable import create_series_sessions, set_cancelled
 
 def managed_course(request, pk):
     return get_object_or_404(courses_managed_by(request.user), pk=pk)
@@ -35,7 +36,11 @@ def home(request):
     today = timezone.localdate()
     return render(request, "home.html", {
         "courses": courses,
-        "todays_sessions": sessions_managed_by(request.user).filter(starts_at__date=today).select_related("course"),
+        "todays_sessions": (
+            sessions_managed_by(request.user)
+            .filter(starts_at__date=today, cancelled_at__isnull=True)
+            .select_related("course")
+        ),
         "student": student,
     })
 
@@ -49,13 +54,38 @@ def course_detail(request, pk):
         session = form.save()
         messages.success(request, f"Session {session} created.")
         return redirect("session_detail", session.pk)
+    return course_page(request, course, form=form)
+
+
+@login_required
+@require_POST
+def course_timetable(request, pk):
+    course = managed_course(request, pk)
+    series_form = timetable_form(request.POST)
+    if not series_form.is_valid():
+        return course_page(request, course, series_form=series_form)
+    series_form.instance.course = course
+    series = series_form.save()
+    made = create_series_sessions(series)
+    messages.success(request, f"{made} session(s) created: {series}.")
+    return redirect(reverse("course_detail", args=[course.pk]) + "#sessions")
+
+
+def timetable_form(data=None):
+    # Ids of its own: the single-session form on the same page has a room field too.
+    return SessionSeriesForm(data, auto_id="timetable_%s")
+
+
+def course_page(request, course, form=None, series_form=None):
     sessions = held_sessions(course)
     rows = attendance_rows(sessions, list(course.students.filter(is_active=True)))
     return render(request, "students/course_detail.html", {
         "course": course,
-        "form": form,
+        "form": form or ClassSessionForm(),
+        "series_form": series_form or timetable_form(),
+        "timetable": course.session_series.all(),
         "sessions": sessions,
-        "upcoming": course.sessions.exclude(pk__in=sessions).order_by("starts_at"),
+        "upcoming": upcoming_sessions(course),
         "rows": rows,
         "below_threshold": [row for row in rows if row.below_threshold],
         "percentage_rule": PERCENTAGE_RULE,
@@ -119,6 +149,28 @@ def session_close(request, pk):
     still = f" {waiting} photo(s) are still being recognised: whoever they show will still be marked as seen." if waiting else ""
     messages.success(request, f"Session closed; {marked} student(s) not seen were marked absent.{still}")
     return redirect("session_detail", session.pk)
+
+
+@login_required
+def session_edit(request, pk):
+    """Change one session (a timetable's occurrence moved or in another room), or cancel it."""
+    session = managed_session(request, pk)
+    form = ClassSessionForm(request.POST or None, instance=session)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Session {session} saved.")
+        return redirect(reverse("course_detail", args=[session.course_id]) + "#sessions")
+    return render(request, "students/session_edit.html", {"session": session, "form": form})
+
+
+@login_required
+@require_POST
+def session_set_cancelled(request, pk):
+    session = managed_session(request, pk)
+    cancelled = request.POST.get("cancelled") == "1"
+    set_cancelled(session, cancelled)
+    messages.success(request, f"Session {session} {'cancelled: it counts nowhere' if cancelled else 'restored'}.")
+    return redirect(reverse("course_detail", args=[session.course_id]) + "#sessions")
 
 
 @login_required

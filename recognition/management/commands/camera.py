@@ -12,7 +12,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--server", required=True, help="The site's address, e.g. https://rollcall.school.example")
         parser.add_argument("--token", required=True, help="The device token an admin created for this room or course.")
-        parser.add_argument("--session", required=True, type=int, help="The class session's id.")
+        parser.add_argument(
+            "--session", type=int, default=None,
+            help="The class session's id. Leave it out for a room's camera: each snapshot goes to the session on "
+            "in the device's room at the time (none on: the snapshot is refused and the camera carries on).",
+        )
         parser.add_argument("--source", default="0", help="Camera number (0), video file, or stream URL (rtsp://...).")
         parser.add_argument("--interval", type=float, default=30.0, help="Seconds between snapshots (default 30).")
         parser.add_argument("--max-snapshots", type=int, default=None, help="Stop after this many snapshots.")

@@ -1,0 +1,68 @@
+"""Which session a classroom camera's snapshot belongs to, when the camera does not say: the
+one on in the device's room (and course, when the device is scoped to one) at the time the
+snapshot was taken."""
+from django.utils import timezone
+
+from students.permissions import sessions_for_device
+
+from .captures import TAKEN_BEFORE_START
+
+
+class NoSessionOn(Exception):
+    """No session (or more than one) is on for the device; the message says what is next."""
+
+
+def sessions_that_can_be_on(device):
+    on = sessions_for_device(device).filter(cancelled_at__isnull=True, closed_at__isnull=True)
+    return on.select_related("course")
+
+
+def session_on_now(device, moment):
+    """The session whose capture window holds moment: from TAKEN_BEFORE_START before its start
+    (the window create_capture allows for taken_at) to its end. One in progress beats one about
+    to start, so back-to-back lessons each get their own snapshots. Raises NoSessionOn."""
+    candidates = list(
+        sessions_that_can_be_on(device)
+        .filter(starts_at__lte=moment + TAKEN_BEFORE_START, ends_at__gte=moment)
+        .order_by("starts_at", "pk")
+    )
+    if not candidates:
+        raise NoSessionOn(nothing_on_message(device, moment))
+    in_progress = [session for session in candidates if session.starts_at <= moment < session.ends_at]
+    about_to_start = [session for session in candidates if session.starts_at > moment]
+    chosen = (in_progress or about_to_start or candidates)[0]
+    instant = max(moment, chosen.starts_at)
+    clashing = [session for session in candidates if session.starts_at <= instant < session.ends_at]
+    if len(clashing) > 1:
+        raise NoSessionOn(clash_message(device, clashing))
+    return chosen
+
+
+def scope_words(device):
+    of_course = f" of {device.course.code}" if device.course_id else ""
+    in_room = f" in {device.room}" if device.room else ""
+    return of_course, in_room
+
+
+def when(moment):
+    local = timezone.localtime(moment)
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
+
+
+def nothing_on_message(device, moment):
+    of_course, in_room = scope_words(device)
+    upcoming = sessions_that_can_be_on(device).filter(starts_at__gt=moment).order_by("starts_at", "pk").first()
+    if upcoming is None:
+        return f"No session{of_course} is on{in_room} now, and none is timetabled."
+    course = "" if device.course_id else f"{upcoming.course.code} "
+    room = f" in {upcoming.room}" if upcoming.room and not device.room else ""
+    return f"No session{of_course} is on{in_room} now; the next is {course}on {when(upcoming.starts_at)}{room}."
+
+
+def clash_message(device, sessions):
+    of_course, in_room = scope_words(device)
+    listed = ", ".join(f"{session.course.code} (session {session.pk})" for session in sessions)
+    return (
+        f"{len(sessions)} sessions{of_course} are on{in_room} at once: {listed}. Send to one with "
+        "/api/sessions/<id>/captures/, or give the device a course."
+    )
