@@ -4,7 +4,9 @@ Three kinds of caller: a school admin (staff) sees everything, a teacher the cou
 a student only their own records; a classroom camera (a DeviceToken) only the sessions of its
 room or course. Anything outside that is answered 404, so nobody learns what exists.
 """
-from .models import ClassSession, Course
+from recognition.models import FacePhoto
+
+from .models import ClassSession, Course, Student
 
 
 def is_school_admin(user):
@@ -53,3 +55,16 @@ def sessions_for_device(device):
 
 def courses_for_device(device):
     return Course.objects.filter(sessions__in=sessions_for_device(device)).distinct()
+
+
+def students_taught_by(user):
+    """The students of the courses a user manages; a school admin's are all students."""
+    if is_school_admin(user):
+        return Student.objects.all()
+    return Student.objects.filter(courses__in=courses_managed_by(user)).distinct()
+
+
+def face_photos_visible_to(user):
+    """Enrolment photos a user may see: those of the students they teach (all, for a school
+    admin). A student sees none, not even their own: they are biometric data kept for staff."""
+    return FacePhoto.objects.filter(student__in=students_taught_by(user))
