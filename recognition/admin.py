@@ -2,18 +2,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from .authentication import issue_token
 from .enrolment import add_enrolment_photo
-from .models import Capture, DetectedFace, DeviceToken, FacePhoto
+from .enrolment_review import approve_held_photos, refuse_held_photos
+from .models import Capture, DetectedFace, DeviceToken, FacePhoto, HeldFacePhoto
 from .uploads import ImageRejected, check_photo_upload
 
 
-def thumbnail(url, alt):
-    return format_html('<img src="{}" alt="{}" height="96">', url, alt)
+def thumbnail(url, alt, height=96):
+    return format_html('<img src="{}" alt="{}" height="{}">', url, alt, height)
+
+
+def photo_thumbnail(photo, height=96):
+    return thumbnail(reverse("face_photo_image", args=[photo.pk]), f"Enrolment photo {photo.pk}", height)
 
 
 class FacePhotoForm(forms.ModelForm):
@@ -25,6 +31,7 @@ class FacePhotoForm(forms.ModelForm):
     # generic "Upload a valid image", and check_photo_upload says what to do (convert a HEIC
     # photo, resize a huge one, choose an empty file again).
     image = forms.FileField(widget=AdminFileWidget, allow_empty_file=True)
+    added_by = None  # the admin who adds the photo: set per request by photo_form_for
 
     class Meta:
         model = FacePhoto
@@ -50,34 +57,115 @@ class FacePhotoForm(forms.ModelForm):
         image = self.cleaned_data["image"]
         image.seek(0)
         # Saved already, whatever commit says; the admin saving it once more changes nothing.
-        self.instance, _ = add_enrolment_photo(self.instance.student, image.read())
+        self.instance, _ = add_enrolment_photo(
+            self.instance.student, image.read(), source=FacePhoto.ADMIN, added_by=self.added_by
+        )
         if not commit:
             self.save_m2m = self._save_m2m
         return self.instance
 
 
+def photo_form_for(user):
+    """The photo form of one request, which records who added the photos."""
+    return type("FacePhotoForm", (FacePhotoForm,), {"added_by": user})
+
+
 class FacePhotoInline(admin.TabularInline):
     model = FacePhoto
+    fk_name = "student"
     form = FacePhotoForm
     extra = 3
-    fields = ["image", "preview", "status", "rejection_reason"]
-    readonly_fields = ["preview", "status", "rejection_reason"]
+    fields = ["image", "preview", "status", "reason", "source", "added_by"]
+    readonly_fields = ["preview", "status", "reason", "source", "added_by"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, **{**kwargs, "form": photo_form_for(request.user)})
 
     @admin.display(description="Preview")
     def preview(self, photo):
-        if not photo.pk:
-            return ""
-        return thumbnail(reverse("face_photo_image", args=[photo.pk]), f"Enrolment photo {photo.pk}")
+        return photo_thumbnail(photo) if photo.pk else ""
+
+    @admin.display(description="Why")
+    def reason(self, photo):
+        return photo.hold_reason or photo.rejection_reason
+
+
+PHOTO_RECORD_FIELDS = [
+    "content_sha256", "status", "rejection_reason", "source", "added_by", "hold_reason", "own_distance",
+    "lookalike", "lookalike_distance", "reviewed_by", "reviewed_at",
+]
 
 
 @admin.register(FacePhoto)
 class FacePhotoAdmin(admin.ModelAdmin):
     form = FacePhotoForm
-    fields = ["student", "image", "content_sha256", "status", "rejection_reason"]
-    list_display = ["student", "status", "rejection_reason", "created_at"]
-    list_filter = ["status"]
+    fields = ["student", "image", *PHOTO_RECORD_FIELDS]
+    list_display = ["student", "status", "source", "added_by", "rejection_reason", "created_at"]
+    list_filter = ["status", "source"]
     search_fields = ["student__full_name", "student__student_number"]
-    readonly_fields = ["content_sha256", "status", "rejection_reason"]
+    readonly_fields = PHOTO_RECORD_FIELDS
+
+    def get_form(self, request, obj=None, **kwargs):
+        return super().get_form(request, obj, **{**kwargs, "form": photo_form_for(request.user)})
+
+
+@admin.register(HeldFacePhoto)
+class HeldFacePhotoAdmin(admin.ModelAdmin):
+    """The review queue: each held photo beside the student's accepted ones, with why it waits.
+    Approving or refusing is recorded on the photo (who, when)."""
+
+    list_display = [
+        "student", "new_photo", "accepted_photos", "distance", "hold_reason", "source", "added_by", "created_at",
+    ]
+    list_display_links = None
+    list_filter = ["source"]
+    search_fields = ["student__full_name", "student__student_number"]
+    actions = ["approve", "refuse"]
+
+    def get_queryset(self, request):
+        accepted = FacePhoto.objects.filter(status=FacePhoto.ACCEPTED).order_by("created_at")
+        return (
+            super().get_queryset(request).filter(status=FacePhoto.HELD).select_related("student", "added_by")
+            .prefetch_related(Prefetch("student__face_photos", queryset=accepted, to_attr="accepted"))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="New photo")
+    def new_photo(self, photo):
+        return photo_thumbnail(photo)
+
+    @admin.display(description="The student's accepted photos")
+    def accepted_photos(self, photo):
+        if not photo.student.accepted:
+            return "None yet"
+        return format_html_join(" ", "{}", ((photo_thumbnail(accepted, 64),) for accepted in photo.student.accepted))
+
+    @admin.display(description="Distance to them")
+    def distance(self, photo):
+        return "–" if photo.own_distance is None else f"{photo.own_distance:.2f}"
+
+    @admin.action(description="Approve: use the selected photos to recognise their students")
+    def approve(self, request, queryset):
+        approved = approve_held_photos(queryset, request.user)
+        self.message_user(request, f"Approved {approved} photo(s): they are now used to recognise their students.")
+
+    @admin.action(description="Refuse: never use the selected photos")
+    def refuse(self, request, queryset):
+        refused = refuse_held_photos(queryset, request.user)
+        self.message_user(request, f"Refused {refused} photo(s): they will never be used.")
 
 
 class DetectedFaceInline(admin.TabularInline):

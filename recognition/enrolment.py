@@ -18,18 +18,21 @@ def queue_embedding(photo):
     transaction.on_commit(lambda: embed_enrolment_photo.delay(photo.pk))
 
 
-def add_enrolment_photo(student, content):
+def add_enrolment_photo(student, content, *, source, added_by=None):
     """Store one enrolment photo (the bytes as uploaded) for a student. Returns (photo, created).
 
-    The same bytes for the same student are stored once, so re-running an import adds nothing.
-    Raises ImageRejected, with a message for a person, when the bytes are not a usable image.
+    source (FacePhoto.ADMIN, IMPORT, CAMERA or REVIEW) and added_by say where it came from and
+    who added it: once embedded, enrolment_review decides by them whether it is accepted at once
+    or waits for a school admin. The same bytes for the same student are stored once, so
+    re-running an import adds nothing. Raises ImageRejected, with a message for a person, when
+    the bytes are not a usable image.
     """
     digest = hashlib.sha256(content).hexdigest()
     existing = FacePhoto.objects.filter(student=student, content_sha256=digest).first()
     if existing:
         return existing, False
     checked = check_photo_upload(io.BytesIO(content), len(content))
-    photo = FacePhoto(student=student, content_sha256=digest)
+    photo = FacePhoto(student=student, content_sha256=digest, source=source, added_by=added_by)
     photo.image.save(f"enrolment.{checked.extension}", ContentFile(checked.content), save=False)
     photo.save()
     queue_embedding(photo)

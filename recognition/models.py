@@ -35,10 +35,18 @@ def face_crop_path(instance, filename):
 
 
 class FacePhoto(models.Model):
-    """An enrolment photo: the source of truth for what a student looks like."""
+    """An enrolment photo: the source of truth for what a student looks like. Only an accepted
+    photo is in the student's gallery; a held one waits for a school admin (enrolment_review)."""
 
-    PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
-    STATUS_CHOICES = [(PENDING, "Pending"), (ACCEPTED, "Accepted"), (REJECTED, "Rejected")]
+    PENDING, ACCEPTED, HELD, REJECTED = "pending", "accepted", "held", "rejected"
+    STATUS_CHOICES = [
+        (PENDING, "Pending"), (ACCEPTED, "Accepted"), (HELD, "Waiting for approval"), (REJECTED, "Rejected"),
+    ]
+    ADMIN, IMPORT, CAMERA, REVIEW = "admin", "import", "camera", "review"
+    SOURCE_CHOICES = [
+        (ADMIN, "Uploaded in the admin"), (IMPORT, "Imported from a folder"),
+        (CAMERA, "Taken with the enrolment camera"), (REVIEW, "A face in a class photo, named by a teacher"),
+    ]
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="face_photos")
     image = models.ImageField(upload_to=enrolment_photo_path)
@@ -46,12 +54,43 @@ class FacePhoto(models.Model):
     status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
     rejection_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(
+        max_length=10, choices=SOURCE_CHOICES, blank=True,
+        help_text="Where the photo came from; blank for photos added before this was recorded.",
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the photo was compared with when it was checked, kept to show the admin who approves it.
+    hold_reason = models.TextField(blank=True)
+    own_distance = models.FloatField(
+        null=True, blank=True, help_text="Distance to the student's accepted photos when it was checked."
+    )
+    lookalike = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Another student the photo looked like when it was checked.",
+    )
+    lookalike_distance = models.FloatField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The school admin who approved or refused the held photo.",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["student__full_name", "created_at"]
 
     def __str__(self):
         return f"Photo {self.pk} of {self.student.full_name} ({self.status})"
+
+
+class HeldFacePhoto(FacePhoto):
+    """The admin's review queue: enrolment photos waiting for a school admin's approval."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "enrolment photo waiting for approval"
+        verbose_name_plural = "enrolment photos waiting for approval"
 
 
 class FaceEmbedding(models.Model):

@@ -26,6 +26,7 @@ from .engine.match import UNKNOWN, Gallery, OperatingPoint, decide
 from .engine.pipeline import EnrolmentRejected, analyse_photo, embed_enrolment_photo, face_crop
 from .engine.quality import face_qualities
 from .engine.threads import configure_threads
+from .enrolment_review import admit_enrolment_photo
 from .models import Capture, DetectedFace, FaceEmbedding, FacePhoto
 
 log = logging.getLogger(__name__)
@@ -65,16 +66,9 @@ def embed_photo(photo, engine):
     except EnrolmentRejected as rejection:
         FacePhoto.objects.filter(pk=photo.pk).update(status=FacePhoto.REJECTED, rejection_reason=str(rejection))
         return None
-    store_embedding(photo, engine.embedder.name, vector)
+    # Accepted, or held for a school admin: the one door into a student's gallery.
+    admit_enrolment_photo(photo, engine.embedder.name, vector, engine.operating_point)
     return vector
-
-
-def store_embedding(photo, model_name, vector):
-    """Keep a photo's vector for one model and mark the photo accepted."""
-    FaceEmbedding.objects.update_or_create(
-        photo=photo, model_name=model_name, defaults={"vector": vector.astype("float32").tobytes()}
-    )
-    FacePhoto.objects.filter(pk=photo.pk).update(status=FacePhoto.ACCEPTED, rejection_reason="")
 
 
 def embed_missing_photos(students, engine):

@@ -4,7 +4,7 @@ from django.db import transaction
 from students.attendance import mark_seen, set_status, status_when_first_seen
 
 from .enrolment import add_enrolment_photo
-from .models import DetectedFace
+from .models import DetectedFace, FacePhoto
 
 
 class ReviewRefused(Exception):
@@ -16,7 +16,9 @@ def assign_face(face, student, user, add_to_enrolment=False):
     """Say who a detected face is. The student is marked as seen when the photo was taken
     (present, or late after the session's late mark) as the teacher's decision, so a later
     capture does not change it. With add_to_enrolment the face crop becomes an enrolment
-    photo, which helps recognise the student next time; that needs recorded consent.
+    photo, which helps recognise the student next time; that needs recorded consent. It is
+    used only once corroborated by the student's accepted photos or approved by a school admin
+    (enrolment_review): the teacher's click alone does not teach the system a face.
 
     Returns the enrolment FacePhoto, or None when none was added.
     """
@@ -45,5 +47,5 @@ def assign_face(face, student, user, add_to_enrolment=False):
     if not add_to_enrolment:
         return None
     with face.crop.open("rb") as crop:
-        photo, _ = add_enrolment_photo(student, crop.read())
+        photo, _ = add_enrolment_photo(student, crop.read(), source=FacePhoto.REVIEW, added_by=user)
     return photo

@@ -10,4 +10,6 @@ urlpatterns = [
     path("faces/<int:pk>/assign/", views.assign_face_view, name="assign_face"),
     path("students/<int:pk>/enrol/", views.enrol_by_camera, name="enrol_by_camera"),
     path("students/<int:pk>/enrol/check/", views.enrol_check, name="enrol_check"),
+    path("students/<int:pk>/photos/", views.student_photos, name="student_photos"),
+    path("enrolment-photos/<int:pk>/withdraw/", views.withdraw_photo, name="withdraw_photo"),
 ]

@@ -14,11 +14,14 @@ from students.permissions import (
     face_photos_visible_to,
     faces_managed_by,
     students_enrollable_by,
+    students_taught_by,
 )
 
 from .captures import retry_capture
 from .engine.images import load_image, served_type
 from .enrolment import add_enrolment_photo
+from .enrolment_review import WithdrawRefused, admit_enrolment_photo, withdraw_held_photo
+from .models import FacePhoto
 from .review import ReviewRefused, assign_face
 from .uploads import ImageRejected, check_photo_upload
 
@@ -85,7 +88,10 @@ def assign_face_view(request, pk):
     except ReviewRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        added = " The face was added to their enrolment photos." if photo else ""
+        added = (
+            " The face was added to their enrolment photos: it is used once it matches their accepted "
+            "photos closely, otherwise after a school admin approves it."
+        ) if photo else ""
         messages.success(request, f"Marked {student.full_name} as seen.{added}")
     return redirect("session_detail", session.pk)
 
@@ -127,25 +133,56 @@ def enrol_check(request, pk):
     # The engine loads torch and the face models: imported here so that only this staff page,
     # not every web process, pays for them.
     from .engine.pipeline import EnrolmentRejected, embed_enrolment_photo
-    from .processing import face_engine, store_embedding
+    from .processing import face_engine
 
     engine = face_engine()
     try:
         shot = check_photo_upload(upload, upload.size)
         vector = embed_enrolment_photo(load_image(io.BytesIO(shot.content)), engine.detector, engine.embedder)
-        photo, created = add_enrolment_photo(student, shot.content)
+        photo, created = add_enrolment_photo(student, shot.content, source=FacePhoto.CAMERA, added_by=request.user)
     except (ImageRejected, EnrolmentRejected) as rejection:
         return refused(str(rejection))
     # The shot was just embedded to check it: keep that vector rather than have the worker
     # compute it again.
-    store_embedding(photo, engine.embedder.name, vector)
-    return JsonResponse({
-        "accepted": True,
-        "photo": photo.pk,
-        "created": created,
-        "url": reverse("face_photo_image", args=[photo.pk]),
-    }, status=201 if created else 200)
+    photo = admit_enrolment_photo(photo, engine.embedder.name, vector, engine.operating_point)
+    saved = {"photo": photo.pk, "created": created, "url": reverse("face_photo_image", args=[photo.pk])}
+    if photo.status != FacePhoto.ACCEPTED:  # held for a second look, or refused before
+        saved |= {"held": photo.status == FacePhoto.HELD, "reason": photo.hold_reason or photo.rejection_reason}
+    return JsonResponse({"accepted": photo.status == FacePhoto.ACCEPTED, **saved}, status=201 if created else 200)
 
 
 def refused(reason):
     return JsonResponse({"accepted": False, "reason": reason}, status=400)
+
+
+@login_required
+def student_photos(request, pk):
+    """A student's enrolment photos, for the staff who teach them: what is used, what waits for
+    a school admin and why, and what was refused."""
+    student = get_object_or_404(students_taught_by(request.user), pk=pk)
+    photos = student.face_photos.select_related("added_by", "lookalike", "reviewed_by").order_by("-created_at")
+    by_status = {status: [] for status, _ in FacePhoto.STATUS_CHOICES}
+    for photo in photos:
+        by_status[photo.status].append(photo)
+    return render(request, "recognition/student_photos.html", {
+        "student": student,
+        "sections": [
+            ("Accepted: used to recognise them", by_status[FacePhoto.ACCEPTED]),
+            ("Waiting for a school admin's approval", by_status[FacePhoto.HELD]),
+            ("Being checked", by_status[FacePhoto.PENDING]),
+            ("Refused: never used", by_status[FacePhoto.REJECTED]),
+        ],
+    })
+
+
+@login_required
+@require_POST
+def withdraw_photo(request, pk):
+    photo = get_object_or_404(face_photos_visible_to(request.user), pk=pk)
+    try:
+        withdraw_held_photo(photo, request.user)
+    except WithdrawRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "The photo was withdrawn and deleted.")
+    return redirect("student_photos", photo.student_id)

@@ -41,11 +41,13 @@
           method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken },
         });
         const body = await response.json();
-        if (body.accepted) {
-          result.textContent = "Accepted and saved. Take another from a slightly different angle, or stop here.";
+        if (body.accepted || body.held) {
+          result.textContent = body.accepted
+            ? "Accepted and saved. Take another from a slightly different angle, or stop here."
+            : "Saved, but not used until a school admin approves it in the review queue: " + body.reason;
           const image = document.createElement("img");
           image.src = body.url;
-          image.alt = "New enrolment photo";
+          image.alt = body.accepted ? "New enrolment photo" : "New enrolment photo (waiting for approval)";
           shots.prepend(image);
           const none = document.getElementById("no-shots");
           if (none) none.remove();

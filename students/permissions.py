@@ -83,9 +83,17 @@ def faces_managed_by(user):
     return DetectedFace.objects.filter(capture__in=captures_managed_by(user))
 
 
+def students_taught_by(user):
+    """The students of the courses a user manages; a school admin's are all students."""
+    if is_school_admin(user):
+        return Student.objects.all()
+    return Student.objects.filter(courses__in=courses_managed_by(user)).distinct()
+
+
 def face_photos_visible_to(user):
-    """Enrolment photos are the school's biometric records: only admins see them."""
-    return FacePhoto.objects.all() if is_school_admin(user) else FacePhoto.objects.none()
+    """Enrolment photos a user may see: those of the students they teach (all, for a school
+    admin). A student sees none, not even their own: they are biometric data kept for staff."""
+    return FacePhoto.objects.filter(student__in=students_taught_by(user))
 
 
 def students_enrollable_by(user):

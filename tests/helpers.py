@@ -42,6 +42,7 @@ def enrol_identities(dataset, names, course, photos_each=None):
     """These dataset identities (folder names) as consenting students of the course, with their
     first `photos_each` photos (all by default) as enrolment photos; returns {full name: Student}."""
     from recognition.enrolment import add_enrolment_photo, record_consent
+    from recognition.models import FacePhoto
     from students.models import Student
     from tests.factories import make_student
 
@@ -50,7 +51,7 @@ def enrol_identities(dataset, names, course, photos_each=None):
         student = make_student(name[:32], name.replace("_", " "))
         record_consent(Student.objects.filter(pk=student.pk), None, "test fixture")
         for path in sorted((dataset / "identities" / name).iterdir())[:photos_each]:
-            add_enrolment_photo(student, path.read_bytes())
+            add_enrolment_photo(student, path.read_bytes(), source=FacePhoto.IMPORT)
         course.students.add(student)
         students[student.full_name] = student
     return students

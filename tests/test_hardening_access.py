@@ -136,7 +136,7 @@ def import_students(root, **options):
 
 def test_a_link_to_another_students_stored_photo_is_skipped_and_reported(tmp_path, portraits, capsys):
     ada = make_student("S1", "Ada Lovelace")
-    photo, _ = add_enrolment_photo(ada, portraits[0])
+    photo, _ = add_enrolment_photo(ada, portraits[0], source=FacePhoto.ADMIN)
     evil = student_folder(tmp_path / "import", "Evil_Student", portraits[1])
     (evil / "ada.jpg").symlink_to(photo.image.path)
 
@@ -162,7 +162,7 @@ def test_a_linked_student_folder_is_not_imported_even_from_outside_the_import_fo
 
 def test_a_copy_of_a_photo_enrolled_for_another_student_is_not_enrolled_again(tmp_path, portraits, capsys):
     ada = make_student("S1", "Ada Lovelace")
-    add_enrolment_photo(ada, portraits[0])
+    add_enrolment_photo(ada, portraits[0], source=FacePhoto.ADMIN)
     evil = student_folder(tmp_path / "import", "Evil_Student", portraits[0], portraits[1])
 
     import_students(tmp_path / "import")
@@ -175,7 +175,7 @@ def test_a_copy_of_a_photo_enrolled_for_another_student_is_not_enrolled_again(tm
 def test_a_folder_named_like_a_student_of_another_course_is_a_clash_and_skipped(tmp_path, portraits, capsys):
     ada = make_student("S1", "Ada Lovelace")
     make_course("ART1", students=[ada])
-    add_enrolment_photo(ada, portraits[0])
+    add_enrolment_photo(ada, portraits[0], source=FacePhoto.ADMIN)
     folder = student_folder(tmp_path / "import", "Ada_Lovelace", portraits[1])
 
     import_students(tmp_path / "import", course="MATH1")

@@ -125,7 +125,7 @@ def test_a_stored_file_that_is_not_a_jpeg_png_or_webp_is_not_served(client, scho
 @pytest.mark.django_db
 def test_enrolment_photos_and_crops_are_served_with_the_type_of_their_bytes(client, school):
     png = encoded(Image.new("RGBA", (64, 64), (200, 100, 50, 128)), "PNG")
-    photo, created = add_enrolment_photo(school.ada, png)
+    photo, created = add_enrolment_photo(school.ada, png, source=FacePhoto.ADMIN)
     assert created and photo.image.name.endswith(".png")
     capture = stored_capture(school.session, "captures/x.jpg", encoded(a_photo(), "WEBP"))
     face = DetectedFace(capture=capture, x1=1, y1=1, x2=9, y2=9, score=0.9)
@@ -163,7 +163,7 @@ def test_a_format_browsers_cannot_show_is_stored_as_an_upright_jpeg(client, scho
     assert (capture.width, capture.height) == stored.size
     assert_served_as(client.get(f"/files/captures/{capture.pk}/"), "image/jpeg", f"capture-{capture.pk}.jpg")
 
-    photo, _ = add_enrolment_photo(school.ada, content)
+    photo, _ = add_enrolment_photo(school.ada, content, source=FacePhoto.ADMIN)
     assert photo.image.name.endswith(".jpg") and Image.open(photo.image).format == "JPEG"
 
 
@@ -275,7 +275,7 @@ def test_the_admin_inline_adds_a_photo_once_named_by_its_format(client, school):
 def test_the_admins_photo_page_adds_through_the_same_path(client, school):
     client.force_login(school.admin)
     tiff = encoded(a_photo(), "TIFF")
-    add_enrolment_photo(school.ada, tiff)
+    add_enrolment_photo(school.ada, tiff, source=FacePhoto.ADMIN)
     response = client.post(
         "/admin/recognition/facephoto/add/", {"student": school.ada.pk, "image": SimpleUploadedFile("me.tif", tiff), "_save": "Save"}
     )

@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from recognition.enrolment import add_enrolment_photo
-from recognition.models import Capture, DetectedFace, FaceEmbedding
+from recognition.models import Capture, DetectedFace, FaceEmbedding, FacePhoto
 from recognition.tasks import delete_expired_captures
 from students.attendance import mark_seen
 from tests.factories import make_course, make_session, make_student
@@ -42,7 +42,7 @@ def test_deleting_a_student_removes_their_photos_crops_embeddings_and_files():
     jpeg = photo_jpeg()
     student = make_student("S1", "Tony")
     session = make_session(make_course(students=[student]))
-    photo, _ = add_enrolment_photo(student, jpeg)
+    photo, _ = add_enrolment_photo(student, jpeg, source=FacePhoto.ADMIN)
     FaceEmbedding.objects.create(photo=photo, model_name="test", vector=b"\0" * 16)
     capture, face = make_capture_with_face(session, jpeg, student=student)
     files = [stored_path(photo.image), stored_path(face.crop)]
@@ -109,7 +109,7 @@ def test_an_admin_can_export_everything_stored_about_one_student(client):
     jpeg = photo_jpeg()
     student = make_student("S1", "Tony")
     session = make_session(make_course("HIST", students=[student]))
-    photo, _ = add_enrolment_photo(student, jpeg)
+    photo, _ = add_enrolment_photo(student, jpeg, source=FacePhoto.ADMIN)
     make_capture_with_face(session, jpeg, student=student)
     mark_seen(session, student, session.starts_at, "photo", 0.31)
     client.force_login(make_user("boss", is_staff=True, is_superuser=True))
@@ -129,7 +129,7 @@ def test_an_admin_can_export_everything_stored_about_one_student(client):
     assert archive.read(record["recognised_in_class_photos"][0]["file"]) == jpeg
 
 
-def test_enrolment_photos_are_served_to_school_admins_only_and_never_from_a_public_path(client):
+def test_enrolment_photos_are_served_to_their_teachers_and_admins_only_never_from_a_public_path(client):
     from tests.factories import make_user
 
     jpeg = photo_jpeg()
@@ -137,13 +137,17 @@ def test_enrolment_photos_are_served_to_school_admins_only_and_never_from_a_publ
     student = make_student("S1", "Tony", user=student_user)
     teacher = make_user("teach", role="Teacher")
     make_course("HIST", teacher=teacher, students=[student])
-    photo, _ = add_enrolment_photo(student, jpeg)
+    photo, _ = add_enrolment_photo(student, jpeg, source=FacePhoto.ADMIN)
     url = f"/files/enrolment/{photo.pk}/"
 
     assert client.get(url).status_code == 302  # anonymous: to the login page
-    for user in (teacher, student_user):
+    # The student's own teacher sees it (to check what recognises them); another teacher and
+    # the student do not.
+    for user in (make_user("other_teacher"), student_user):
         client.force_login(user)
         assert client.get(url).status_code == 404
+    client.force_login(teacher)
+    assert client.get(url).status_code == 200
     client.force_login(make_user("boss", role="Admin", is_staff=True))
     response = client.get(url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == jpeg
@@ -158,7 +162,7 @@ def test_no_enrolment_photo_is_processed_before_consent_is_recorded(faces_datase
     from students.models import Student
 
     student = make_student("S1", "Tony")
-    photo, _ = add_enrolment_photo(student, a_portrait(faces_dataset))
+    photo, _ = add_enrolment_photo(student, a_portrait(faces_dataset), source=FacePhoto.ADMIN)
 
     assert embed_missing_photos(Student.objects.filter(pk=student.pk), engine) == 0
     photo.refresh_from_db()

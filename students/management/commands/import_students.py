@@ -229,7 +229,7 @@ class Command(BaseCommand):
             # face as this student's.
             if FacePhoto.objects.filter(content_sha256=sha256(content)).exclude(student=student).exists():
                 raise ImageRejected("the same photo is enrolled for another student.")
-            _, created = add_enrolment_photo(student, content)
+            _, created = add_enrolment_photo(student, content, source=FacePhoto.IMPORT)
         except (ImageRejected, OSError) as error:
             self.skip(path, error, totals)
             return
