@@ -185,8 +185,12 @@ def test_a_listed_teacher_in_the_teacher_group_reaches_their_course_and_no_other
     for method, url, data in pages(school, capture, face, photo):
         if method == "get" and "enrol" not in url:
             assert client.get(url).status_code == 200, url
-    assert client.get(f"/files/enrolment/{photo.pk}/").status_code == 404
+    # A teacher sees the enrolment photos of their own course's students (to review them), but
+    # enrols nobody by camera and sees no photo of another course's student.
+    assert client.get(f"/files/enrolment/{photo.pk}/").status_code == 200
     assert client.get(f"/students/{school.ada.pk}/enrol/").status_code == 404
+    outsider = FacePhoto.objects.create(student=school.dan, image=photo.image.name)
+    assert client.get(f"/files/enrolment/{outsider.pk}/").status_code == 404
     assert [course["code"] for course in client.get("/api/courses/").json()] == ["MATH1"]
     assert client.get(f"/courses/{school.other_course.pk}/").status_code == 404
     assert client.get("/admin/")["Location"].startswith("/admin/login/")

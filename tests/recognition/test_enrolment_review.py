@@ -64,10 +64,8 @@ def test_labelled_boxes_are_the_datasets(faces_dataset):
 
 @pytest.fixture
 def bbt_class(db, faces_dataset, eager_celery):
-    # No role groups: a transactional test's flush has removed the ones the migrations made.
-    # Teaching the course is what lets the teacher review its photos.
-    teacher = make_user("penny_teacher", first_name="Tess", last_name="Teacher")
-    admin = make_user("head", is_staff=True, is_superuser=True)
+    teacher = make_user("penny_teacher", role="Teacher", first_name="Tess", last_name="Teacher")
+    admin = make_user("head", role="Admin", is_staff=True, is_superuser=True)
     course = make_course("BBT", teacher=teacher)
     cast = enrol_identities(faces_dataset, BBT, course)
     assert not FacePhoto.objects.exclude(status=FacePhoto.ACCEPTED).exists()
