@@ -26,14 +26,16 @@ from students.attendance import CLOSE_REASON, SEEN_BEFORE_CLOSE_REASON, close_se
 from students.models import AttendanceChange, AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.recognition.conftest import engine  # noqa: F401 - fixture
-from tests.recognition.test_worker import wait_for
-from tests.web.conftest import BROWSER_TESTS, log_in, open_browser, page, role_groups  # noqa: F401 - fixtures
-from tests.web.school import BBT_GROUP_PHOTO, device_token, enrol_bbt_cast
+from tests.web.conftest import BROWSER_TESTS, chromium, log_in, open_browser, page, role_groups  # noqa: F401 - fixtures
+from tests.helpers import enrol_identities, wait_for
+from tests.web.school import BBT, BBT_GROUP_PHOTO, device_token
 
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 # Who the worker recognises in BBT_GROUP_PHOTO of the cast; Howard and Stuart are not in it.
-IN_THE_PHOTO = {"BBT Sheldon", "BBT Raj", "BBT Bernadette"}
-NOT_IN_THE_PHOTO = {"BBT Howard", "BBT Stuart"}
+# Marked by the photo; Raj is in it too, but only as a suggestion (0.315, just past the calibrated
+# auto-mark distance), which marks nobody and so leaves him to the close like the two not in it.
+IN_THE_PHOTO = {"BBT Sheldon", "BBT Bernadette"}
+NOT_IN_THE_PHOTO = {"BBT Howard", "BBT Stuart", "BBT Raj"}
 FACES_IN_THE_PHOTO = 6
 
 
@@ -200,7 +202,7 @@ def test_the_page_and_the_sheets_say_an_absence_came_from_the_close(client, less
 def bbt_class(transactional_db, faces_dataset, engine):  # noqa: F811 - the imported fixture
     teacher = make_user("teacher", first_name="Tess", last_name="Teacher")
     course = make_course("PHYS1", teacher=teacher)
-    cast = enrol_bbt_cast(faces_dataset, course, photos_each=2)
+    cast = enrol_identities(faces_dataset, BBT, course)
     return make_session(course), cast, teacher
 
 
@@ -223,7 +225,7 @@ def test_closing_while_a_photo_waits_for_the_worker_leaves_nobody_in_it_absent(c
     }
     assert "5 student(s) not seen were marked absent. 1 photo(s) are still being recognised" in closed
     html = client.get(f"/sessions/{session.pk}/").content.decode()
-    assert html.count("Not seen when Tess Teacher closed the session") == 2
+    assert html.count("Not seen when Tess Teacher closed the session") == len(NOT_IN_THE_PHOTO)
 
 
 @pytest.mark.slow
@@ -254,12 +256,12 @@ def before_the_results_are_saved(action):
 @pytest.mark.slow
 def test_a_student_deleted_or_removed_while_the_photo_is_processed_does_not_fail_it(bbt_class, faces_dataset):
     session, cast, teacher = bbt_class
-    sheldon, raj = cast["BBT Sheldon"], cast["BBT Raj"]
+    sheldon, bernadette = cast["BBT Sheldon"], cast["BBT Bernadette"]
     capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
 
     def change_the_roster():
         sheldon.delete()
-        session.course.students.remove(raj)
+        session.course.students.remove(bernadette)
 
     roster_change = before_the_results_are_saved(change_the_roster)
     with connection.execute_wrapper(roster_change):
@@ -268,10 +270,10 @@ def test_a_student_deleted_or_removed_while_the_photo_is_processed_does_not_fail
     capture.refresh_from_db()
     assert roster_change.fired
     assert (capture.status, capture.error) == (Capture.DONE, "")
-    # Bernadette is marked; Raj, no longer in the course, is not, and his face is unknown.
-    assert statuses(session) == {"BBT Bernadette": ("present", "photo")}
+    # Bernadette, no longer in the course, is not marked, and her face is unknown.
+    assert statuses(session) == {}
     faces = DetectedFace.objects.filter(capture=capture)
-    assert sorted(faces.exclude(student=None).values_list("student__full_name", flat=True)) == ["BBT Bernadette"]
+    assert not faces.exclude(student=None).exists()
     # Sheldon's face is not kept at all, nor its crop: one face fewer than the photo has.
     assert faces.count() == FACES_IN_THE_PHOTO - 1
     assert crop_files() == stored_crops(capture)
