@@ -30,7 +30,7 @@ def captures_for_caller(request):
 
 
 def with_faces(captures):
-    return captures.prefetch_related("faces__student")
+    return captures.prefetch_related("faces__student", "faces__suggested_student")
 
 
 @extend_schema(methods=["GET"], responses=CaptureSerializer(many=True))
