@@ -10,4 +10,5 @@ urlpatterns = [
     path("faces/<int:pk>/assign/", views.assign_face_view, name="assign_face"),
     path("students/<int:pk>/enrol/", views.enrol_by_camera, name="enrol_by_camera"),
     path("students/<int:pk>/enrol/check/", views.enrol_check, name="enrol_check"),
+    path("students/<int:pk>/enrol/shots/<int:photo_pk>/", views.enrol_shot, name="enrol_shot"),
 ]
