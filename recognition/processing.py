@@ -91,7 +91,8 @@ def photos_missing_embeddings(students, model_name):
 def embed_missing_photos(students, engine):
     """Embed every usable enrolment photo of these students that has no vector for the active
     model yet: after a model change the index rebuilds itself from the photos."""
-    return sum(embed_photo(photo, engine) is not None for photo in photos_missing_embeddings(students, engine.embedder.name))
+    missing = photos_missing_embeddings(students, engine.embedder.name)
+    return sum(embed_photo(photo, engine) is not None for photo in missing)
 
 
 def recognisable_embeddings(model_name):
@@ -232,7 +233,7 @@ def save_results(capture, result):
                 return None
             locked.faces.all().delete()
             enrolled, deleted = lock_matched_students(capture.session.course, result.decisions)
-            for face, decision, crop in zip(result.faces, result.decisions, result.crops):
+            for face, decision, crop in zip(result.faces, result.decisions, result.crops, strict=True):
                 if decision.kind != UNKNOWN and decision.student in deleted:
                     continue  # a deleted student's face and crop must not stay behind as an unknown face
                 detected = detected_face(locked, face, decision, enrolled)

@@ -66,7 +66,8 @@ def embed_missing_enrolment_photos():
     from students.models import Student
 
     processing = pipeline()
-    return processing.embed_missing_photos(Student.objects.filter(consent_recorded_at__isnull=False), processing.face_engine())
+    consenting = Student.objects.filter(consent_recorded_at__isnull=False)
+    return processing.embed_missing_photos(consenting, processing.face_engine())
 
 
 @worker_process_init.connect

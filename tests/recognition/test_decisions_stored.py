@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from recognition.captures import create_capture
-from recognition.models import Capture, DetectedFace
 from recognition.engine.images import load_image
+from recognition.models import Capture, DetectedFace
 from recognition.processing import face_engine, process_capture, recognise, save_results
 from recognition.review import assign_face
 from students.models import AttendanceRecord
@@ -43,7 +43,8 @@ def test_a_suggestion_is_stored_with_its_student_distance_and_reason_and_marks_n
     assert (raj.suggested_student, raj.student, raj.distance, raj.reason) == (cast["BBT Raj"], None, None, "grey_zone")
     assert raj.suggested_distance == pytest.approx(0.315, abs=0.002)
     assert faces.filter(decision=DetectedFace.UNKNOWN, student=None, suggested_student=None).count() == 3
-    assert set(AttendanceRecord.objects.values_list("student__full_name", flat=True)) == {"BBT Sheldon", "BBT Bernadette"}
+    marked = AttendanceRecord.objects.values_list("student__full_name", flat=True)
+    assert set(marked) == {"BBT Sheldon", "BBT Bernadette"}
 
 
 def test_the_api_says_marked_suggested_or_unknown_per_face(client, recognised):
@@ -67,9 +68,11 @@ def test_the_api_says_marked_suggested_or_unknown_per_face(client, recognised):
 
     # A teacher confirms the suggestion: the face is now Raj's, by a person, and no longer a suggestion.
     assign_face(DetectedFace.objects.get(pk=suggested[0]["id"]), raj, teacher)
-    confirmed = next(f for f in client.get(f"/api/captures/{capture.pk}/").json()["faces"] if f["id"] == suggested[0]["id"])
+    face_id = suggested[0]["id"]
+    confirmed = next(f for f in client.get(f"/api/captures/{capture.pk}/").json()["faces"] if f["id"] == face_id)
     assert (confirmed["student"]["full_name"], confirmed["suggestion"], confirmed["decided_by"]) == ("BBT Raj", None, "person")
-    assert DetectedFace.objects.get(pk=suggested[0]["id"]).decision == DetectedFace.SUGGEST  # what the machine said stays
+    # What the machine said stays beside the person's decision.
+    assert DetectedFace.objects.get(pk=face_id).decision == DetectedFace.SUGGEST
 
 
 def test_the_session_page_labels_a_suggestion_with_a_question_mark_in_its_own_style(client, recognised):
@@ -93,14 +96,16 @@ def test_save_results_returns_what_it_stored_and_nothing_when_another_delivery_d
     enrol_identities(faces_dataset, ["BBT_Sheldon"], course, photos_each=3)
     photo = (faces_dataset / BBT_GROUP_PHOTO).read_bytes()
     capture = create_capture(make_session(course), SimpleUploadedFile("class.jpg", photo, "image/jpeg"))
-    Capture.objects.filter(pk=capture.pk).update(status=Capture.PROCESSING, started_at=timezone.now())  # as process_capture
+    # As process_capture does before it recognises the photo.
+    Capture.objects.filter(pk=capture.pk).update(status=Capture.PROCESSING, started_at=timezone.now())
     capture.refresh_from_db()
     with capture.image.open("rb") as handle:
         image = load_image(handle)
     result = recognise(image, [s.pk for s in course.students.all()], face_engine(), with_crops=True)
 
     stored = save_results(capture, result)
-    assert [face.pk for face in stored] == sorted(DetectedFace.objects.filter(capture=capture).values_list("pk", flat=True))
+    in_the_database = DetectedFace.objects.filter(capture=capture).values_list("pk", flat=True)
+    assert [face.pk for face in stored] == sorted(in_the_database)
     assert len(stored) == len(result.faces) == 6
     assert save_results(capture, result) is None
     assert DetectedFace.objects.filter(capture=capture).count() == 6

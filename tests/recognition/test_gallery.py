@@ -108,7 +108,8 @@ def add_school(size, model_name, dim, seed):
         other.students.add(student)
         photo = FacePhoto.objects.create(student=student, image="enrolment/x.jpg", status=FacePhoto.ACCEPTED)
         vector = rng.normal(size=dim).astype("float32")
-        FaceEmbedding.objects.create(photo=photo, model_name=model_name, vector=(vector / np.linalg.norm(vector)).tobytes())
+        vector /= np.linalg.norm(vector)
+        FaceEmbedding.objects.create(photo=photo, model_name=model_name, vector=vector.tobytes())
     Student.objects.filter(student_number__startswith=f"X{seed}-").update(consent_recorded_at=timezone.now())
 
 

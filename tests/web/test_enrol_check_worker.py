@@ -30,7 +30,8 @@ def test_a_real_worker_accepts_a_portrait_and_refuses_a_group_shot(client, faces
     }
     sent = {}
     for name, content in shots.items():
-        response = client.post(f"/students/{raj.pk}/enrol/check/", {"image": SimpleUploadedFile(f"{name}.jpg", content, "image/jpeg")})
+        upload = SimpleUploadedFile(f"{name}.jpg", content, "image/jpeg")
+        response = client.post(f"/students/{raj.pk}/enrol/check/", {"image": upload})
         assert response.status_code == 202 and response.json()["accepted"] is None
         sent[name] = response.json()["status_url"]
     # No worker yet: the web process only stored the shots.

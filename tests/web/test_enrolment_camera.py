@@ -44,9 +44,8 @@ def test_a_shot_of_one_face_is_checked_by_the_worker_and_saved(
     client, school, consenting_ada, faces_dataset, eager_celery, django_capture_on_commit_callbacks
 ):
     client.force_login(school.admin)
-    sent, verdict = send_shot(
-        client, consenting_ada, (faces_dataset / "identities/BBT_Raj/raj1.jpg").read_bytes(), django_capture_on_commit_callbacks
-    )
+    portrait = (faces_dataset / "identities/BBT_Raj/raj1.jpg").read_bytes()
+    sent, verdict = send_shot(client, consenting_ada, portrait, django_capture_on_commit_callbacks)
     photo = FacePhoto.objects.get(student=consenting_ada)
     assert sent.json()["status_url"] == f"/students/{consenting_ada.pk}/enrol/shots/{photo.pk}/"
     assert verdict.json() == {
@@ -62,7 +61,8 @@ def test_a_shot_of_a_group_is_refused_with_the_reason_and_never_used(
     client, school, consenting_ada, faces_dataset, eager_celery, django_capture_on_commit_callbacks
 ):
     client.force_login(school.admin)
-    _, verdict = send_shot(client, consenting_ada, (faces_dataset / BBT_GROUP_PHOTO).read_bytes(), django_capture_on_commit_callbacks)
+    group = (faces_dataset / BBT_GROUP_PHOTO).read_bytes()
+    _, verdict = send_shot(client, consenting_ada, group, django_capture_on_commit_callbacks)
     assert verdict.json()["accepted"] is False and "faces of similar size" in verdict.json()["reason"]
     # Kept, refused, with its reason (as the admin shows refused photos): no vector, never matched.
     photo = FacePhoto.objects.get(student=consenting_ada)
