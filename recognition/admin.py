@@ -171,8 +171,14 @@ class HeldFacePhotoAdmin(admin.ModelAdmin):
 class DetectedFaceInline(admin.TabularInline):
     model = DetectedFace
     extra = 0
-    fields = ["x1", "y1", "x2", "y2", "score", "student", "distance", "decided_by"]
-    readonly_fields = ["x1", "y1", "x2", "y2", "score", "distance", "decided_by"]
+    fields = [
+        "x1", "y1", "x2", "y2", "score", "decision", "reason", "student", "distance",
+        "suggested_student", "suggested_distance", "decided_by",
+    ]
+    readonly_fields = [
+        "x1", "y1", "x2", "y2", "score", "decision", "reason", "distance", "suggested_student", "suggested_distance",
+        "decided_by",
+    ]
 
 
 @admin.register(Capture)

@@ -50,3 +50,20 @@ def record_consent(students, recorded_by, given_by=""):
         for photo in student.face_photos.filter(status=FacePhoto.PENDING):
             queue_embedding(photo)
     return len(waiting)
+
+
+def consent_warning(students, whom):
+    """A line saying how many photos of these students wait for consent (whom: "MATH1", "the
+    school"), or "" when none does: without it their faces come back unknown, so say so."""
+    waiting = FacePhoto.objects.filter(student__in=students, student__consent_recorded_at__isnull=True).exclude(
+        status=FacePhoto.REJECTED
+    )
+    photos = waiting.count()
+    if not photos:
+        return ""
+    if students.filter(consent_recorded_at__isnull=False).exists():
+        people = waiting.values("student").distinct().count()
+        who = f"{people} student(s) of {whom} cannot be recognised yet"
+    else:
+        who = f"no student of {whom} can be recognised yet"
+    return f"{photos} photo(s) waiting for consent: {who}. Record it in the admin (or import with --consent)."

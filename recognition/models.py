@@ -8,6 +8,8 @@ from django.dispatch import receiver
 
 from students.models import ClassSession, Student
 
+from .engine import match
+
 
 # The extensions a stored face image may have: those of the formats check_photo_upload lets
 # through, named by the storing code from the decoded format, never by the uploader.
@@ -152,8 +154,15 @@ class Capture(models.Model):
 
 
 class DetectedFace(models.Model):
+    """One face of a capture and what the machine decided about it (match.decide): a mark sets
+    `student`, a suggestion only `suggested_student`, which marks nobody until a person assigns
+    the face; a person's assignment sets `student` and decided_by, and keeps the machine's
+    decision beside it."""
+
     AUTOMATIC, PERSON = "auto", "person"
     DECIDED_CHOICES = [(AUTOMATIC, "Automatically"), (PERSON, "By a person")]
+    MARK, SUGGEST, UNKNOWN = match.MARK, match.SUGGEST, match.UNKNOWN
+    DECISION_CHOICES = [(MARK, "Marked"), (SUGGEST, "Suggested"), (UNKNOWN, "Unknown")]
 
     capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="faces")
     x1 = models.IntegerField()
@@ -164,7 +173,14 @@ class DetectedFace(models.Model):
     score = models.FloatField()
     crop = models.ImageField(upload_to=face_crop_path, blank=True)
     student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="detections")
-    distance = models.FloatField(null=True, blank=True)
+    distance = models.FloatField(null=True, blank=True, help_text="To the student marked automatically.")
+    decision = models.CharField(max_length=10, choices=DECISION_CHOICES, default=UNKNOWN)
+    reason = models.CharField(max_length=40, blank=True, help_text="Why the machine decided so (match.decide's reasons).")
+    suggested_student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="suggested_in",
+        help_text="Who the face may be: too weak evidence to mark them without a person.",
+    )
+    suggested_distance = models.FloatField(null=True, blank=True)
     decided_by = models.CharField(max_length=10, choices=DECIDED_CHOICES, default=AUTOMATIC)
     decided_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -197,7 +213,8 @@ def delete_faces_of_student(sender, instance, **kwargs):
     # cascade); otherwise they would stay behind as unknown faces. Including those of a capture
     # that is saving its results right now: wait for it.
     instance.wait_for_captures_saving()
-    for face in DetectedFace.objects.filter(student=instance):
+    # A face only suggested as theirs is most likely theirs too.
+    for face in DetectedFace.objects.filter(models.Q(student=instance) | models.Q(suggested_student=instance)):
         face.delete()
 
 

@@ -13,17 +13,18 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from students.attendance import mark_seen
 from students.models import Student
 
+from .engine.calibration import operating_point
 from .engine.detect import FaceDetector
 from .engine.embedders import load_embedder
 from .engine.images import load_image
-from .engine.calibration import operating_point
 from .engine.match import UNKNOWN, Gallery, OperatingPoint, decide
-from .engine.pipeline import EnrolmentRejected, analyse_photo, embed_enrolment_photo, face_crop
+from .engine.pipeline import EnrolmentRejected, PhotoFaces, analyse_photo, embed_enrolment_photo, face_crop
 from .engine.quality import face_qualities
 from .engine.threads import configure_threads
 from .enrolment_review import admit_enrolment_photo
@@ -71,40 +72,90 @@ def embed_photo(photo, engine):
     return vector
 
 
+def photos_missing_embeddings(students, model_name):
+    """Usable enrolment photos of these students without a vector for this model."""
+    return (
+        FacePhoto.objects.filter(student__in=students)
+        .exclude(status=FacePhoto.REJECTED)
+        .exclude(embeddings__model_name=model_name)
+        .select_related("student")
+    )
+
+
 def embed_missing_photos(students, engine):
     """Embed every usable enrolment photo of these students that has no vector for the active
     model yet: after a model change the index rebuilds itself from the photos."""
-    missing = (
-        FacePhoto.objects.filter(student__in=students)
-        .exclude(status=FacePhoto.REJECTED)
-        .exclude(embeddings__model_name=engine.embedder.name)
-        .select_related("student")
-    )
+    missing = photos_missing_embeddings(students, engine.embedder.name)
     return sum(embed_photo(photo, engine) is not None for photo in missing)
 
 
-def gallery_of(students, engine):
-    rows = FaceEmbedding.objects.filter(
-        photo__student__in=students, photo__status=FacePhoto.ACCEPTED, model_name=engine.embedder.name
-    ).values_list("photo__student_id", "vector")
-    vectors = [FaceEmbedding(vector=vector).as_array() for _, vector in rows]
-    return Gallery(vectors, [student_id for student_id, _ in rows])
+def recognisable_embeddings(model_name):
+    """The gallery's rows: the active model's vectors of accepted photos of active students
+    whose consent is recorded. Nobody else can be marked, suggested or be a rival."""
+    return FaceEmbedding.objects.filter(
+        model_name=model_name, photo__status=FacePhoto.ACCEPTED,
+        photo__student__is_active=True, photo__student__consent_recorded_at__isnull=False,
+    )
 
 
-def recognise(image, students, engine):
-    """Detect, align, embed and decide one photo for these students.
-    Returns (faces with timings, one match.FaceDecision per face, match_ms).
+def gallery_version(model_name):
+    """A fingerprint of the gallery's rows, one aggregate query: an embedding added or removed,
+    a photo refused, a student leaving (inactive) or joining (consent) changes the count, the
+    ids or the newest row. Reading every vector per capture would cost a school's worth of
+    rows each time."""
+    return tuple(recognisable_embeddings(model_name).aggregate(
+        rows=Count("pk"), last=Max("pk"), ids=Sum("pk"), newest=Max("created_at"),
+    ).values())
 
-    For now the gallery is these students only (no school-wide rival yet: the worker will keep
-    the school gallery itself)."""
-    embed_missing_photos(students, engine)
+
+def load_gallery(model_name):
+    rows = recognisable_embeddings(model_name).values_list("photo__student_id", "vector")
+    return Gallery([FaceEmbedding(vector=vector).as_array() for _, vector in rows], [student for student, _ in rows])
+
+
+class SchoolGallery:
+    """Every recognisable student of the school, kept by this process and read again from the
+    database only when gallery_version() changes. The rival check of decide() needs the whole
+    school, not one course."""
+
+    def __init__(self):
+        self._version, self._gallery = None, None
+
+    def current(self, model_name):
+        # The version is read before the rows: a change in between makes the next check reload.
+        version = (model_name, *gallery_version(model_name))
+        if version != self._version:
+            self._gallery, self._version = load_gallery(model_name), version
+        return self._gallery
+
+
+school_gallery = SchoolGallery()
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What recognise() made of one photo: the faces (with timings), one match.FaceDecision per
+    face, and a face crop per face when asked for."""
+
+    faces: PhotoFaces
+    decisions: list
+    crops: list
+    embedder: str
+    match_ms: float
+
+
+def recognise(image, roster_ids, engine, with_crops=False):
+    """Detect, align, embed and decide one photo for the students of roster_ids (None: the
+    whole school), with every recognisable student of the school as a possible rival."""
     faces = analyse_photo(image, engine.detector, engine.embedder)
     started = time.perf_counter()
-    gallery = gallery_of(students, engine)
+    gallery = school_gallery.current(engine.embedder.name)
     decisions = decide(
-        [face.embedding for face in faces], gallery, gallery.students, face_qualities(image, faces), engine.operating_point
+        [face.embedding for face in faces], gallery, roster_ids, face_qualities(image, faces), engine.operating_point
     )
-    return faces, decisions, (time.perf_counter() - started) * 1000
+    match_ms = (time.perf_counter() - started) * 1000
+    crops = [crop_file(image, face.box) for face in faces] if with_crops else []
+    return Recognition(faces, decisions, crops, engine.embedder.name, match_ms)
 
 
 def crop_file(image, box):
@@ -119,7 +170,6 @@ def process_capture(capture_id):
     capture = Capture.objects.select_related("session__course").get(pk=capture_id)
     if capture.status == Capture.DONE:
         return capture
-    started = time.perf_counter()
     Capture.objects.filter(pk=capture.pk).update(
         status=Capture.PROCESSING, started_at=timezone.now(), attempts=capture.attempts + 1, error=""
     )
@@ -128,16 +178,11 @@ def process_capture(capture_id):
         image = load_image(handle)
     capture.width, capture.height = image.size  # the upright size the face boxes are measured in
     roster = capture.session.course.students.filter(is_active=True)
-    faces, matches, match_ms = recognise(image, roster, engine)
-    crops = [crop_file(image, face.box) for face in faces]
-    saved_files = []
-    try:
-        save_results(capture, faces, matches, crops, engine, match_ms, started, saved_files)
-    except BaseException:
-        # The rows were rolled back: their crop files must not stay behind on disk.
-        for stored in saved_files:
-            stored.storage.delete(stored.name)
-        raise
+    # The index is kept by its own task (tasks.embed_missing_enrolment_photos); a photo this
+    # capture arrived before is embedded here, so the capture is right anyway. One query finds
+    # none almost always.
+    embed_missing_photos(roster.filter(consent_recorded_at__isnull=False), engine)
+    save_results(capture, recognise(image, list(roster.values_list("pk", flat=True)), engine, with_crops=True))
     return capture
 
 
@@ -155,37 +200,61 @@ def lock_matched_students(course, matches):
     return enrolled, matched - existing
 
 
-@transaction.atomic
-def save_results(capture, faces, matches, crops, engine, match_ms, started, saved_files):
-    locked = Capture.objects.select_for_update().get(pk=capture.pk)
-    if locked.status == Capture.DONE:
-        return  # another delivery of the same task finished first
-    locked.faces.all().delete()
-    enrolled, deleted = lock_matched_students(capture.session.course, matches)
-    for face, match, crop in zip(faces, matches, crops):
-        if match.kind != UNKNOWN and match.student in deleted:
-            continue  # a deleted student's face and crop must not stay behind as an unknown face
-        student = enrolled.get(match.marked_student)
-        x1, y1, x2, y2 = (round(v) for v in face.box)
-        detected = DetectedFace(
-            capture=locked, x1=x1, y1=y1, x2=x2, y2=y2, score=float(face.score),
-            landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks],
-            student=student, distance=match.distance if student else None,
-        )
-        detected.crop.save(crop.name, crop, save=False)
-        saved_files.append(detected.crop)
-        detected.save()
-        if student is not None:
-            mark_seen(capture.session, student, capture.taken_at, capture.source, match.distance)
+def detected_face(capture, face, decision, enrolled):
+    """The DetectedFace row of one face and its decision, for the students still enrolled: a
+    mark or suggestion for one removed from the course meanwhile is stored as unknown."""
+    x1, y1, x2, y2 = (round(v) for v in face.box)
+    marked, suggested = enrolled.get(decision.marked_student), enrolled.get(decision.suggested_student)
+    kind = decision.kind if marked or suggested else UNKNOWN
+    return DetectedFace(
+        capture=capture, x1=x1, y1=y1, x2=x2, y2=y2, score=float(face.score),
+        landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks],
+        decision=kind, reason=decision.reason if kind == decision.kind else "not_enrolled",
+        student=marked, distance=decision.distance if marked else None,
+        suggested_student=suggested, suggested_distance=decision.distance if suggested else None,
+    )
+
+
+def save_results(capture, result):
+    """Store a capture's faces and decisions and mark the students its faces marked, in one
+    transaction. Returns the DetectedFace rows stored, or None when another delivery of the
+    same task stored them first."""
+    stored = []
+    try:
+        with transaction.atomic():
+            locked = Capture.objects.select_for_update().get(pk=capture.pk)
+            if locked.status == Capture.DONE:
+                return None
+            locked.faces.all().delete()
+            enrolled, deleted = lock_matched_students(capture.session.course, result.decisions)
+            for face, decision, crop in zip(result.faces, result.decisions, result.crops, strict=True):
+                if decision.kind != UNKNOWN and decision.student in deleted:
+                    continue  # a deleted student's face and crop must not stay behind as an unknown face
+                detected = detected_face(locked, face, decision, enrolled)
+                detected.crop.save(crop.name, crop, save=False)
+                stored.append(detected)
+                detected.save()
+                if detected.student is not None:
+                    mark_seen(capture.session, detected.student, capture.taken_at, capture.source, detected.distance)
+            finish_capture(locked, capture, result)
+    except BaseException:
+        # The rows were rolled back: their crop files must not stay behind on disk.
+        for detected in stored:
+            detected.crop.storage.delete(detected.crop.name)
+        raise
+    return stored
+
+
+def finish_capture(locked, capture, result):
     locked.status = Capture.DONE
-    locked.embedder = engine.embedder.name
-    locked.face_count = len(faces)
+    locked.embedder = result.embedder
+    locked.face_count = len(result.faces)
     locked.width, locked.height = capture.width, capture.height
-    locked.detect_ms = faces.detect_ms
-    locked.embed_ms = faces.embed_ms
-    locked.match_ms = match_ms
-    locked.total_ms = (time.perf_counter() - started) * 1000
+    locked.detect_ms = result.faces.detect_ms
+    locked.embed_ms = result.faces.embed_ms
+    locked.match_ms = result.match_ms
     locked.finished_at = timezone.now()
+    locked.total_ms = (locked.finished_at - locked.started_at).total_seconds() * 1000
     locked.save()
 
 

@@ -6,7 +6,7 @@ CAPTURES_LISTED = 20
 
 
 def with_faces(captures):
-    return captures.prefetch_related("faces__student")
+    return captures.prefetch_related("faces__student", "faces__suggested_student")
 
 
 def latest_captures(captures):

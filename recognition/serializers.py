@@ -1,4 +1,5 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from students.serializers import StudentBriefSerializer
@@ -7,13 +8,29 @@ from .captures import TAKEN_AFTER_NOW, TAKEN_BEFORE_START, minutes
 from .models import Capture, DetectedFace
 
 
+class SuggestionSerializer(serializers.Serializer):
+    student = StudentBriefSerializer()
+    distance = serializers.FloatField()
+
+
 class DetectedFaceSerializer(serializers.ModelSerializer):
     box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4, help_text="x1, y1, x2, y2 in image pixels")
-    student = StudentBriefSerializer(allow_null=True)
+    student = StudentBriefSerializer(
+        allow_null=True, help_text="Marked automatically (strong evidence) or assigned by a person; null otherwise."
+    )
+    suggestion = serializers.SerializerMethodField(
+        help_text="Who the face may be, on evidence too weak to mark them: nobody is marked until a person assigns it."
+    )
 
     class Meta:
         model = DetectedFace
-        fields = ["id", "box", "score", "student", "distance", "decided_by"]
+        fields = ["id", "box", "score", "student", "suggestion", "distance", "decided_by"]
+
+    @extend_schema_field(SuggestionSerializer(allow_null=True))
+    def get_suggestion(self, face):
+        if face.student_id is not None or face.suggested_student_id is None:
+            return None
+        return SuggestionSerializer({"student": face.suggested_student, "distance": face.suggested_distance}).data
 
 
 class TimingsSerializer(serializers.Serializer):

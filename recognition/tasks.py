@@ -52,11 +52,22 @@ def embed_enrolment_photo(photo_id):
     photo = FacePhoto.objects.select_related("student").filter(pk=photo_id).first()
     engine = pipeline().face_engine()
     if photo is None or photo.embeddings.filter(model_name=engine.embedder.name).exists():
-        return  # deleted, or already embedded (by the enrolment camera page, or an earlier delivery)
+        return  # deleted, or already embedded (by a capture that needed it, or an earlier delivery)
     try:
         pipeline().embed_photo(photo, engine)
     except ImageRejected as error:
         FacePhoto.objects.filter(pk=photo_id).update(status=FacePhoto.REJECTED, rejection_reason=str(error))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def embed_missing_enrolment_photos():
+    """Bring the whole school's index up to date: after a model change, or photos whose
+    messages were lost. Returns how many photos it embedded."""
+    from students.models import Student
+
+    processing = pipeline()
+    consenting = Student.objects.filter(consent_recorded_at__isnull=False)
+    return processing.embed_missing_photos(consenting, processing.face_engine())
 
 
 @worker_process_init.connect
@@ -87,7 +98,8 @@ def load_face_engine(**kwargs):
 
 @worker_init.connect
 def requeue_waiting_captures(sender=None, **kwargs):
-    """Send again every capture that is still waiting when a worker starts.
+    """Send again every capture that is still waiting when a worker starts, after a task that
+    embeds every enrolment photo still without a vector for the active model.
 
     Redis runs without persistence here, so a restart loses queued messages; the database is
     the record of what still needs doing. A capture whose message did survive is then
@@ -101,10 +113,10 @@ def requeue_waiting_captures(sender=None, **kwargs):
     waiting = Capture.objects.filter(status=Capture.QUEUED) | Capture.objects.filter(
         status=Capture.PROCESSING, started_at__lt=stale
     )
+    # Photos first: the captures then find their students' vectors ready.
+    embed_missing_enrolment_photos.delay()
     for capture_id in waiting.values_list("pk", flat=True):
         process_capture.delay(capture_id)
-    for photo_id in FacePhoto.objects.filter(status=FacePhoto.PENDING, student__consent_recorded_at__isnull=False).values_list("pk", flat=True):
-        embed_enrolment_photo.delay(photo_id)
 
 
 @shared_task

@@ -12,4 +12,5 @@ urlpatterns = [
     path("students/<int:pk>/enrol/check/", views.enrol_check, name="enrol_check"),
     path("students/<int:pk>/photos/", views.student_photos, name="student_photos"),
     path("enrolment-photos/<int:pk>/withdraw/", views.withdraw_photo, name="withdraw_photo"),
+    path("students/<int:pk>/enrol/shots/<int:photo_pk>/", views.enrol_shot, name="enrol_shot"),
 ]

@@ -1,5 +1,3 @@
-import io
-
 from csp.constants import NONE
 from csp.decorators import csp
 from django.contrib import messages
@@ -18,9 +16,9 @@ from students.permissions import (
 )
 
 from .captures import retry_capture
-from .engine.images import load_image, served_type
+from .engine.images import served_type
 from .enrolment import add_enrolment_photo
-from .enrolment_review import WithdrawRefused, admit_enrolment_photo, withdraw_held_photo
+from .enrolment_review import WithdrawRefused, withdraw_held_photo
 from .models import FacePhoto
 from .review import ReviewRefused, assign_face
 from .uploads import ImageRejected, check_photo_upload
@@ -114,41 +112,57 @@ def enrollable_student(request, pk):
 @login_required
 def enrol_by_camera(request, pk):
     student = enrollable_student(request, pk)
+    photos = student.face_photos.order_by("-created_at")
     return render(request, "recognition/enrol.html", {
-        "student": student, "photos": student.face_photos.order_by("-created_at"),
+        "student": student,
+        "photos": photos.exclude(status=FacePhoto.REJECTED),
+        "refused": photos.filter(status=FacePhoto.REJECTED),
     })
 
 
 @login_required
 @require_POST
 def enrol_check(request, pk):
-    """Check one camera shot at once: store it as an enrolment photo when it shows one face,
-    large and sharp enough; otherwise say why, and store nothing."""
+    """Store one camera shot as a pending enrolment photo and have the worker check it (one
+    face, large and sharp enough): answered 202 with the URL to poll for the verdict. A shot
+    that is not a usable image at all is refused at once, and nothing is stored."""
     student = enrollable_student(request, pk)
     if not student.has_consent:
         return refused("No consent for face photos is recorded for this student: record it on their admin page first.")
     upload = request.FILES.get("image")
     if upload is None:
         return refused("Send the shot as the form field 'image'.")
-    # The engine loads torch and the face models: imported here so that only this staff page,
-    # not every web process, pays for them.
-    from .engine.pipeline import EnrolmentRejected, embed_enrolment_photo
-    from .processing import face_engine
-
-    engine = face_engine()
     try:
+        # Checked before it is read: a huge upload must not be read into memory.
         shot = check_photo_upload(upload, upload.size)
-        vector = embed_enrolment_photo(load_image(io.BytesIO(shot.content)), engine.detector, engine.embedder)
-        photo, created = add_enrolment_photo(student, shot.content, source=FacePhoto.CAMERA, added_by=request.user)
-    except (ImageRejected, EnrolmentRejected) as rejection:
+        photo, _ = add_enrolment_photo(student, shot.content, source=FacePhoto.CAMERA, added_by=request.user)
+    except ImageRejected as rejection:
         return refused(str(rejection))
-    # The shot was just embedded to check it: keep that vector rather than have the worker
-    # compute it again.
-    photo = admit_enrolment_photo(photo, engine.embedder.name, vector, engine.operating_point)
-    saved = {"photo": photo.pk, "created": created, "url": reverse("face_photo_image", args=[photo.pk])}
-    if photo.status != FacePhoto.ACCEPTED:  # held for a second look, or refused before
-        saved |= {"held": photo.status == FacePhoto.HELD, "reason": photo.hold_reason or photo.rejection_reason}
-    return JsonResponse({"accepted": photo.status == FacePhoto.ACCEPTED, **saved}, status=201 if created else 200)
+    return JsonResponse(shot_verdict(photo), status=202 if photo.status == FacePhoto.PENDING else 200)
+
+
+@login_required
+def enrol_shot(request, pk, photo_pk):
+    """The worker's verdict on one camera shot, polled by the enrolment page."""
+    student = enrollable_student(request, pk)
+    return JsonResponse(shot_verdict(get_object_or_404(student.face_photos, pk=photo_pk)))
+
+
+def shot_verdict(photo):
+    """accepted: true (embedded, usable), false (refused, or held for a school admin's approval:
+    reason says why; a refused photo stays, refused, as the admin shows it, and is never used) or
+    null (the worker has not looked yet)."""
+    accepted = {FacePhoto.ACCEPTED: True, FacePhoto.REJECTED: False, FacePhoto.HELD: False}.get(photo.status)
+    reason = {FacePhoto.REJECTED: photo.rejection_reason, FacePhoto.HELD: photo.hold_reason}.get(photo.status, "")
+    return {
+        "accepted": accepted,
+        "held": photo.status == FacePhoto.HELD,
+        "status": photo.status,
+        "reason": reason,
+        "photo": photo.pk,
+        "url": reverse("face_photo_image", args=[photo.pk]),
+        "status_url": reverse("enrol_shot", args=[photo.student_id, photo.pk]),
+    }
 
 
 def refused(reason):

@@ -1,5 +1,6 @@
-// Enrolment by camera: each shot goes to the server at once, which keeps it only when it shows
-// one face, large and sharp enough, and otherwise says why.
+// Enrolment by camera: each shot goes to the server at once and waits there for the worker,
+// which accepts it when it shows one face, large and sharp enough, and otherwise says why.
+// The page polls the shot's status URL until the worker has decided.
 (function () {
   "use strict";
   const app = document.getElementById("enrol-app");
@@ -10,6 +11,37 @@
   const result = document.getElementById("enrol-result");
   const shots = document.getElementById("enrol-shots");
   const csrfToken = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const POLL_MS = 1000;
+  // The worker may be busy with class photos; past this the page stops waiting, the shot does not.
+  const GIVE_UP_MS = 5 * 60 * 1000;
+
+  async function verdictOf(body) {
+    const deadline = Date.now() + GIVE_UP_MS;
+    while (body.accepted === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      const response = await fetch(body.status_url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.ok) body = await response.json();
+    }
+    return body;
+  }
+
+  function show(body) {
+    if (body.accepted === true || body.held) {
+      result.textContent = body.accepted
+        ? "Accepted and saved. Take another from a slightly different angle, or stop here."
+        : "Saved, but not used until a school admin approves it in the review queue: " + body.reason;
+      const image = document.createElement("img");
+      image.src = body.url;
+      image.alt = body.accepted ? "New enrolment photo" : "New enrolment photo (waiting for approval)";
+      shots.prepend(image);
+      const none = document.getElementById("no-shots");
+      if (none) none.remove();
+    } else if (body.accepted === false) {
+      result.textContent = "Not used: " + body.reason;
+    } else {
+      result.textContent = "The shot is saved but not checked yet: the worker is busy. Its status shows on this page later.";
+    }
+  }
 
   startButton.addEventListener("click", async () => {
     try {
@@ -40,20 +72,7 @@
         const response = await fetch(app.dataset.checkUrl, {
           method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken },
         });
-        const body = await response.json();
-        if (body.accepted || body.held) {
-          result.textContent = body.accepted
-            ? "Accepted and saved. Take another from a slightly different angle, or stop here."
-            : "Saved, but not used until a school admin approves it in the review queue: " + body.reason;
-          const image = document.createElement("img");
-          image.src = body.url;
-          image.alt = body.accepted ? "New enrolment photo" : "New enrolment photo (waiting for approval)";
-          shots.prepend(image);
-          const none = document.getElementById("no-shots");
-          if (none) none.remove();
-        } else {
-          result.textContent = "Not used: " + body.reason;
-        }
+        show(await verdictOf(await response.json()));
       } catch (error) {
         result.textContent = "Could not reach the server. Check the connection and try again.";
       } finally {

@@ -243,22 +243,33 @@ def test_the_enrol_by_camera_check_refuses_a_bad_shot_with_advice(client, school
     assert stored(private_media_root) == before
 
 
+def checked_by_the_worker(client, student, upload, django_capture_on_commit_callbacks):
+    """The worker's verdict on a shot (eager Celery runs its task after the request's commit)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = enrol_check(client, student, upload)
+    assert response.status_code == 202, response.json()
+    return client.get(response.json()["status_url"]).json()
+
+
 @pytest.mark.slow
-def test_the_enrol_by_camera_check_takes_a_transparent_png_and_a_turned_phone_photo(client, school, consenting_ada, face_portrait):
+def test_the_enrol_by_camera_check_takes_a_transparent_png_and_a_turned_phone_photo(
+    client, school, consenting_ada, face_portrait, eager_celery, django_capture_on_commit_callbacks
+):
     client.force_login(school.admin)
     for name, content in [("cut-out.png", with_transparent_border(face_portrait)), ("phone.jpg", turned_with_exif(face_portrait))]:
-        response = enrol_check(client, consenting_ada, SimpleUploadedFile(name, content))
-        assert response.status_code == 201, response.json()
-    assert FacePhoto.objects.filter(student=consenting_ada).count() == 2
+        verdict = checked_by_the_worker(client, consenting_ada, SimpleUploadedFile(name, content), django_capture_on_commit_callbacks)
+        assert verdict["accepted"] is True, verdict
+    assert FacePhoto.objects.filter(student=consenting_ada, status=FacePhoto.ACCEPTED).count() == 2
 
 
 @pytest.mark.slow
-def test_the_enrol_by_camera_check_says_when_a_shot_shows_no_face(client, school, consenting_ada, private_media_root):
+def test_the_enrol_by_camera_check_says_when_a_shot_shows_no_face(
+    client, school, consenting_ada, eager_celery, django_capture_on_commit_callbacks
+):
     client.force_login(school.admin)
-    before = stored(private_media_root)
-    response = enrol_check(client, consenting_ada, SimpleUploadedFile("wall.jpg", empty_classroom()))
-    assert response.status_code == 400 and "No face was found in this photo" in response.json()["reason"]
-    assert stored(private_media_root) == before
+    verdict = checked_by_the_worker(client, consenting_ada, SimpleUploadedFile("wall.jpg", empty_classroom()), django_capture_on_commit_callbacks)
+    assert verdict["accepted"] is False and "No face was found in this photo" in verdict["reason"]
+    assert FacePhoto.objects.get(student=consenting_ada).status == FacePhoto.REJECTED
 
 
 # ---- the camera client against a live server ----

@@ -151,6 +151,8 @@ def decide(probes, gallery: Gallery, roster_ids, qualities, point: OperatingPoin
     nearest roster student, the closest face wins a contested student, and the loser stays
     unknown rather than being pushed onto its second choice, which would be weaker evidence.
     """
+    if len(probes) == 0:
+        return []  # np.atleast_2d would make one empty probe of an empty list
     sims = gallery.similarities(probes)
     n_faces = len(sims)
     in_roster = gallery.mask_of(roster_ids)

@@ -1,10 +1,11 @@
-"""Enrolling a student by camera: each shot is checked by the face engine at once; good ones
-are stored as enrolment photos, refused ones say why and leave nothing behind. A shot refused
-before the engine looks at it needs no face: it is made up (tests.helpers.photo_jpeg)."""
+"""Enrolling a student by camera: each shot is stored as a pending enrolment photo and checked
+by the worker (here eager Celery, the worker's code in-process); the page polls the shot until
+it is accepted, or refused with the reason (it then stays, refused and never used). A shot
+refused before the engine looks at it needs no face: it is made up (tests.helpers.photo_jpeg)."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from recognition.enrolment import record_consent
+from recognition.enrolment import add_enrolment_photo, record_consent
 from recognition.models import FacePhoto
 from students.models import Student
 from tests.helpers import photo_jpeg
@@ -30,26 +31,46 @@ def test_the_student_admin_page_links_to_the_camera_page(client, school):
     assert "Enrol Ada Lovelace by camera" in client.get(f"/students/{school.ada.pk}/enrol/").content.decode()
 
 
-def test_a_shot_of_one_face_is_saved_as_an_enrolment_photo(client, school, consenting_ada, faces_dataset):
+def send_shot(client, student, content, django_capture_on_commit_callbacks):
+    """POST a shot as the page does, let the worker check it after the commit, then poll it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(f"/students/{student.pk}/enrol/check/", {"image": shot(content)})
+    assert sent.status_code == 202, sent.content
+    assert sent.json()["accepted"] is None and sent.json()["status"] == "pending"
+    return sent, client.get(sent.json()["status_url"])
+
+
+def test_a_shot_of_one_face_is_checked_by_the_worker_and_saved(
+    client, school, consenting_ada, faces_dataset, eager_celery, django_capture_on_commit_callbacks
+):
     client.force_login(school.admin)
-    response = client.post(f"/students/{consenting_ada.pk}/enrol/check/", {"image": shot((faces_dataset / "identities/BBT_Raj/raj1.jpg").read_bytes())})
-    assert response.status_code == 201
+    portrait = (faces_dataset / "identities/BBT_Raj/raj1.jpg").read_bytes()
+    sent, verdict = send_shot(client, consenting_ada, portrait, django_capture_on_commit_callbacks)
     photo = FacePhoto.objects.get(student=consenting_ada)
-    assert response.json() == {"accepted": True, "photo": photo.pk, "created": True, "url": f"/files/enrolment/{photo.pk}/"}
-    # The vector computed to check the shot is kept: the photo is usable before any worker runs.
+    assert sent.json()["status_url"] == f"/students/{consenting_ada.pk}/enrol/shots/{photo.pk}/"
+    assert verdict.json() == {
+        "accepted": True, "status": "accepted", "reason": "", "photo": photo.pk,
+        "url": f"/files/enrolment/{photo.pk}/", "status_url": sent.json()["status_url"],
+    }
     from recognition.processing import face_engine
 
-    photo.refresh_from_db()
-    assert photo.status == FacePhoto.ACCEPTED
     assert photo.embeddings.filter(model_name=face_engine().embedder.name).count() == 1
 
 
-def test_a_shot_of_a_group_is_refused_with_the_reason_and_nothing_is_saved(client, school, consenting_ada, faces_dataset):
+def test_a_shot_of_a_group_is_refused_with_the_reason_and_never_used(
+    client, school, consenting_ada, faces_dataset, eager_celery, django_capture_on_commit_callbacks
+):
     client.force_login(school.admin)
-    response = client.post(f"/students/{consenting_ada.pk}/enrol/check/", {"image": shot((faces_dataset / BBT_GROUP_PHOTO).read_bytes())})
-    assert response.status_code == 400
-    assert response.json()["accepted"] is False and "faces" in response.json()["reason"]
-    assert not FacePhoto.objects.exists()
+    group = (faces_dataset / BBT_GROUP_PHOTO).read_bytes()
+    _, verdict = send_shot(client, consenting_ada, group, django_capture_on_commit_callbacks)
+    assert verdict.json()["accepted"] is False and "faces of similar size" in verdict.json()["reason"]
+    # Kept, refused, with its reason (as the admin shows refused photos): no vector, never matched.
+    photo = FacePhoto.objects.get(student=consenting_ada)
+    assert (photo.status, photo.rejection_reason) == (FacePhoto.REJECTED, verdict.json()["reason"])
+    assert not photo.embeddings.exists()
+    page = client.get(f"/students/{consenting_ada.pk}/enrol/").content.decode()
+    assert "Refused shots" in page and "faces of similar size" in page
+    assert f"/files/enrolment/{photo.pk}/" not in page
 
 
 def test_no_shot_is_taken_without_consent(client, school):
@@ -66,3 +87,5 @@ def test_only_staff_may_enrol_by_camera(client, school, consenting_ada, who):
     response = client.post(f"/students/{consenting_ada.pk}/enrol/check/", {"image": shot(photo_jpeg())})
     assert response.status_code == 404
     assert not FacePhoto.objects.exists()
+    photo, _ = add_enrolment_photo(consenting_ada, photo_jpeg())
+    assert client.get(f"/students/{consenting_ada.pk}/enrol/shots/{photo.pk}/").status_code == 404

@@ -4,14 +4,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recognition.engine.draw import annotate
 from recognition.engine.images import ImageRejected, load_image
-from recognition.processing import face_engine, recognise
+from recognition.enrolment import consent_warning
+from recognition.processing import embed_missing_photos, face_engine, recognise
 from students.models import Course, Student
 
 
 class Command(BaseCommand):
     help = (
         "Recognise the faces in a photo against the enrolled students of a course (or all "
-        "students). Embeds any enrolment photo that lacks a vector first, so no worker is needed."
+        "students), with the whole school as possible rivals, as the worker does. Embeds any "
+        "enrolment photo that lacks a vector first, so no worker is needed."
     )
 
     def add_arguments(self, parser):
@@ -26,7 +28,14 @@ class Command(BaseCommand):
             image = load_image(photo)
         except (ImageRejected, FileNotFoundError) as error:
             raise CommandError(f"{photo}: {error}")
-        faces, decisions, _ = recognise(image, students, face_engine())
+        waiting = consent_warning(students, course or "the school")
+        if waiting:
+            self.stderr.write(self.style.WARNING(waiting))
+        engine = face_engine()
+        embed_missing_photos(Student.objects.filter(consent_recorded_at__isnull=False), engine)
+        roster = list(students.values_list("pk", flat=True)) if course else None
+        result = recognise(image, roster, engine)
+        faces, decisions = result.faces, result.decisions
         rows = face_rows(faces, decisions)
         if annotate:
             annotate_to(image, rows, annotate)

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from recognition.engine.images import check_upload_size
-from recognition.enrolment import add_enrolment_photo, record_consent
+from recognition.enrolment import add_enrolment_photo, consent_warning, record_consent
 from recognition.uploads import ImageRejected, check_photo_upload
 from recognition.models import FacePhoto
 from students.models import Course, Student
@@ -169,23 +169,31 @@ class Command(BaseCommand):
             if created:
                 self.stdout.write(f"Created course {course}.")
         totals = {"students": 0, "photos": 0, "skipped": 0, "folders skipped": 0}
+        imported = []
         for entry in listed(root):
             if entry.is_symlink():
                 self.skip(root / entry.name, LINK_SKIPPED, totals, "folders skipped")
             elif entry.is_dir(follow_symlinks=False):
-                self.import_one_student(root / entry.name, course_obj, consent, roster, totals)
+                imported += self.import_one_student(root / entry.name, course_obj, consent, roster, totals)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {totals['students']} new student(s) and {totals['photos']} new photo(s); "
                 f"{totals['skipped']} file(s) skipped; {totals['folders skipped']} folder(s) skipped."
             )
         )
+        if course_obj:
+            waiting = consent_warning(course_obj.students.all(), course_obj.code)
+        else:
+            waiting = consent_warning(Student.objects.filter(pk__in=imported), "this import")
+        if waiting:
+            self.stderr.write(self.style.WARNING(waiting))
 
     def skip(self, path, why, totals, counter="skipped"):
         self.stderr.write(f"Skipped {path}: {why}")
         totals[counter] += 1
 
     def import_one_student(self, student_dir, course, consent, roster, totals):
+        """Import one student folder; returns [the student's id], or [] when it was skipped."""
         photos = self.read_photos(student_dir, totals)
         number, full_name, name_given = folder_identity(student_dir.name, roster)
         with transaction.atomic():
@@ -193,7 +201,7 @@ class Command(BaseCommand):
                 student, created = student_for_folder(number, full_name, name_given, photos)
             except Clash as clash:
                 self.skip(student_dir, clash, totals, "folders skipped")
-                return
+                return []
             totals["students"] += created
             if course:
                 course.students.add(student)
@@ -202,6 +210,7 @@ class Command(BaseCommand):
                 record_consent(Student.objects.filter(pk=student.pk), None, consent)
         for path, _ in photos:
             self.add_photo(student, path, totals)
+        return [student.pk]
 
     def read_photos(self, student_dir, totals):
         """[(path, sha256)] of the folder's photo files, read one at a time; links, other files
