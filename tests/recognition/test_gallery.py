@@ -31,7 +31,7 @@ def consenting(number, name):
 
 def enrol_photos(student, paths):
     for path in paths:
-        add_enrolment_photo(student, path.read_bytes())
+        add_enrolment_photo(student, path.read_bytes(), source=FacePhoto.IMPORT)
 
 
 def capture_of(session, faces_dataset, name=GROUP_PHOTO):
@@ -81,7 +81,7 @@ def test_the_gallery_is_the_recognisable_students_and_follows_every_change(faces
     assert gallery_students(engine) == {raj.pk, howard.pk}
     assert len(school_gallery.current(model)) == 3
 
-    new_photo, _ = add_enrolment_photo(raj, raj_photos[2].read_bytes())
+    new_photo, _ = add_enrolment_photo(raj, raj_photos[2].read_bytes(), source=FacePhoto.ADMIN)
     embed_missing_photos(Student.objects.filter(pk=raj.pk), engine)
     assert len(school_gallery.current(model)) == 4
     new_photo.delete()

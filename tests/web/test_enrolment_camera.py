@@ -87,5 +87,5 @@ def test_only_staff_may_enrol_by_camera(client, school, consenting_ada, who):
     response = client.post(f"/students/{consenting_ada.pk}/enrol/check/", {"image": shot(photo_jpeg())})
     assert response.status_code == 404
     assert not FacePhoto.objects.exists()
-    photo, _ = add_enrolment_photo(consenting_ada, photo_jpeg())
+    photo, _ = add_enrolment_photo(consenting_ada, photo_jpeg(), source=FacePhoto.CAMERA)
     assert client.get(f"/students/{consenting_ada.pk}/enrol/shots/{photo.pk}/").status_code == 404
