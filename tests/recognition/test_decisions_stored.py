@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 @pytest.fixture
 def recognised(faces_dataset, engine):
-    teacher = make_user("teacher", first_name="Tess", last_name="Teacher")
+    teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
     course = make_course("PHYS1", teacher=teacher)
     cast = enrol_identities(faces_dataset, BBT, course)
     session = make_session(course)

@@ -15,7 +15,8 @@ from recognition.models import Capture, DetectedFace, FaceEmbedding, FacePhoto
 from recognition.processing import embed_missing_photos, process_capture, school_gallery
 from recognition.tasks import embed_missing_enrolment_photos, requeue_waiting_captures
 from students.models import Student
-from tests.factories import make_course, make_session, make_student
+from recognition.enrolment_review import approve_held_photos
+from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import enrol_identities
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -54,6 +55,9 @@ def test_a_face_as_near_to_a_student_of_another_course_is_not_marked(faces_datas
     physics = make_course("PHYS1", students=[sheldon])
     make_course("ART1", students=[twin])
     embed_missing_photos(Student.objects.all(), engine)
+    # The twin's photos look like Sheldon, so they wait at the door; an admin lets them in.
+    assert set(twin.face_photos.values_list("status", flat=True)) == {FacePhoto.HELD}
+    approve_held_photos(twin.face_photos.all(), make_user("head", role="Admin", is_staff=True, is_superuser=True))
     session = make_session(physics)
 
     process_capture(capture_of(session, faces_dataset).pk)

@@ -49,7 +49,7 @@ def test_a_shot_of_one_face_is_checked_by_the_worker_and_saved(
     photo = FacePhoto.objects.get(student=consenting_ada)
     assert sent.json()["status_url"] == f"/students/{consenting_ada.pk}/enrol/shots/{photo.pk}/"
     assert verdict.json() == {
-        "accepted": True, "status": "accepted", "reason": "", "photo": photo.pk,
+        "accepted": True, "held": False, "status": "accepted", "reason": "", "photo": photo.pk,
         "url": f"/files/enrolment/{photo.pk}/", "status_url": sent.json()["status_url"],
     }
     from recognition.processing import face_engine
