@@ -392,6 +392,9 @@ FACE_TORCH_THREADS = int(os.environ.get("FACE_TORCH_THREADS", 1))
 # with 10, batch recognition yields the CPU to web requests on a machine both share (README,
 # Production). 0, the default, leaves the priority alone (tests run workers inside pytest).
 WORKER_NICE = int(os.environ.get("WORKER_NICE", 0))
+# Every worker writes its heartbeat this often (recognition/heartbeat.py); the admin's Workers
+# page shows one stopped after three missed beats.
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", 10))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

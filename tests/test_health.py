@@ -1,18 +1,28 @@
 """GET /healthz as a load balancer sees it: a real gunicorn in production settings, over plain
 HTTP to its address, with the database, the broker or the storage really down (a closed port,
-a stopped S3 server, a server that never answers)."""
+a stopped S3 server, a server that never answers). And the admin's Workers page as an admin
+sees it while real worker processes beat, are killed and shut down."""
 import os
+import signal
 import socket
 import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 import requests
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from django.utils import timezone
 
-from tests.recognition.test_faults import database_url_of_test_db
+from attendance_site.celery import app as celery_app
+from recognition.models import Capture, WorkerHeartbeat
+from tests.factories import make_course, make_session, make_user
+from tests.helpers import photo_jpeg, wait_for
+from tests.recognition.test_faults import database_url_of_test_db, worker_is_ready, worker_process
 from tests.s3_server import free_loopback_port, local_s3_server, s3_server  # noqa: F401  fixture
 from tests.site_server import gunicorn_site, production_environment
 
@@ -131,3 +141,60 @@ def test_healthz_is_503_naming_the_storage_when_the_s3_server_is_stopped(site_en
         bucket = stopped.new_bucket()
     site_environment.update(stopped.environment(bucket))
     assert_down(*answer_with(site_environment, tmp_path), "storage")
+
+
+def workers_page(client):
+    return client.get(reverse("admin:recognition_workerheartbeat_changelist")).content.decode()
+
+
+def state_shown(client):
+    page = workers_page(client)
+    return "running" if '<td class="field-state">running</td>' in page else "stopped" if (
+        '<td class="field-state">stopped</td>' in page
+    ) else None
+
+
+def queued_capture(session, status=Capture.QUEUED, waited=timedelta(0)):
+    capture = Capture(session=session, taken_at=timezone.now(), status=status)
+    capture.image.save("capture.jpg", ContentFile(photo_jpeg()))
+    Capture.objects.filter(pk=capture.pk).update(created_at=timezone.now() - waited)
+    return capture
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_shows_each_workers_heartbeat_and_the_queue_so_a_stop_is_seen_at_once(client, settings, tmp_path):
+    settings.WORKER_HEARTBEAT_SECONDS = 1
+    client.force_login(make_user("boss", role="Admin", is_staff=True, is_superuser=True))
+    session = make_session(make_course("HB"))
+    celery_app.control.purge()
+    for waited in (timedelta(minutes=7), timedelta(seconds=30)):
+        queued_capture(session, waited=waited)
+    queued_capture(session, status=Capture.PROCESSING)
+
+    page = workers_page(client)
+    assert "2 class photos waiting for a worker, the oldest for 7 min;" in page
+    assert "1 being recognised." in page
+    assert state_shown(client) is None  # no worker has ever beaten
+
+    log = tmp_path / "worker.log"
+    with worker_process(log, WORKER_HEARTBEAT_SECONDS="1") as worker:
+        assert wait_for(lambda: worker_is_ready(log)), log.read_text()[-3000:]
+        assert wait_for(lambda: WorkerHeartbeat.objects.exists(), timeout=30), log.read_text()[-3000:]
+        heartbeat = WorkerHeartbeat.objects.get()
+        first_beat = heartbeat.last_beat_at
+        assert wait_for(lambda: WorkerHeartbeat.objects.get().last_beat_at > first_beat, timeout=10)
+        assert heartbeat.hostname in workers_page(client) and state_shown(client) == "running"
+        # Killed: no shutdown to record; the missing beats show it stopped within three beats.
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    assert wait_for(lambda: state_shown(client) == "stopped", timeout=8)
+    assert WorkerHeartbeat.objects.get().stopped_at is None
+
+    log = tmp_path / "second-worker.log"
+    with worker_process(log, WORKER_HEARTBEAT_SECONDS="1") as worker:
+        assert wait_for(lambda: worker_is_ready(log)), log.read_text()[-3000:]
+        assert wait_for(lambda: state_shown(client) == "running", timeout=10)
+        worker.terminate()  # a clean shutdown says so at once
+        worker.wait(timeout=60)
+    assert WorkerHeartbeat.objects.get().stopped_at is not None
+    assert state_shown(client) == "stopped"
