@@ -10,7 +10,7 @@ PORT ?= 8000
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-web.txt requirements-dev.txt
 	$(PYTHON_BIN) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Roll Call needs Python 3.11, found " + sys.version'
 	$(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz for load balancers, before the host check and the HTTPS redirect (attendance_site/health.py).
+    "attendance_site.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -66,6 +68,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# /healthz answers within this many seconds, each of its checks (database, broker, storage)
+# bounded by it, so a balancer's probe gets an answer even when one of them hangs.
+HEALTH_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_TIMEOUT_SECONDS", 1.5))
 
 ROOT_URLCONF = "attendance_site.urls"
 WSGI_APPLICATION = "attendance_site.wsgi.application"
@@ -151,6 +157,49 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Photos in S3-compatible object storage (django-storages) when S3_BUCKET is set, so that any
+# number of web servers and workers share them without a shared folder; MEDIA_ROOT otherwise.
+
+
+def object_storage(bucket, endpoint_url=None, region=None, access_key=None, secret_key=None):
+    """STORAGES["default"] for photos in an S3 bucket. Objects are private and no URL to them is
+    ever signed: every face image goes out through a permission-checked view that streams it
+    (recognition/views.py private_file). Without keys, boto3 finds its own (an instance role,
+    AWS_* variables, ~/.aws)."""
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url,
+            "region_name": region,
+            "access_key": access_key,
+            "secret_key": secret_key,
+            "default_acl": "private",
+            "querystring_auth": False,
+            # Names are random (recognition/models.py): no exists() round trip before each upload.
+            "file_overwrite": True,
+            # A store that does not answer fails an upload in seconds instead of holding a web
+            # thread for boto3's default minute.
+            "client_config": Config(
+                connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3},
+                # Servers of one's own (MinIO, Ceph, Garage) have no per-bucket host names.
+                s3={"addressing_style": "path" if endpoint_url else "auto"},
+            ),
+        },
+    }
+
+
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
+if S3_BUCKET:
+    STORAGES["default"] = object_storage(
+        S3_BUCKET,
+        endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,  # unset: AWS itself
+        region=os.environ.get("S3_REGION") or None,
+        access_key=os.environ.get("S3_ACCESS_KEY_ID") or None,
+        secret_key=os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+    )
 
 # Content-Security-Policy of every page (django-csp): scripts and styles come only from our own
 # static files, never inline, so a script smuggled into a page (or a file a browser is tricked
@@ -343,6 +392,9 @@ FACE_TORCH_THREADS = int(os.environ.get("FACE_TORCH_THREADS", 1))
 # with 10, batch recognition yields the CPU to web requests on a machine both share (README,
 # Production). 0, the default, leaves the priority alone (tests run workers inside pytest).
 WORKER_NICE = int(os.environ.get("WORKER_NICE", 0))
+# Every worker writes its heartbeat this often (recognition/heartbeat.py); the admin's Workers
+# page shows one stopped after three missed beats.
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", 10))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -18,8 +18,11 @@ before the clock starts (a camera does that on its own CPU; --encode-while-timed
 way), and photo_ms_1/photo_ms_2 (median milliseconds a worker spent on a photo) tell whether the two
 workers really ran side by side (equal) or shared one core (the second doubles).
 
-Prints per-run figures; the last line is one JSON object (keys in the README of bench/).
-Needs gunicorn (pip install gunicorn==27.0.1).
+The whole benchmark runs once per --storage: photos on disk (a temporary MEDIA_ROOT) and in a
+local S3-compatible server (moto's server mode, a process of its own on 127.0.0.1, spoken to by
+boto3 through django-storages as production would a bucket). Each prints per-run figures and then
+one JSON line with "storage" (keys in the README of bench/).
+Needs gunicorn (pip install gunicorn==27.0.1) and, for s3, moto[server] (requirements-dev.txt).
 """
 from __future__ import annotations
 
@@ -65,6 +68,8 @@ def parse_args(argv=None):
     parser.add_argument("--worker-nice", type=int, default=10, help="WORKER_NICE of the Celery workers (0: as the web)")
     parser.add_argument("--web-workers", type=int, default=WEB_WORKERS, help="gunicorn processes")
     parser.add_argument("--web-threads", type=int, default=WEB_THREADS, help="gunicorn threads per process")
+    parser.add_argument("--storage", default="filesystem,s3",
+                        help="comma-separated: filesystem (MEDIA_ROOT) and/or s3 (a local S3 server); one run each")
     parser.add_argument("--encode-while-timed", action="store_true",
                         help="read and encode each photo of a burst inside its timed request, as before (client CPU counted)")
     return parser.parse_args(argv)
@@ -90,6 +95,34 @@ def site_environment(args, workdir):
         UPLOAD_RATE_LIMIT="100000",
         LOG_LEVEL="WARNING",
     )
+
+
+S3_BUCKET, S3_KEYS = "rollcall-load", {"S3_ACCESS_KEY_ID": "load", "S3_SECRET_ACCESS_KEY": "load-secret"}
+
+
+def start_s3_server(workdir, processes):
+    """moto's S3 server in a process of its own (not a thread of this busy client), with the
+    benchmark's bucket; returns the variables that put the site's photos in it."""
+    import boto3
+
+    port = free_port()
+    with open(workdir / "s3.log", "wb") as log:
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+        ))
+    endpoint = f"http://{HOST}:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="load",
+                          aws_secret_access_key="load-secret")
+
+    def bucket_made():
+        try:
+            client.create_bucket(Bucket=S3_BUCKET)
+            return True
+        except Exception:  # not listening yet
+            return False
+
+    wait_until(bucket_made, 30, "the S3 server")
+    return {"S3_BUCKET": S3_BUCKET, "S3_ENDPOINT_URL": endpoint, "S3_REGION": "us-east-1", **S3_KEYS}
 
 
 def recreate_database(name):
@@ -414,9 +447,11 @@ def median_of(runs, key):
     return statistics.median(run[key] for run in runs)
 
 
-def run_benchmark(args, workdir, processes):
+def run_benchmark(args, workdir, processes, storage):
     load_before = round(os.getloadavg()[0], 2)  # other work on the machine skews every figure
     env = site_environment(args, workdir)
+    if storage == "s3":
+        env.update(start_s3_server(workdir, processes))
     recreate_database(args.database)
     redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
     manage(env, "migrate", "--noinput")
@@ -467,6 +502,7 @@ def run_benchmark(args, workdir, processes):
     once = exactly_once_report(timed_ids)
     latencies = latencies_of(runs[1] + runs[2])
     return {
+        "storage": storage,
         "sent": len(timed_ids),
         "processed": once["processed"],
         "processed_twice": once["processed_twice"],
@@ -516,10 +552,16 @@ def main(argv=None):
     if shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None:
         sys.exit(f"bench/load.py needs gunicorn in this environment: pip install gunicorn=={GUNICORN_VERSION}")
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    for storage in args.storage.split(","):
+        print(f"# photos stored: {storage}", flush=True)
+        print(json.dumps(benchmark_with(args, storage)), flush=True)
+
+
+def benchmark_with(args, storage):
     workdir = Path(tempfile.mkdtemp(prefix="rollcall-load-"))
     processes = []
     try:
-        figures = run_benchmark(args, workdir, processes)
+        return run_benchmark(args, workdir, processes, storage)
     except BaseException:
         for log in sorted(workdir.glob("*.log")):
             print(f"--- end of {log.name}\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
@@ -530,7 +572,6 @@ def main(argv=None):
         drop_database(args.database)
         redis.Redis.from_url(f"{REDIS}/{args.redis_db}").flushdb()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
@@ -10,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 from .authentication import issue_token
 from .enrolment import add_enrolment_photo
 from .enrolment_review import approve_held_photos, refuse_held_photos
-from .models import Capture, DetectedFace, DeviceToken, FacePhoto, HeldFacePhoto
+from .heartbeat import WORKER_STOPPED_AFTER_BEATS, queue_summary, worker_is_running
+from .models import Capture, DetectedFace, DeviceToken, FacePhoto, HeldFacePhoto, WorkerHeartbeat
 from .uploads import ImageRejected, check_photo_upload
 
 
@@ -222,3 +226,46 @@ class DeviceTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {revoked} device token(s).")
+
+
+def age(delta):
+    """A duration as a person reads it at a glance: 45 s, 12 min, 3 h 05 min."""
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    """Whether recognition runs: each worker's last heartbeat, and the captures waiting for one.
+    Written by the workers only; a worker that is gone for good can be deleted here."""
+
+    list_display = ["hostname", "state", "last_beat_ago", "last_beat_at", "started_at", "stopped_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="State")
+    def state(self, heartbeat):
+        return "running" if worker_is_running(heartbeat, timezone.now()) else "stopped"
+
+    @admin.display(description="Last heartbeat", ordering="last_beat_at")
+    def last_beat_ago(self, heartbeat):
+        return f"{age(timezone.now() - heartbeat.last_beat_at)} ago"
+
+    def changelist_view(self, request, extra_context=None):
+        queue = queue_summary(timezone.now())
+        oldest = queue["oldest_queued_age"]
+        context = {
+            **(extra_context or {}),
+            "queue": queue,
+            "oldest_queued_age": age(oldest) if oldest is not None else None,
+            "stopped_after": age(timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS * WORKER_STOPPED_AFTER_BEATS)),
+        }
+        return super().changelist_view(request, context)

@@ -254,3 +254,20 @@ class DeviceToken(models.Model):
     @property
     def is_active(self):
         return self.revoked_at is None
+
+
+class WorkerHeartbeat(models.Model):
+    """A recognition worker's last sign of life (recognition/heartbeat.py), one row per worker
+    name, written through the database so that it works whatever the broker."""
+
+    hostname = models.CharField(max_length=255, unique=True, help_text="The worker's Celery node name.")
+    started_at = models.DateTimeField()
+    last_beat_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="When it shut down cleanly.")
+
+    class Meta:
+        ordering = ["hostname"]
+        verbose_name = "worker"
+
+    def __str__(self):
+        return self.hostname

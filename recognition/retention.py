@@ -30,11 +30,19 @@ def delete_orphaned_files(storage=default_storage):
     cutoff = timezone.now() - ORPHAN_GRACE
     deleted = 0
     for folder, names in referenced.items():
-        if not storage.exists(folder):
-            continue
-        for filename in storage.listdir(folder)[1]:
+        for filename in stored_files(storage, folder):
             name = f"{folder}/{filename}"
             if name not in names and storage.get_modified_time(name) < cutoff:
                 storage.delete(name)
                 deleted += 1
     return deleted
+
+
+def stored_files(storage, folder):
+    """The file names in one folder of the storage. An object store has no folders to test for
+    (exists("crops") is false there while crops/ holds files): list, and take a missing folder
+    on disk as an empty one."""
+    try:
+        return storage.listdir(folder)[1]
+    except FileNotFoundError:
+        return []

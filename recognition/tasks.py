@@ -12,6 +12,7 @@ from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 from django.utils import timezone
 
+from . import heartbeat  # noqa: F401  connects the workers' heartbeat to their start and shutdown
 from . import retention
 from .engine.images import ImageRejected
 from .models import Capture, FacePhoto
