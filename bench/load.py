@@ -150,7 +150,8 @@ def enrol_people(env, dataset, workdir):
     folder = workdir / "students"
     folder.mkdir()
     for name in people_in_group_photos(dataset):
-        (folder / name).symlink_to(dataset / "identities" / name)
+        # Copied, not linked: import_students refuses symbolic links.
+        shutil.copytree(dataset / "identities" / name, folder / name)
     manage(env, "import_students", str(folder), "--course", "LOAD", "--consent", "load benchmark")
 
 
