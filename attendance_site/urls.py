@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
 from recognition import api as recognition_api
@@ -22,13 +23,24 @@ api_urlpatterns = [
     path("me/attendance/", students_api.my_attendance, name="api_my_attendance"),
     # The schema needs a person's login, as its readable page /api/docs/ does.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api_schema"),
-    path("docs/", students_api.api_docs, name="api_docs"),
+    # Swagger UI from our own static files (drf-spectacular-sidecar); the split view serves its
+    # start-up script as a file of its own, so the page needs no inline script.
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api_schema", template_name="api_docs.html")),
+        name="api_docs",
+    ),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # --- Setting a password from an e-mailed link (the teacher invitation, students/teachers.py).
+    # Only the two routes the invitation needs; the password reset pages add the rest.
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    # --- end of the password-setting routes
     path("api/", include(api_urlpatterns)),
     path("", include("students.urls")),
     path("", include("recognition.urls")),

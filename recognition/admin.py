@@ -12,6 +12,11 @@ from .models import Capture, DetectedFace, DeviceToken, FacePhoto
 from .uploads import ImageRejected, check_photo_upload
 
 
+def distance_shown(distance):
+    """A match distance as people read it: three decimals are all that tell faces apart."""
+    return "" if distance is None else f"{distance:.3f}"
+
+
 def thumbnail(url, alt):
     return format_html('<img src="{}" alt="{}" height="96">', url, alt)
 
@@ -60,8 +65,17 @@ class FacePhotoInline(admin.TabularInline):
     model = FacePhoto
     form = FacePhotoForm
     extra = 3
-    fields = ["image", "preview", "status", "rejection_reason"]
-    readonly_fields = ["preview", "status", "rejection_reason"]
+    fields = ["image", "preview", "photo_status", "photo_rejection_reason"]
+    readonly_fields = ["preview", "photo_status", "photo_rejection_reason"]
+
+    # An empty row for a new photo has no status yet: it shows nothing, not the default "Pending".
+    @admin.display(description="Status")
+    def photo_status(self, photo):
+        return photo.get_status_display() if photo.pk else ""
+
+    @admin.display(description="Rejection reason")
+    def photo_rejection_reason(self, photo):
+        return photo.rejection_reason if photo.pk else ""
 
     @admin.display(description="Preview")
     def preview(self, photo):
@@ -83,8 +97,12 @@ class FacePhotoAdmin(admin.ModelAdmin):
 class DetectedFaceInline(admin.TabularInline):
     model = DetectedFace
     extra = 0
-    fields = ["x1", "y1", "x2", "y2", "score", "student", "distance", "decided_by"]
-    readonly_fields = ["x1", "y1", "x2", "y2", "score", "distance", "decided_by"]
+    fields = ["x1", "y1", "x2", "y2", "score", "student", "match_distance", "decided_by"]
+    readonly_fields = ["x1", "y1", "x2", "y2", "score", "match_distance", "decided_by"]
+
+    @admin.display(description="Distance")
+    def match_distance(self, face):
+        return distance_shown(face.distance)
 
 
 @admin.register(Capture)
