@@ -1,10 +1,8 @@
 """The REST API about courses, sessions and attendance. Teachers use it with their login
 session, classroom cameras with a device token (recognition/authentication.py); a student only
 reads their own records at /api/me/attendance/."""
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
-from drf_spectacular.generators import SchemaGenerator
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
@@ -84,20 +82,3 @@ def my_attendance(request):
     if student is None:
         raise Http404("This login is not linked to a student.")
     return Response(MyCourseAttendanceSerializer(course_summaries(student), many=True).data)
-
-
-HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-
-
-@login_required
-def api_docs(request):
-    """The API reference as a plain page: every path and method of the OpenAPI schema
-    (served whole at /api/schema/), with nothing loaded from elsewhere."""
-    schema = SchemaGenerator().get_schema(request=None, public=True)
-    endpoints = [
-        {"path": path, "method": method.upper(), "summary": operation.get("description", "").strip()}
-        for path, item in schema["paths"].items()
-        for method, operation in item.items()
-        if method in HTTP_METHODS
-    ]
-    return render(request, "api_docs.html", {"endpoints": endpoints, "info": schema["info"]})
