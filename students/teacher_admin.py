@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from .admin_forms import TeacherInvitationForm
+from .models import Course
 from .permissions import is_school_admin
 from .teachers import invite_teacher
 
@@ -30,6 +31,7 @@ def add_teacher(request, admin_site):
     context = {
         **admin_site.each_context(request),
         "title": "Add a teacher",
+        "opts": Course._meta,
         "adminform": AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
         "media": form.media,
     }
