@@ -9,7 +9,9 @@ from .models import Capture, DetectedFace
 
 class DetectedFaceSerializer(serializers.ModelSerializer):
     box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4, help_text="x1, y1, x2, y2 in image pixels")
-    student = StudentBriefSerializer(allow_null=True, help_text="Who the face is; null for an unknown face or a suggestion.")
+    student = StudentBriefSerializer(
+        allow_null=True, help_text="Who the face is; null for an unknown face or a suggestion."
+    )
 
     class Meta:
         model = DetectedFace
@@ -17,20 +19,23 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "id": {"help_text": "The face's id."},
             "score": {"help_text": "The detector's confidence that this is a face, 0 to 1."},
-            "distance": {"help_text": "Distance to the nearest enrolled student's photos (smaller is surer); null if none."},
+            "distance": {
+                "help_text": "Distance to the nearest enrolled student's photos (smaller is surer); null if none."
+            },
             "decided_by": {"help_text": "Who named the face: automatically (the recognition) or by a person."},
         }
 
 
 class TimingsSerializer(serializers.Serializer):
-    detect_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds finding the faces; null until processed.")
-    embed_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds describing the faces; null until processed.")
-    match_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds matching them to the roster; null until processed.")
-    total_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds in all; null until processed.")
+    # Milliseconds each step took; null until processed.
+    detect_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds finding the faces.")
+    embed_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds describing the faces.")
+    match_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds matching them to the roster.")
+    total_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds in all.")
 
 
 class CaptureSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="This capture in the API: poll it until status is done or failed.")
+    url = serializers.SerializerMethodField(help_text="This capture in the API: poll it until it is done or failed.")
     image_url = serializers.SerializerMethodField(help_text="The photo itself (for those who may see it).")
     timings = TimingsSerializer(source="*", read_only=True, help_text="How long each step of the recognition took.")
     faces = DetectedFaceSerializer(many=True, read_only=True, help_text="The faces found, once done.")

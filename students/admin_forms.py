@@ -80,5 +80,7 @@ class TeacherInvitationForm(forms.Form):
         email = self.cleaned_data["email"].strip().lower()
         users = get_user_model().objects
         if users.filter(username__iexact=email).exists() or users.filter(email__iexact=email).exists():
-            raise forms.ValidationError("A login with this e-mail already exists: add them to courses on the course pages.")
+            raise forms.ValidationError(
+                "A login with this e-mail already exists: add them to courses on the course pages."
+            )
         return email

@@ -17,7 +17,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 
 from attendance_site.errors import NotYours
-
 from recognition.authentication import device_of
 from recognition.models import Capture, DetectedFace, FacePhoto
 
@@ -150,4 +149,5 @@ def captures_for_caller(request):
 
 def teacher_logins():
     """The logins a course's teachers are chosen from: the active members of the Teacher group."""
-    return get_user_model().objects.filter(is_active=True, groups__name=TEACHER_GROUP).order_by("first_name", "last_name")
+    teachers = get_user_model().objects.filter(is_active=True, groups__name=TEACHER_GROUP)
+    return teachers.order_by("first_name", "last_name", "username")

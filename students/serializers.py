@@ -35,8 +35,12 @@ class ClassSessionSerializer(serializers.ModelSerializer):
             "course": {"help_text": "The course's id; a new session belongs to the course of its path."},
             "starts_at": {"help_text": "When the class starts (ISO 8601 with a time zone)."},
             "ends_at": {"help_text": "When the class ends; after starts_at."},
-            "room": {"help_text": "Where it is held; a room's camera (device token) sends to the sessions in its room."},
-            "closed_at": {"help_text": "When a teacher closed it: the students not seen by then are absent. Null while open."},
+            "room": {
+                "help_text": "Where it is held; a room's camera (device token) sends to the sessions in its room."
+            },
+            "closed_at": {
+                "help_text": "When a teacher closed it: the students not seen by then are absent. Null while open."
+            },
         }
 
     def validate(self, attrs):
@@ -63,7 +67,7 @@ class RosterEntrySerializer(serializers.Serializer):
     )
     match_distance = serializers.FloatField(
         allow_null=True, source="record.match_distance", default=None,
-        help_text="How far the face was from the student's enrolment photos (smaller is surer); null when not recognised.",
+        help_text="How far the face was from the student's enrolment photos (smaller is surer); null if not seen.",
     )
     marked_by = serializers.CharField(
         allow_null=True, source="record.marked_by.username", default=None,
@@ -73,7 +77,8 @@ class RosterEntrySerializer(serializers.Serializer):
 
 class StatusChangeSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
-        choices=AttendanceRecord.STATUS_CHOICES, help_text="The new status; a person's status is never overwritten by a capture."
+        choices=AttendanceRecord.STATUS_CHOICES,
+        help_text="The new status; a person's status is never overwritten by a capture.",
     )
     reason = serializers.CharField(
         max_length=300, allow_blank=True, default="", help_text="Why, for the audit trail (e.g. \"doctor's note\")."

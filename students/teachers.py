@@ -23,10 +23,9 @@ def split_full_name(full_name):
 
 
 def set_password_link(user, site_url):
-    path = reverse(
-        "password_reset_confirm",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
-    )
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("password_reset_confirm", kwargs={"uidb64": uidb64, "token": token})
     return site_url.rstrip("/") + path
 
 
