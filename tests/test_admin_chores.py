@@ -337,6 +337,15 @@ def test_other_refusals_show_the_sites_404_and_403_pages_with_debug_on(client, s
     assert "URLconf" not in client.get("/me/attendance/").content.decode()
 
 
+def test_a_server_error_shows_the_sites_page_without_needing_the_database(rf, django_assert_num_queries):
+    from django.views.defaults import server_error
+
+    with django_assert_num_queries(0):
+        response = server_error(rf.get("/courses/1/"))
+    page = response.content.decode()
+    assert response.status_code == 500 and "Something went wrong" in page and "/static/rollcall.css" in page
+
+
 # --- Admin polish ----------------------------------------------------------------------------
 
 
