@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /api/docs/ loads nothing from elsewhere
     "csp",
     "students",
     "recognition",
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "attendance_site.errors.FriendlyErrorPages",  # our 403/404 pages for views, DEBUG on or off
 ]
 
 # /healthz answers within this many seconds, each of its checks (database, broker, storage)
@@ -248,6 +250,13 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roll Call API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Teachers' pages use their login session. Classroom cameras send `Authorization: Token <token>` with a "
+        "device token an administrator creates in the admin (Device tokens): it reaches only its room's or "
+        "course's sessions. The schema itself: [/api/schema/](/api/schema/) (YAML; `?format=json` for JSON)."
+    ),
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "AttendanceStatusEnum": "students.models.AttendanceRecord.STATUS_CHOICES",
         "AttendanceSourceEnum": "students.models.AttendanceRecord.SOURCE_CHOICES",

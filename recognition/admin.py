@@ -18,6 +18,11 @@ from .models import Capture, DetectedFace, DeviceToken, FacePhoto, HeldFacePhoto
 from .uploads import ImageRejected, check_photo_upload
 
 
+def distance_shown(distance):
+    """A match distance as people read it: three decimals are all that tell faces apart."""
+    return "" if distance is None else f"{distance:.3f}"
+
+
 def thumbnail(url, alt, height=96):
     return format_html('<img src="{}" alt="{}" height="{}">', url, alt, height)
 
@@ -79,11 +84,16 @@ class FacePhotoInline(admin.TabularInline):
     fk_name = "student"
     form = FacePhotoForm
     extra = 3
-    fields = ["image", "preview", "status", "reason", "source", "added_by"]
-    readonly_fields = ["preview", "status", "reason", "source", "added_by"]
+    fields = ["image", "preview", "photo_status", "reason", "source", "added_by"]
+    readonly_fields = ["preview", "photo_status", "reason", "source", "added_by"]
 
     def get_formset(self, request, obj=None, **kwargs):
         return super().get_formset(request, obj, **{**kwargs, "form": photo_form_for(request.user)})
+
+    # An empty row for a new photo has no status yet: it shows nothing, not the default "Pending".
+    @admin.display(description="Status")
+    def photo_status(self, photo):
+        return photo.get_status_display() if photo.pk else ""
 
     @admin.display(description="Preview")
     def preview(self, photo):
@@ -91,7 +101,7 @@ class FacePhotoInline(admin.TabularInline):
 
     @admin.display(description="Why")
     def reason(self, photo):
-        return photo.hold_reason or photo.rejection_reason
+        return (photo.hold_reason or photo.rejection_reason) if photo.pk else ""
 
 
 PHOTO_RECORD_FIELDS = [
@@ -176,13 +186,21 @@ class DetectedFaceInline(admin.TabularInline):
     model = DetectedFace
     extra = 0
     fields = [
-        "x1", "y1", "x2", "y2", "score", "decision", "reason", "student", "distance",
-        "suggested_student", "suggested_distance", "decided_by",
+        "x1", "y1", "x2", "y2", "score", "decision", "reason", "student", "match_distance",
+        "suggested_student", "suggested_match_distance", "decided_by",
     ]
     readonly_fields = [
-        "x1", "y1", "x2", "y2", "score", "decision", "reason", "distance", "suggested_student", "suggested_distance",
-        "decided_by",
+        "x1", "y1", "x2", "y2", "score", "decision", "reason", "match_distance", "suggested_student",
+        "suggested_match_distance", "decided_by",
     ]
+
+    @admin.display(description="Distance")
+    def match_distance(self, face):
+        return distance_shown(face.distance)
+
+    @admin.display(description="Suggestion's distance")
+    def suggested_match_distance(self, face):
+        return distance_shown(face.suggested_distance)
 
 
 @admin.register(Capture)

@@ -39,13 +39,21 @@ def add_enrolment_photo(student, content, *, source, added_by=None):
     return photo, True
 
 
-def record_consent(students, recorded_by, given_by=""):
-    """Record consent for students who have none yet, and have their waiting photos embedded."""
+class ConsentWithoutGiver(ValueError):
+    """Consent recorded without saying who gave it would be no record at all."""
+
+
+def record_consent(students, recorded_by, given_by):
+    """Record consent, given by `given_by` (the student, or a guardian for a minor), for students
+    who have none yet, and have their waiting photos embedded. Returns how many were recorded."""
+    given_by = " ".join((given_by or "").split())
+    if not given_by:
+        raise ConsentWithoutGiver("Say who gave consent: the student, or the guardian's name.")
     waiting = list(students.filter(consent_recorded_at__isnull=True))
     for student in waiting:
         student.consent_recorded_at = timezone.now()
         student.consent_recorded_by = recorded_by
-        student.consent_given_by = given_by or student.consent_given_by
+        student.consent_given_by = given_by
         student.save(update_fields=["consent_recorded_at", "consent_recorded_by", "consent_given_by"])
         for photo in student.face_photos.filter(status=FacePhoto.PENDING):
             queue_embedding(photo)

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from students.models import ClassSession, Student
 
@@ -83,7 +85,9 @@ class FacePhoto(models.Model):
         ordering = ["student__full_name", "created_at"]
 
     def __str__(self):
-        return f"Photo {self.pk} of {self.student.full_name} ({self.status})"
+        # Not numbered: a number across all students' photos reads as "the 12th of this student's".
+        taken = f", {date_format(timezone.localtime(self.created_at), 'j M Y')}" if self.created_at else ""
+        return f"Enrolment photo of {self.student.full_name}{taken}"
 
 
 class HeldFacePhoto(FacePhoto):

@@ -25,6 +25,14 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = DetectedFace
         fields = ["id", "box", "score", "student", "suggestion", "distance", "decided_by"]
+        extra_kwargs = {
+            "id": {"help_text": "The face's id."},
+            "score": {"help_text": "The detector's confidence that this is a face, 0 to 1."},
+            "distance": {
+                "help_text": "Distance to the marked or assigned student's photos (smaller is surer); null otherwise."
+            },
+            "decided_by": {"help_text": "Who named the face: automatically (the recognition) or by a person."},
+        }
 
     @extend_schema_field(SuggestionSerializer(allow_null=True))
     def get_suggestion(self, face):
@@ -34,17 +42,18 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
 
 
 class TimingsSerializer(serializers.Serializer):
-    detect_ms = serializers.FloatField(allow_null=True)
-    embed_ms = serializers.FloatField(allow_null=True)
-    match_ms = serializers.FloatField(allow_null=True)
-    total_ms = serializers.FloatField(allow_null=True)
+    # Milliseconds each step took; null until processed.
+    detect_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds finding the faces.")
+    embed_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds describing the faces.")
+    match_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds matching them to the roster.")
+    total_ms = serializers.FloatField(allow_null=True, help_text="Milliseconds in all.")
 
 
 class CaptureSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
-    image_url = serializers.SerializerMethodField()
-    timings = TimingsSerializer(source="*", read_only=True)
-    faces = DetectedFaceSerializer(many=True, read_only=True)
+    url = serializers.SerializerMethodField(help_text="This capture in the API: poll it until it is done or failed.")
+    image_url = serializers.SerializerMethodField(help_text="The photo itself (for those who may see it).")
+    timings = TimingsSerializer(source="*", read_only=True, help_text="How long each step of the recognition took.")
+    faces = DetectedFaceSerializer(many=True, read_only=True, help_text="The faces found, once done.")
 
     class Meta:
         model = Capture
@@ -52,6 +61,16 @@ class CaptureSerializer(serializers.ModelSerializer):
             "id", "url", "session", "source", "status", "error", "taken_at", "created_at",
             "face_count", "image_url", "timings", "faces",
         ]
+        extra_kwargs = {
+            "id": {"help_text": "The capture's id."},
+            "session": {"help_text": "The session's id."},
+            "source": {"help_text": "A photo uploaded, or a camera's snapshot."},
+            "status": {"help_text": "queued, processing, then done or failed; attendance is marked when done."},
+            "error": {"help_text": "Why it failed, for a person; empty otherwise."},
+            "taken_at": {"help_text": "When the photo was taken: the time the students in it were first seen."},
+            "created_at": {"help_text": "When it was received."},
+            "face_count": {"help_text": "How many faces were found; null until processed."},
+        }
 
     def get_url(self, capture) -> str:
         return self.context["request"].build_absolute_uri(reverse("api_capture", args=[capture.pk]))
@@ -63,7 +82,9 @@ class CaptureSerializer(serializers.ModelSerializer):
 class CaptureUploadSerializer(serializers.Serializer):
     # An empty file passes here so that create_capture refuses it with the advice every route gives.
     image = serializers.FileField(allow_empty_file=True, help_text="A JPEG or PNG class photo or camera snapshot.")
-    source = serializers.ChoiceField(choices=Capture.SOURCE_CHOICES, default=Capture.PHOTO)
+    source = serializers.ChoiceField(
+        choices=Capture.SOURCE_CHOICES, default=Capture.PHOTO, help_text="photo (uploaded) or camera (a snapshot)."
+    )
     taken_at = serializers.DateTimeField(
         required=False,
         help_text=f"When it was taken; now when left out. From {minutes(TAKEN_BEFORE_START)} minutes before the "

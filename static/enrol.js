@@ -43,19 +43,28 @@
     }
   }
 
+  const stopButton = document.getElementById("enrol-stop");
+
   startButton.addEventListener("click", async () => {
     try {
-      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 } }, audio: false });
+      await window.RollCallCamera.start(video, { width: { ideal: 1280 } });
     } catch (error) {
-      result.textContent = "The camera could not be started: " + error.message + ". Allow camera access and try again.";
+      result.textContent = error.message;
+      result.classList.add("problem");
       return;
     }
-    // Until its first frame arrives the video has no size, and a shot would be empty.
-    if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
-      await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
-    }
+    result.textContent = "";
+    result.classList.remove("problem");
     startButton.disabled = true;
     shootButton.disabled = false;
+    stopButton.disabled = false;
+  });
+
+  stopButton.addEventListener("click", () => {
+    window.RollCallCamera.stop(video);
+    startButton.disabled = false;
+    shootButton.disabled = true;
+    stopButton.disabled = true;
   });
 
   shootButton.addEventListener("click", () => {
@@ -76,7 +85,7 @@
       } catch (error) {
         result.textContent = "Could not reach the server. Check the connection and try again.";
       } finally {
-        shootButton.disabled = false;
+        shootButton.disabled = !video.srcObject;
       }
     }, "image/jpeg", 0.92);
   });

@@ -65,25 +65,34 @@
   const cameraStatus = document.getElementById("camera-status");
   let autoTimer = null;
 
+  const stopButton = document.getElementById("camera-stop");
+  const cameraControls = [snapButton, autoBox, intervalInput, stopButton];
+
   startButton.addEventListener("click", async () => {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      cameraStatus.textContent = "This browser cannot use a camera here (it needs HTTPS or localhost).";
-      return;
-    }
+    video.hidden = false;  // shown before it starts: a hidden video may never play its first frame
     try {
-      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1920 } }, audio: false });
+      await window.RollCallCamera.start(video, { width: { ideal: 1920 } });
     } catch (error) {
-      cameraStatus.textContent = "The camera could not be started: " + error.message + ". Allow camera access and try again.";
+      video.hidden = true;
+      cameraStatus.textContent = error.message;
+      cameraStatus.classList.add("problem");
       return;
     }
-    video.hidden = false;
-    // Until its first frame arrives the video has no size, and a snapshot would be lost.
-    if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
-      await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
-    }
+    cameraStatus.classList.remove("problem");
     startButton.disabled = true;
-    [snapButton, autoBox, intervalInput].forEach((control) => { control.disabled = false; });
+    cameraControls.forEach((control) => { control.disabled = false; });
     cameraStatus.textContent = "Camera on.";
+  });
+
+  stopButton.addEventListener("click", () => {
+    clearInterval(autoTimer);
+    autoTimer = null;
+    autoBox.checked = false;
+    window.RollCallCamera.stop(video);
+    video.hidden = true;
+    startButton.disabled = false;
+    cameraControls.forEach((control) => { control.disabled = true; });
+    cameraStatus.textContent = "Camera off.";
   });
 
   function snapshot() {

@@ -1,15 +1,18 @@
 from functools import partial
 
 from django.contrib import admin
+from django.contrib.admin.helpers import AdminForm
 from django.db.models import Q
 from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from recognition.admin import FacePhotoInline
+from recognition.admin import FacePhotoInline, distance_shown
 from recognition.enrolment import record_consent
 
 from . import sheets
+from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, StudentAdminForm
 from .csv_files import csv_download
 from .export import student_export_zip
 from .forms import SessionSeriesForm
@@ -17,12 +20,15 @@ from .models import (
     AttendanceChange, AttendanceRecord, ClassSession, Course, Notice, SessionSeries, SheetSync, Student,
 )
 from .oneroster_admin import import_oneroster
+from .permissions import teacher_logins
 from .tasks import schedule_sync
+from .teacher_admin import add_teacher
 from .timetable import create_series_sessions, set_cancelled
 
 
 @admin.register(Student)
 class StudentAdmin(admin.ModelAdmin):
+    form = StudentAdminForm
     list_display = ["full_name", "student_number", "email", "is_active", "consent_recorded_at", "photo_count"]
     list_filter = ["is_active", "courses"]
     search_fields = ["full_name", "student_number", "email"]
@@ -35,10 +41,39 @@ class StudentAdmin(admin.ModelAdmin):
     def photo_count(self, student):
         return student.face_photos.count()
 
-    @admin.action(description="Record consent for face photos (given by the student or guardian named)")
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["form_class"] = PersonChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, student, form, change):
+        super().save_model(request, student, form, change)
+        # Filling "Consent given by" is recording consent: by whoever saves, now, and the
+        # photos that waited for it are checked.
+        if not student.has_consent and student.consent_given_by:
+            record_consent(Student.objects.filter(pk=student.pk), request.user, student.consent_given_by)
+            student.refresh_from_db(fields=["consent_recorded_at", "consent_recorded_by"])
+            self.message_user(request, f"Consent recorded, given by {student.consent_given_by}.")
+
+    @admin.action(description="Record consent for face photos (asks who gave it)")
     def record_consent(self, request, queryset):
-        updated = record_consent(queryset, request.user)
-        self.message_user(request, f"Consent recorded for {updated} student(s).")
+        # Like Django's delete action: a page of its own asks who consented, then posts back here.
+        form = ConsentForm(request.POST if "confirm" in request.POST else None)
+        if form.is_valid():
+            given_by = form.cleaned_data["given_by"]
+            recorded = record_consent(queryset, request.user, given_by)
+            self.message_user(request, f"Consent recorded for {recorded} student(s), given by {given_by}.")
+            return None
+        students = list(queryset)
+        return TemplateResponse(request, "admin/students/student/record_consent.html", {
+            **self.admin_site.each_context(request),
+            "title": "Record consent",
+            "opts": self.model._meta,
+            "adminform": AdminForm(form, [(None, {"fields": ["given_by"]})], {}),
+            "students": students,
+            "waiting": [student for student in students if not student.has_consent],
+            "already": [student for student in students if student.has_consent],
+        })
 
     @admin.action(description="Export everything stored about this student (zip)")
     def export_student_data(self, request, queryset):
@@ -93,6 +128,15 @@ class CourseAdmin(admin.ModelAdmin):
     filter_horizontal = ["teachers", "students"]
     inlines = [ClassSessionInline, SheetSyncInline]
     actions = ["sync_sheets_now"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "teachers":
+            kwargs.update(queryset=teacher_logins(), form_class=PeopleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_urls(self):
+        page = self.admin_site.admin_view(partial(add_teacher, admin_site=self.admin_site))
+        return [path("add-teacher/", page, name="students_course_add_teacher"), *super().get_urls()]
 
     @admin.display(description="Students")
     def student_count(self, course):
@@ -189,18 +233,25 @@ def attendance_csv_row(record):
         record.status,
         first_seen,
         record.source,
-        "" if record.match_distance is None else f"{record.match_distance:.3f}",
+        distance_shown(record.match_distance),
     ]
 
 
 @admin.register(AttendanceRecord)
 class AttendanceRecordAdmin(admin.ModelAdmin):
-    list_display = ["student", "session", "status", "first_seen_at", "source", "match_distance"]
+    list_display = ["student", "session", "status", "first_seen_at", "source", "distance"]
+    # The machine's measurement: shown rounded, never edited.
+    exclude = ["match_distance"]
+    readonly_fields = ["distance"]
     list_filter = ["session__course", ("session__starts_at", admin.DateFieldListFilter), "status", "source"]
     search_fields = ["student__full_name", "student__student_number"]
     list_select_related = ["student", "session__course"]
     inlines = [AttendanceChangeInline]
     actions = ["export_csv"]
+
+    @admin.display(description="Match distance", ordering="match_distance")
+    def distance(self, record):
+        return distance_shown(record.match_distance)
 
     @admin.action(description="Export selected records as CSV")
     def export_csv(self, request, queryset):

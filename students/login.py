@@ -4,6 +4,8 @@ reset form is limited the same way, per address and per e-mail address."""
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.exceptions import ValidationError
@@ -11,6 +13,7 @@ from django.forms.forms import NON_FIELD_ERRORS
 
 from attendance_site.ratelimit import client_address, over_limit
 
+from .admin_forms import person_label
 from .permissions import is_school_admin
 
 TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute, then try again."
@@ -92,11 +95,28 @@ class RateLimitedPasswordResetView(PasswordResetView):
         return answer_429_when_refused(super().form_invalid(form))
 
 
+class PeopleByNameAutocomplete(AutocompleteJsonView):
+    """The admin's search-as-you-type pickers, which name a login by its person, as the
+    selected value is named (admin_forms.person_label)."""
+
+    def serialize_result(self, obj, to_field_name):
+        result = super().serialize_result(obj, to_field_name)
+        if isinstance(obj, get_user_model()):
+            result["text"] = person_label(obj)
+        return result
+
+
 class RollCallAdminSite(admin.AdminSite):
     """The admin, for school admins only (students/permissions.py), with its login limited like
     the site's (attendance_site.apps.RollCallAdminConfig)."""
 
     login_form = AdminLoginForm
+    site_header = "Roll Call administration"
+    site_title = "Roll Call admin"
+    index_title = "Students, courses and attendance"
+
+    def autocomplete_view(self, request):
+        return PeopleByNameAutocomplete.as_view(admin_site=self)(request)
 
     def has_permission(self, request):
         return is_school_admin(request.user)

@@ -7,6 +7,16 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
+# The role groups (students/migrations/0002_role_groups.py; what they mean: students/permissions.py).
+ADMIN_GROUP = "Admin"
+TEACHER_GROUP = "Teacher"
+
+
+def logins_a_student_may_have():
+    """A student's login is nobody's staff login: linking a teacher's or an admin's account to a
+    student would show them as that student and give the student their reach."""
+    return ~models.Q(groups__name__in=[ADMIN_GROUP, TEACHER_GROUP]) & models.Q(is_superuser=False)
+
 
 class Student(models.Model):
     student_number = models.CharField(max_length=32, unique=True)
@@ -18,7 +28,8 @@ class Student(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="student",
-        help_text="The login this student uses to see their own attendance.",
+        limit_choices_to=logins_a_student_may_have,
+        help_text="The login this student uses to see their own attendance (not a teacher's or an admin's).",
     )
     is_active = models.BooleanField(default=True)
     # Face photos are biometric data: no enrolment photo is processed before consent is recorded.
@@ -69,7 +80,8 @@ class Course(models.Model):
         ordering = ["code"]
 
     def __str__(self):
-        return f"{self.code} {self.name}"
+        # A course imported by code alone has no name until someone fills it in.
+        return f"{self.code} {self.name}".strip()
 
 
 # OneRoster import (students/oneroster.py).

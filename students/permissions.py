@@ -13,15 +13,14 @@ The roles (the groups come from students/migrations/0002_role_groups.py):
 - a classroom camera (a DeviceToken) reaches the sessions of its room or course, and reads back
   only the captures it sent.
 """
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 
+from attendance_site.errors import NotYours
 from recognition.authentication import device_of
 from recognition.models import Capture, DetectedFace, FacePhoto
 
-from .models import ClassSession, Course, Student
-
-ADMIN_GROUP = "Admin"
-TEACHER_GROUP = "Teacher"
+from .models import ADMIN_GROUP, TEACHER_GROUP, ClassSession, Course, Student
 
 
 def in_group(user, name):
@@ -61,6 +60,15 @@ def school_admin_link(request):
 
 
 # --- A person's reach -------------------------------------------------------------------------
+
+
+def in_reach(queryset, pk, not_yours):
+    """The object of the queryset (one of those a caller may reach) with this pk, or NotYours
+    with the message `not_yours`, the same whether it exists or not."""
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise NotYours(not_yours)
+    return found
 
 
 def courses_managed_by(user):
@@ -142,3 +150,12 @@ def sessions_for_caller(request):
 def captures_for_caller(request):
     device = device_of(request)
     return captures_for_device(device) if device else captures_managed_by(request.user)
+
+
+# --- Whom a picker offers ---------------------------------------------------------------------
+
+
+def teacher_logins():
+    """The logins a course's teachers are chosen from: the active members of the Teacher group."""
+    teachers = get_user_model().objects.filter(is_active=True, groups__name=TEACHER_GROUP)
+    return teachers.order_by("first_name", "last_name", "username")

@@ -7,12 +7,22 @@ class StudentBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Student
         fields = ["id", "student_number", "full_name"]
+        extra_kwargs = {
+            "id": {"help_text": "The student's id in Roll Call (student_pk in the attendance paths)."},
+            "student_number": {"help_text": "The school's number for the student, unique."},
+            "full_name": {"help_text": "The student's name as the school writes it."},
+        }
 
 
 class CourseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Course
         fields = ["id", "code", "name"]
+        extra_kwargs = {
+            "id": {"help_text": "The course's id in Roll Call (in /api/courses/{id}/sessions/)."},
+            "code": {"help_text": "The school's short code for the course, unique, e.g. MATH1."},
+            "name": {"help_text": "The course's name; may be empty until an admin fills it in."},
+        }
 
 
 class ClassSessionSerializer(serializers.ModelSerializer):
@@ -22,6 +32,20 @@ class ClassSessionSerializer(serializers.ModelSerializer):
             "id", "course", "starts_at", "ends_at", "room", "late_after_minutes", "closed_at", "cancelled_at", "series",
         ]
         read_only_fields = ["course", "closed_at", "cancelled_at", "series"]
+        extra_kwargs = {
+            "id": {"help_text": "The session's id (in /api/sessions/{id}/…)."},
+            "course": {"help_text": "The course's id; a new session belongs to the course of its path."},
+            "starts_at": {"help_text": "When the class starts (ISO 8601 with a time zone)."},
+            "ends_at": {"help_text": "When the class ends; after starts_at."},
+            "room": {
+                "help_text": "Where it is held; a room's camera (device token) sends to the sessions in its room."
+            },
+            "closed_at": {
+                "help_text": "When a teacher closed it: the students not seen by then are absent. Null while open."
+            },
+            "cancelled_at": {"help_text": "When the session was cancelled (it then counts nowhere); null if it is on."},
+            "series": {"help_text": "The timetable row this session was made from; null for a one-off session."},
+        }
 
     def validate(self, attrs):
         if attrs["ends_at"] <= attrs["starts_at"]:
@@ -33,27 +57,54 @@ class RosterEntrySerializer(serializers.Serializer):
     """One enrolled student in a session; status is null until they are seen or marked."""
 
     student = StudentBriefSerializer()
-    status = serializers.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES, allow_null=True, source="record.status", default=None)
-    first_seen_at = serializers.DateTimeField(allow_null=True, source="record.first_seen_at", default=None)
-    source = serializers.ChoiceField(choices=AttendanceRecord.SOURCE_CHOICES, allow_null=True, source="record.source", default=None)
-    match_distance = serializers.FloatField(allow_null=True, source="record.match_distance", default=None)
-    marked_by = serializers.CharField(allow_null=True, source="record.marked_by.username", default=None)
+    status = serializers.ChoiceField(
+        choices=AttendanceRecord.STATUS_CHOICES, allow_null=True, source="record.status", default=None,
+        help_text="The student's attendance in this session; null until they are seen or marked.",
+    )
+    first_seen_at = serializers.DateTimeField(
+        allow_null=True, source="record.first_seen_at", default=None,
+        help_text="When the photo that first showed them was taken; null when nobody saw them.",
+    )
+    source = serializers.ChoiceField(
+        choices=AttendanceRecord.SOURCE_CHOICES, allow_null=True, source="record.source", default=None,
+        help_text="What set the status: a class photo, a camera, a person (manual), or closing the session.",
+    )
+    match_distance = serializers.FloatField(
+        allow_null=True, source="record.match_distance", default=None,
+        help_text="How far the face was from the student's enrolment photos (smaller is surer); null if not seen.",
+    )
+    marked_by = serializers.CharField(
+        allow_null=True, source="record.marked_by.username", default=None,
+        help_text="The login of whoever set the status by hand or closed the session; null for the machine.",
+    )
 
 
 class StatusChangeSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=AttendanceRecord.STATUS_CHOICES)
-    reason = serializers.CharField(max_length=300, allow_blank=True, default="")
+    status = serializers.ChoiceField(
+        choices=AttendanceRecord.STATUS_CHOICES,
+        help_text="The new status; a person's status is never overwritten by a capture.",
+    )
+    reason = serializers.CharField(
+        max_length=300, allow_blank=True, default="", help_text="Why, for the audit trail (e.g. \"doctor's note\")."
+    )
 
 
 class MySessionSerializer(serializers.Serializer):
-    session = serializers.IntegerField(source="session.pk")
-    starts_at = serializers.DateTimeField(source="session.starts_at")
-    ends_at = serializers.DateTimeField(source="session.ends_at")
-    status = serializers.CharField(allow_null=True, source="record.status", default=None)
-    first_seen_at = serializers.DateTimeField(allow_null=True, source="record.first_seen_at", default=None)
+    session = serializers.IntegerField(source="session.pk", help_text="The session's id.")
+    starts_at = serializers.DateTimeField(source="session.starts_at", help_text="When the class started.")
+    ends_at = serializers.DateTimeField(source="session.ends_at", help_text="When the class ended.")
+    status = serializers.CharField(
+        allow_null=True, source="record.status", default=None,
+        help_text="present, late, absent or excused; null when nothing is recorded.",
+    )
+    first_seen_at = serializers.DateTimeField(
+        allow_null=True, source="record.first_seen_at", default=None, help_text="When you were first seen; null if not."
+    )
 
 
 class MyCourseAttendanceSerializer(serializers.Serializer):
     course = CourseSerializer()
-    percentage = serializers.FloatField(allow_null=True)
-    sessions = MySessionSerializer(many=True)
+    percentage = serializers.FloatField(
+        allow_null=True, help_text="Attendance so far in percent (present and late count); null before any session."
+    )
+    sessions = MySessionSerializer(many=True, help_text="Every session held so far, oldest first.")

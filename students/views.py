@@ -15,15 +15,18 @@ from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
-from .permissions import courses_managed_by, sessions_managed_by, student_of
+from .permissions import courses_managed_by, in_reach, sessions_managed_by, student_of
 from .timetable import create_series_sessions, set_cancelled
 
 def managed_course(request, pk):
-    return get_object_or_404(courses_managed_by(request.user), pk=pk)
+    return in_reach(courses_managed_by(request.user), pk, "You don't teach this course, or it does not exist.")
 
 
 def managed_session(request, pk):
-    return get_object_or_404(sessions_managed_by(request.user).select_related("course"), pk=pk)
+    return in_reach(
+        sessions_managed_by(request.user).select_related("course"), pk,
+        "You don't teach this session's course, or the session does not exist.",
+    )
 
 
 @login_required

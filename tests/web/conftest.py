@@ -37,8 +37,10 @@ def role_groups(transactional_db):
 
 @pytest.fixture
 def open_browser(live_server, monkeypatch):
-    """open_browser(camera=None) -> a new page in a new Chromium; with camera (a .y4m or .mjpeg
-    file), the browser's only webcam plays that file and camera access is granted without asking."""
+    """open_browser(camera=None, allow_camera=True, extra_args=()) -> a new page in a new Chromium;
+    with camera (a .y4m or .mjpeg file), the browser's only webcam plays that file and camera
+    access is granted without asking, or refused when allow_camera is False. Without camera
+    the browser has no webcam at all."""
     # Depending on live_server closes the browsers before the server stops.
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # between browser steps are still plain synchronous calls.
@@ -48,13 +50,12 @@ def open_browser(live_server, monkeypatch):
     browsers = []
     with sync_playwright() as playwright:
 
-        def open_page(camera=None):
-            args = list(CHROMIUM_ARGS)
+        def open_page(camera=None, allow_camera=True, extra_args=()):
+            args = [*CHROMIUM_ARGS, *extra_args]
             if camera:
-                args += [
-                    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-video-capture={camera}",
-                ]
+                args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"]
+            if camera and allow_camera:
+                args.append("--use-fake-ui-for-media-stream")
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
             browsers.append(browser)
             page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -160,7 +160,7 @@ def test_a_done_capture_is_drawn_with_a_box_and_a_name_on_every_face(client, sch
 
 def test_assigning_an_unknown_face_marks_the_student_and_can_enrol_the_crop(client, school, private_media_root):
     capture, unknown = capture_with_faces(school.session, [school.ada], private_media_root)
-    record_consent(Student.objects.filter(pk=school.bob.pk), school.admin)
+    record_consent(Student.objects.filter(pk=school.bob.pk), school.admin, "Bob")
     client.force_login(school.teacher)
     client.post(f"/faces/{unknown.pk}/assign/", {"student": school.bob.pk, "add_to_enrolment": "1"})
     unknown.refresh_from_db()

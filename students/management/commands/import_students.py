@@ -147,6 +147,11 @@ class Command(BaseCommand):
         parser.add_argument("folder")
         parser.add_argument("--course", help="Enrol every imported student in this course code (created when missing).")
         parser.add_argument(
+            "--course-name",
+            help="The name of the course --course creates, e.g. \"Mathematics, year 1\"; without it the name is left "
+            "blank, to be filled in the admin. An existing course keeps its name.",
+        )
+        parser.add_argument(
             "--consent",
             metavar="GIVEN_BY",
             help="Record that consent to process face photos was given (by the students, or name the guardians' "
@@ -158,16 +163,16 @@ class Command(BaseCommand):
             help="A CSV file with the header folder,student_number[,full_name]: the student each folder holds.",
         )
 
-    def handle(self, folder, course=None, consent=None, roster=None, **options):
+    def handle(self, folder, course=None, course_name=None, consent=None, roster=None, **options):
         root = Path(folder)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder. Give the folder that holds one sub-folder per student.")
+        if consent is not None and not consent.strip():
+            raise CommandError("--consent needs who gave it: the students, or the name of the guardians' consent form.")
+        if course_name and not course:
+            raise CommandError("--course-name names the course given with --course; give both.")
         roster = read_roster(roster) if roster else {}
-        course_obj = None
-        if course:
-            course_obj, created = Course.objects.get_or_create(code=course, defaults={"name": course})
-            if created:
-                self.stdout.write(f"Created course {course}.")
+        course_obj = self.course(course, course_name) if course else None
         totals = {"students": 0, "photos": 0, "skipped": 0, "folders skipped": 0}
         imported = []
         for entry in listed(root):
@@ -187,6 +192,13 @@ class Command(BaseCommand):
             waiting = consent_warning(Student.objects.filter(pk__in=imported), "this import")
         if waiting:
             self.stderr.write(self.style.WARNING(waiting))
+
+    def course(self, code, name):
+        course, created = Course.objects.get_or_create(code=code, defaults={"name": (name or "").strip()})
+        if created:
+            named = f" ({course.name})" if course.name else ": give it a name in the admin"
+            self.stdout.write(f"Created course {code}{named}.")
+        return course
 
     def skip(self, path, why, totals, counter="skipped"):
         self.stderr.write(f"Skipped {path}: {why}")

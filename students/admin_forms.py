@@ -1,0 +1,86 @@
+"""The forms of the student and course admin pages, and of the admin's own pages (record consent
+for several students, add a teacher): people are picked by their full names, and only among
+those of the right role (students/permissions.py)."""
+from django import forms
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth import get_user_model
+
+from .models import Course, Student
+
+GIVEN_BY_HELP = "The student, or for a minor the guardian who signed. Saving with a name records consent now, by you."
+
+
+def person_label(user):
+    """How a login is shown in a picker: the person's name, and the login to tell namesakes apart."""
+    full_name = user.get_full_name()
+    return f"{full_name} ({user.username})" if full_name else user.username
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return person_label(user)
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user):
+        return person_label(user)
+
+
+def courses_field(label):
+    return forms.ModelMultipleChoiceField(
+        Course.objects.all(), required=False, label=label, widget=FilteredSelectMultiple("courses", is_stacked=False)
+    )
+
+
+class StudentAdminForm(forms.ModelForm):
+    """The student's admin page: their courses are chosen here too (the course holds the link),
+    and filling "Consent given by" records consent when saved (StudentAdmin.save_model)."""
+
+    courses = courses_field("Courses")
+
+    class Meta:
+        model = Student
+        fields = "__all__"
+        help_texts = {"consent_given_by": GIVEN_BY_HELP}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["courses"].initial = self.instance.courses.all()
+        if "user" in self.fields:
+            self.fields["user"].label_from_instance = person_label
+
+    def clean_consent_given_by(self):
+        given_by = " ".join(self.cleaned_data["consent_given_by"].split())
+        if self.instance.has_consent and not given_by:
+            raise forms.ValidationError(
+                "Consent is recorded for this student: say who gave it. Clearing the name does not withdraw consent."
+            )
+        return given_by
+
+    def _save_m2m(self):
+        super()._save_m2m()
+        self.instance.courses.set(self.cleaned_data["courses"])
+
+
+class ConsentForm(forms.Form):
+    """The page the "Record consent" action asks on: whose consent it is."""
+
+    given_by = forms.CharField(
+        label="Consent given by", max_length=200, help_text="The students, or the guardians' consent form (its name)."
+    )
+
+
+class TeacherInvitationForm(forms.Form):
+    full_name = forms.CharField(max_length=300)
+    email = forms.EmailField(label="E-mail", help_text="The invitation goes here; it is also their login name.")
+    courses = courses_field("Courses they teach")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        users = get_user_model().objects
+        if users.filter(username__iexact=email).exists() or users.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "A login with this e-mail already exists: add them to courses on the course pages."
+            )
+        return email

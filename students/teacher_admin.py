@@ -1,0 +1,38 @@
+"""The admin's "Add a teacher" page: one form for the person, their e-mail and their courses."""
+import smtplib
+
+from django.contrib import messages
+from django.contrib.admin.helpers import AdminForm
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+
+from .admin_forms import TeacherInvitationForm
+from .models import Course
+from .permissions import is_school_admin
+from .teachers import invite_teacher
+
+
+def add_teacher(request, admin_site):
+    if not is_school_admin(request.user):
+        raise PermissionDenied
+    form = TeacherInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            teacher = invite_teacher(data["full_name"], data["email"], data["courses"], request.build_absolute_uri("/"))
+        except (smtplib.SMTPException, OSError) as error:
+            form.add_error(None, f"The invitation could not be sent ({error}), so no login was created. "
+                                 "Check the site's e-mail settings, then try again.")
+        else:
+            messages.success(request, f"{teacher.get_full_name()} can now choose a password: "
+                                      f"the invitation was sent to {teacher.email}.")
+            return redirect("admin:students_course_changelist")
+    context = {
+        **admin_site.each_context(request),
+        "title": "Add a teacher",
+        "opts": Course._meta,
+        "adminform": AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
+        "media": form.media,
+    }
+    return TemplateResponse(request, "admin/students/add_teacher.html", context)
