@@ -43,11 +43,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # --- Setting a password from an e-mailed link (the teacher invitation, students/teachers.py).
-    # Only the two routes the invitation needs; the password reset pages add the rest.
-    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
-    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
-    # --- end of the password-setting routes
     path("api/", include(api_urlpatterns)),
     path("", include(signin_urlpatterns)),
     path("", include("students.urls")),
