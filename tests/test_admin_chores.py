@@ -88,7 +88,7 @@ def test_filling_consent_given_by_on_the_student_form_records_consent_and_checks
     client, school, faces_dataset, eager_celery, django_capture_on_commit_callbacks
 ):
     stuart = make_student("S7", "Stuart Bloom")
-    photo, _ = add_enrolment_photo(stuart, portrait(faces_dataset))
+    photo, _ = add_enrolment_photo(stuart, portrait(faces_dataset), source=FacePhoto.ADMIN)
     client.force_login(school.admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = save_student_form(client, stuart, consent_given_by="Mary Bloom (mother)")
@@ -370,7 +370,7 @@ def test_distances_show_three_decimals_in_the_admin(client, school, private_medi
 
 def test_photos_are_named_per_student_and_empty_rows_show_no_status(client, school):
     for seed in range(2):
-        add_enrolment_photo(school.bob, photo_jpeg(seed=seed))
+        add_enrolment_photo(school.bob, photo_jpeg(seed=seed), source=FacePhoto.ADMIN)
     first = FacePhoto.objects.filter(student=school.bob).first()
     assert str(first).startswith("Enrolment photo of Bob Babbage, ")
     client.force_login(school.admin)

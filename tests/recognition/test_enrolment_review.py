@@ -246,7 +246,7 @@ def test_what_corroborates_a_face_and_what_makes_it_a_lookalike():
 
 @pytest.fixture
 def photos_of_two_courses(school):
-    record_consent(Student.objects.filter(pk__in=[school.ada.pk, school.dan.pk]), school.admin)
+    record_consent(Student.objects.filter(pk__in=[school.ada.pk, school.dan.pk]), school.admin, "Guardian")
     ada_photo, _ = add_enrolment_photo(school.ada, photo_jpeg(seed=1), source=FacePhoto.REVIEW, added_by=school.teacher)
     dan_photo, _ = add_enrolment_photo(school.dan, photo_jpeg(seed=2), source=FacePhoto.ADMIN, added_by=school.admin)
     held = {"status": FacePhoto.HELD, "hold_reason": "Ada Lovelace has no accepted photo"}

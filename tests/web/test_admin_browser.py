@@ -44,7 +44,7 @@ def test_consent_given_on_the_student_form_is_recorded_and_the_photo_checked(
     open_browser, live_server, faces_dataset, eager_celery, tmp_path, width
 ):
     stuart = make_student("S7", "Stuart Bloom")
-    photo, _ = add_enrolment_photo(stuart, portrait(faces_dataset))
+    photo, _ = add_enrolment_photo(stuart, portrait(faces_dataset), source=FacePhoto.ADMIN)
     page = admin_page(open_browser, live_server, width)
     visit(page, f"{live_server.url}/admin/students/student/{stuart.pk}/change/", "student change page")
     assert page.locator(".field-photo_status").first.inner_text().strip() == "Pending"  # the stored photo
