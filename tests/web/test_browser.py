@@ -36,8 +36,9 @@ def test_a_teacher_uploads_a_class_photo_and_sees_boxes_names_and_the_roster(
     assert len(labels) == page.locator("svg polygon.box").count() >= 5
     assert seen <= set(labels)
     roster = page.locator("#roster")
-    roster.get_by_text("Recognised in a class photo").first.wait_for()
-    assert roster.get_by_text("Recognised in a class photo").count() == len(seen)
+    # How each was decided, under the name (the history under it says it again).
+    roster.locator(".roster-how", has_text="Recognised in a class photo").first.wait_for()
+    assert roster.locator(".roster-how", has_text="Recognised in a class photo").count() == len(seen)
     page.screenshot(path=str(tmp_path / "session.png"), full_page=True)
 
     # Correct one student by hand: the status and the reason stay in the roster.
