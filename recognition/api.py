@@ -14,7 +14,7 @@ from attendance_site.ratelimit import over_limit
 from students.permissions import captures_for_caller, sessions_for_caller
 
 from .authentication import IsPersonOrDevice, device_of
-from .captures import ImageRejected, SessionCancelled, TakenAtRefused, create_capture
+from .captures import ImageRejected, SessionCancelled, SessionClosed, TakenAtRefused, create_capture
 from .classroom import NoSessionOn, session_on_now
 from .models import Capture
 from .queries import latest_captures, with_faces
@@ -70,7 +70,7 @@ def receive_capture(request, session_for):
             taken_at=upload.validated_data.get("taken_at"),
             device=device,
         )
-    except (NoSessionOn, SessionCancelled) as refusal:
+    except (NoSessionOn, SessionCancelled, SessionClosed) as refusal:
         return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
     except ImageRejected as rejection:
         return Response({"image": [str(rejection)]}, status=status.HTTP_400_BAD_REQUEST)

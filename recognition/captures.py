@@ -6,6 +6,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from students.attendance import closed_sentence
 from students.sheets import local_time
 
 from .models import Capture
@@ -28,6 +29,11 @@ class SessionCancelled(ValueError):
     """The session was cancelled: it takes no attendance until it is restored."""
 
 
+class SessionClosed(ValueError):
+    """The session was closed: it takes no photo until a teacher reopens it. (A photo queued
+    before the close is still recognised: the worker does not come through here.)"""
+
+
 def check_taken_at(session, taken_at, now):
     earliest, latest = session.starts_at - TAKEN_BEFORE_START, now + TAKEN_AFTER_NOW
     if not earliest <= taken_at <= latest:
@@ -46,13 +52,15 @@ def minutes(delta):
 def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOTO, taken_at=None, device=None):
     """Validate an uploaded image and its time, and queue it for recognition after the commit.
 
-    Raises SessionCancelled, ImageRejected or TakenAtRefused with a message for the person who
-    sent it; nothing is stored then.
+    Raises SessionCancelled, SessionClosed, ImageRejected or TakenAtRefused with a message for
+    the person who sent it; nothing is stored then.
     """
     if session.is_cancelled:
         raise SessionCancelled(
             f"Session {session} was cancelled: restore it on the course page to take its attendance."
         )
+    if session.closed_at is not None:
+        raise SessionClosed(f"{closed_sentence(session)} Reopen it on the session page to add photos.")
     now = timezone.now()
     taken_at = taken_at or now
     check_taken_at(session, taken_at, now)
@@ -93,4 +101,4 @@ def retry_capture(capture):
     return bool(queued)
 
 
-__all__ = ["create_capture", "retry_capture", "ImageRejected", "SessionCancelled", "TakenAtRefused"]
+__all__ = ["create_capture", "retry_capture", "ImageRejected", "SessionCancelled", "SessionClosed", "TakenAtRefused"]

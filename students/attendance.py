@@ -5,12 +5,14 @@ Every function here runs inside one transaction and writes the audit trail with 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import AttendanceChange, AttendanceRecord, ClassSession
+from .models import AttendanceChange, AttendanceRecord, ClassSession, SessionEvent
 from .tasks import attendance_changed
+from .templatetags.people import display_name
 
 RECOGNITION_REASON = "Recognised in a class photo"
 SEEN_BEFORE_CLOSE_REASON = "Recognised in a class photo taken before the session was closed"
 CLOSE_REASON = "Not seen before the session was closed"
+NOT_SEEN_REASON = "Not seen yet when everyone not seen was marked absent"
 
 
 def status_when_first_seen(session, seen_at):
@@ -32,12 +34,13 @@ def taken_before_close(session, seen_at):
 
 
 def keeps_its_status(record, session, seen_at):
-    """A person's decision is never overwritten by the machine. The absence a close wrote is
-    the system's decision: a photo taken before the close, still being recognised then, shows
-    the student was there, so it wins; a photo taken after the close does not."""
+    """A person's decision is never overwritten by the machine. The absence a close (or "mark
+    everyone not seen absent") wrote is the system's decision: a photo taken before the close,
+    still being recognised then, shows the student was there, so it wins; a photo taken after
+    the close does not."""
     if record.is_manual:
         return True
-    return record.is_absent_at_close and not taken_before_close(session, seen_at)
+    return record.is_absent_not_seen and not taken_before_close(session, seen_at)
 
 
 @transaction.atomic
@@ -102,17 +105,34 @@ def set_status(session, student, status, changed_by, reason=""):
     return record
 
 
-def mark_absent_at_close(session, student, closed_by):
-    """Record a student without a record as absent by the close. A record written meanwhile
-    (a capture finishing as the session closes) is left as it is. Returns whether one was made."""
+def mark_absent_if_unmarked(session, student, marked_by, source, reason):
+    """Record a student without a record as absent, the system's decision (source CLOSE or
+    NOT_SEEN). A record written meanwhile (a capture finishing at that moment) is left as it is.
+    Returns whether one was made."""
     record, created = AttendanceRecord.objects.get_or_create(
         session=session,
         student=student,
-        defaults={"status": AttendanceRecord.ABSENT, "source": AttendanceRecord.CLOSE, "marked_by": closed_by},
+        defaults={"status": AttendanceRecord.ABSENT, "source": source, "marked_by": marked_by},
     )
     if created:
-        _log_change(record, "", closed_by, CLOSE_REASON)
+        _log_change(record, "", marked_by, reason)
     return created
+
+
+def mark_unmarked_absent(session, marked_by, source, reason):
+    """Every active enrolled student with no record in the session, marked absent. Returns how many."""
+    marked = session.attendance.values_list("student_id", flat=True)
+    unmarked = session.course.students.filter(is_active=True).exclude(pk__in=marked)
+    count = sum(mark_absent_if_unmarked(session, student, marked_by, source, reason) for student in unmarked)
+    if count:
+        attendance_changed(session.course_id)
+    return count
+
+
+def lock_session(session):
+    # No key update: a capture committing its records meanwhile checks their foreign key with a
+    # key-share lock on this row, which a plain FOR UPDATE would block into a deadlock.
+    return ClassSession.objects.select_for_update(no_key=True).get(pk=session.pk)
 
 
 @transaction.atomic
@@ -120,16 +140,58 @@ def close_session(session, closed_by):
     """Mark every enrolled student who has no record absent, and close the session. These
     absences are the system's decision (see keeps_its_status), audited as made by whoever closed.
     The first close's time stands: it is the cut-off for the photos still being recognised."""
-    # No key update: a capture committing its records meanwhile checks their foreign key with a
-    # key-share lock on this row, which a plain FOR UPDATE would block into a deadlock.
-    locked = ClassSession.objects.select_for_update(no_key=True).get(pk=session.pk)
+    locked = lock_session(session)
     if locked.closed_at is None:
         locked.closed_at = timezone.now()
         locked.save(update_fields=["closed_at"])
+        SessionEvent.objects.create(session=locked, action=SessionEvent.CLOSED, by=closed_by, at=locked.closed_at)
     session.closed_at = locked.closed_at
-    marked = session.attendance.values_list("student_id", flat=True)
-    unmarked = session.course.students.filter(is_active=True).exclude(pk__in=marked)
-    count = sum(mark_absent_at_close(session, student, closed_by) for student in unmarked)
-    if count:
-        attendance_changed(session.course_id)
+    return mark_unmarked_absent(session, closed_by, AttendanceRecord.CLOSE, CLOSE_REASON)
+
+
+@transaction.atomic
+def mark_not_seen_absent(session, marked_by):
+    """Mark every enrolled student not seen yet absent, leaving the session open. The same
+    system decision as the close's: a photo taken before the close still marks them present or
+    late, and a teacher's own status is never touched. Returns how many were marked."""
+    locked = lock_session(session)
+    count = mark_unmarked_absent(locked, marked_by, AttendanceRecord.NOT_SEEN, NOT_SEEN_REASON)
+    SessionEvent.objects.create(
+        session=locked, action=SessionEvent.MARKED_NOT_SEEN_ABSENT, by=marked_by, detail=f"{count} marked absent",
+    )
     return count
+
+
+@transaction.atomic
+def reopen_session(session, reopened_by):
+    """Open a closed session again: it takes photos again, and the absences the close itself
+    wrote are removed, since the cut-off they stood for is gone (the next close writes them
+    again for whoever is still not seen). Statuses a teacher set, recognitions, and the absences
+    of "mark everyone not seen absent" stay. Returns the names whose absence was removed, or
+    None when the session was not closed."""
+    locked = lock_session(session)
+    if locked.closed_at is None:
+        return None
+    # Locked first: a capture converting one of them meanwhile waits, then finds it gone and
+    # writes its own record.
+    closes = list(
+        session.attendance.filter(source=AttendanceRecord.CLOSE)
+        .select_related("student").select_for_update(of=("self",))
+    )
+    names = [record.student.full_name for record in closes]
+    AttendanceRecord.objects.filter(pk__in=[record.pk for record in closes]).delete()
+    locked.closed_at = None
+    locked.save(update_fields=["closed_at"])
+    session.closed_at = None
+    removed = f"the close's absence of {', '.join(names)} removed" if names else "no absence of the close to remove"
+    SessionEvent.objects.create(session=locked, action=SessionEvent.REOPENED, by=reopened_by, detail=removed)
+    if names:
+        attendance_changed(session.course_id)
+    return names
+
+
+def closed_sentence(session):
+    """When and by whom a closed session was closed, as the page and the refused upload say it."""
+    closing = session.events.filter(action=SessionEvent.CLOSED, at=session.closed_at).select_related("by").last()
+    by = f" by {display_name(closing.by)}" if closing and closing.by else ""
+    return f"This session was closed at {timezone.localtime(session.closed_at):%H:%M}{by}."

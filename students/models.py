@@ -190,10 +190,15 @@ class ClassSession(models.Model):
 class AttendanceRecord(models.Model):
     PRESENT, LATE, ABSENT, EXCUSED = "present", "late", "absent", "excused"
     STATUS_CHOICES = [(PRESENT, "Present"), (LATE, "Late"), (ABSENT, "Absent"), (EXCUSED, "Excused")]
-    PHOTO, CAMERA, MANUAL, CLOSE = "photo", "camera", "manual", "close"
-    # CLOSE: absent because the session was closed before the student was seen; the system's
-    # decision on behalf of whoever closed it (marked_by), not a teacher's own "absent".
-    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera"), (MANUAL, "Manual"), (CLOSE, "Session closed")]
+    PHOTO, CAMERA, MANUAL, CLOSE, NOT_SEEN = "photo", "camera", "manual", "close", "not_seen"
+    # CLOSE: absent because the session was closed before the student was seen; NOT_SEEN: absent
+    # because a teacher had everyone not seen yet marked absent while the session was open. Both
+    # are the system's decision on behalf of that teacher (marked_by), not a teacher's own
+    # "absent": a photo taken before the close replaces them. A reopen removes CLOSE's only.
+    SOURCE_CHOICES = [
+        (PHOTO, "Photo"), (CAMERA, "Camera"), (MANUAL, "Manual"), (CLOSE, "Session closed"),
+        (NOT_SEEN, "Not seen yet, marked absent"),
+    ]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="attendance")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance")
@@ -223,6 +228,10 @@ class AttendanceRecord(models.Model):
     def is_absent_at_close(self):
         return self.source == self.CLOSE
 
+    @property
+    def is_absent_not_seen(self):
+        return self.source in (self.CLOSE, self.NOT_SEEN)
+
 
 class AttendanceChange(models.Model):
     """The audit trail: every change of a record's status, who made it and why."""
@@ -241,6 +250,28 @@ class AttendanceChange(models.Model):
 
     def __str__(self):
         return f"{self.old_status or '-'} -> {self.new_status}"
+
+
+class SessionEvent(models.Model):
+    """The audit trail of a session itself: who closed or reopened it, or had everyone not seen
+    yet marked absent, and when."""
+
+    CLOSED, REOPENED, MARKED_NOT_SEEN_ABSENT = "closed", "reopened", "not_seen_absent"
+    ACTION_CHOICES = [
+        (CLOSED, "Closed"), (REOPENED, "Reopened"), (MARKED_NOT_SEEN_ABSENT, "Marked everyone not seen absent"),
+    ]
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=ACTION_CHOICES)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.session}"
 
 
 class SheetSync(models.Model):

@@ -87,7 +87,7 @@ def roster(session):
     """Every enrolled student with their record in the session (None when not seen yet)."""
     records = {
         record.student_id: record
-        for record in session.attendance.select_related("marked_by").prefetch_related("changes")
+        for record in session.attendance.select_related("marked_by").prefetch_related("changes__changed_by")
     }
     return [(student, records.get(student.pk)) for student in session.course.students.filter(is_active=True)]
 

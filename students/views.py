@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from recognition.models import Capture
 from recognition.queries import latest_captures
 
-from .attendance import close_session, set_status
+from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
 from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AttendanceRecord
@@ -114,19 +114,44 @@ def course_csv(request, pk):
     return csv_download(f"attendance-{course.code}.csv", header, rows)
 
 
+def messages_by_place(request):
+    """The pending messages, split: one whose extra_tags name a place on the session page (a
+    roster row "student-<id>", "finish") is shown there, where the teacher acted; the rest at
+    the top. Reading them marks them all shown."""
+    top, placed = [], {}
+    for message in messages.get_messages(request):
+        if message.extra_tags:
+            placed.setdefault(message.extra_tags, []).append(message)
+        else:
+            top.append(message)
+    return top, placed
+
+
 @login_required
 def session_detail(request, pk):
     session = managed_session(request, pk)
+    top, placed = messages_by_place(request)
     # The same captures as the JSON the page polls, so that the two can be compared.
     captures = latest_captures(session.captures)
+    rows = [(student, record, placed.get(f"student-{student.pk}", [])) for student, record in roster(session)]
     return render(request, "students/session_detail.html", {
         "session": session,
+        # Overrides the context processor's: the placed messages are not repeated at the top.
+        "messages": top,
+        "finish_messages": placed.get("finish", []),
         "captures": captures,
-        "roster": roster(session),
+        "roster": rows,
+        "not_seen": sum(1 for _, record, _ in rows if record is None),
+        "events": session.events.select_related("by"),
+        "closed_sentence": closed_sentence(session) if session.closed_at else "",
         "students": session.course.students.filter(is_active=True),
         "status_choices": AttendanceRecord.STATUS_CHOICES,
         "pending": [Capture.QUEUED, Capture.PROCESSING],
     })
+
+
+def back_to(session, place):
+    return redirect(reverse("session_detail", args=[session.pk]) + f"#{place}")
 
 
 @login_required
@@ -135,23 +160,57 @@ def session_set_status(request, pk, student_pk):
     session = managed_session(request, pk)
     student = get_object_or_404(session.course.students, pk=student_pk)
     form = StatusForm(request.POST)
+    row = f"student-{student.pk}"
     if not form.is_valid():
-        messages.error(request, "Choose present, late, absent or excused.")
+        messages.error(request, "Not saved: choose present, late, absent or excused.", extra_tags=row)
     else:
-        set_status(session, student, form.cleaned_data["status"], request.user, form.cleaned_data["reason"])
-        messages.success(request, f"{student.full_name}: {form.cleaned_data['status']}.")
-    return redirect(reverse("session_detail", args=[session.pk]) + "#roster")
+        record = set_status(session, student, form.cleaned_data["status"], request.user, form.cleaned_data["reason"])
+        messages.success(request, f"Saved: {student.full_name} is {record.get_status_display().lower()}.", extra_tags=row)
+    return back_to(session, row)
 
 
 @login_required
 @require_POST
 def session_close(request, pk):
     session = managed_session(request, pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Not closed: tick “Yes, close it” first.", extra_tags="finish")
+        return back_to(session, "finish")
     marked = close_session(session, request.user)
     waiting = session.captures.filter(status__in=[Capture.QUEUED, Capture.PROCESSING]).count()
     still = f" {waiting} photo(s) are still being recognised: whoever they show will still be marked as seen." if waiting else ""
-    messages.success(request, f"Session closed; {marked} student(s) not seen were marked absent.{still}")
-    return redirect("session_detail", session.pk)
+    messages.success(request, f"Session closed; {marked} student(s) not seen were marked absent.{still}", extra_tags="finish")
+    return back_to(session, "finish")
+
+
+@login_required
+@require_POST
+def session_reopen(request, pk):
+    session = managed_session(request, pk)
+    removed = reopen_session(session, request.user)
+    if removed is None:
+        messages.error(request, "This session is not closed.", extra_tags="finish")
+    else:
+        messages.success(
+            request,
+            f"Session reopened: it takes photos again; {len(removed)} absence(s) written by the close were removed.",
+            extra_tags="finish",
+        )
+    return back_to(session, "finish")
+
+
+@login_required
+@require_POST
+def session_mark_not_seen_absent(request, pk):
+    session = managed_session(request, pk)
+    marked = mark_not_seen_absent(session, request.user)
+    messages.success(
+        request,
+        f"{marked} student(s) not seen yet were marked absent. The session stays open: a photo taken before "
+        "the close still marks them present or late.",
+        extra_tags="finish",
+    )
+    return back_to(session, "finish")
 
 
 @login_required

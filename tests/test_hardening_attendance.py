@@ -212,7 +212,7 @@ def test_closing_while_a_photo_waits_for_the_worker_leaves_nobody_in_it_absent(c
     celery_app.control.purge()
     capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
     client.force_login(teacher)
-    closed = client.post(f"/sessions/{session.pk}/close/", follow=True).content.decode()
+    closed = client.post(f"/sessions/{session.pk}/close/", {"confirm": "yes"}, follow=True).content.decode()
 
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
         assert wait_for(lambda: Capture.objects.get(pk=capture.pk).status in (Capture.DONE, Capture.FAILED))

@@ -128,7 +128,7 @@ def test_a_teacher_changes_a_status_with_a_reason(client, school):
 def test_closing_a_session_marks_everyone_unseen_absent(client, school):
     AttendanceRecord.objects.create(session=school.session, student=school.ada, status="present", source="photo")
     client.force_login(school.teacher)
-    response = client.post(f"/sessions/{school.session.pk}/close/", follow=True)
+    response = client.post(f"/sessions/{school.session.pk}/close/", {"confirm": "yes"}, follow=True)
     statuses = dict(AttendanceRecord.objects.filter(session=school.session).values_list("student__full_name", "status"))
     assert statuses == {"Ada Lovelace": "present", "Bob Babbage": "absent", "Cyd Charisse": "absent"}
     assert "2 student(s) not seen were marked absent" in response.content.decode()
