@@ -80,7 +80,8 @@ def test_a_teacher_confirms_a_suggestion_and_removes_a_photo_on_the_page(
     page.locator(".messages").get_by_text("Marked BBT Raj as seen.").wait_for()
     record = AttendanceRecord.objects.get(session=session, student=raj)
     assert (record.source, record.marked_by) == ("manual", teacher)
-    assert record.changes.last().reason.startswith("Suggestion in capture") and "confirmed by Tess Teacher" in record.changes.last().reason
+    reason = record.changes.last().reason
+    assert reason.startswith("Suggestion in capture") and reason.endswith("confirmed by Tess Teacher")
     page.locator("#roster tr", has_text="BBT Raj").get_by_text("Set by Tess Teacher").wait_for()
     check_layout(page, shots, "session-confirmed")
 
