@@ -19,6 +19,11 @@ api_urlpatterns = [
         name="api_attendance_record",
     ),
     path("captures/<int:pk>/", recognition_api.capture_detail, name="api_capture"),
+    path("sessions/<int:pk>/unknown-people/", recognition_api.session_unknown_people, name="api_unknown_people"),
+    path("faces/<int:pk>/confirm/", recognition_api.face_confirm, name="api_face_confirm"),
+    path("faces/<int:pk>/reject/", recognition_api.face_reject, name="api_face_reject"),
+    path("faces/<int:pk>/assign/", recognition_api.face_assign, name="api_face_assign"),
+    path("faces/<int:pk>/dismiss/", recognition_api.face_dismiss, name="api_face_dismiss"),
     # A classroom camera's snapshots without a session id: the session on now in its room.
     path("captures/", recognition_api.device_captures, name="api_device_captures"),
     path("me/attendance/", students_api.my_attendance, name="api_my_attendance"),

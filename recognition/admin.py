@@ -14,7 +14,7 @@ from .authentication import issue_token
 from .enrolment import add_enrolment_photo
 from .enrolment_review import approve_held_photos, refuse_held_photos
 from .heartbeat import WORKER_STOPPED_AFTER_BEATS, queue_summary, worker_is_running
-from .models import Capture, DetectedFace, DeviceToken, FacePhoto, HeldFacePhoto, WorkerHeartbeat
+from .models import Capture, DetectedFace, DeviceToken, FaceCorrection, FacePhoto, HeldFacePhoto, WorkerHeartbeat
 from .uploads import ImageRejected, check_photo_upload
 
 
@@ -215,6 +215,23 @@ class CaptureAdmin(admin.ModelAdmin):
     inlines = [DetectedFaceInline]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(FaceCorrection)
+class FaceCorrectionAdmin(admin.ModelAdmin):
+    """The corrections' audit trail: read only, as an audit trail is."""
+
+    list_display = ["made_at", "session", "capture_number", "action", "student", "made_by", "note"]
+    list_filter = ["action", "session__course"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

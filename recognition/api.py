@@ -6,19 +6,41 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.exceptions import PermissionDenied, Throttled
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from attendance_site.ratelimit import over_limit
-from students.permissions import captures_for_caller, sessions_for_caller
+from students.permissions import (
+    captures_for_caller,
+    captures_managed_by,
+    faces_managed_by,
+    sessions_for_caller,
+    sessions_managed_by,
+)
 
 from .authentication import IsPersonOrDevice, device_of
 from .captures import ImageRejected, SessionCancelled, SessionClosed, TakenAtRefused, create_capture
 from .classroom import NoSessionOn, session_on_now
 from .models import Capture
-from .queries import latest_captures, with_faces
-from .serializers import CaptureSerializer, CaptureUploadSerializer
+from .queries import latest_captures, person_faces, with_faces
+from .review import (
+    ReviewRefused,
+    assign_faces,
+    confirm_suggestion,
+    dismiss_faces,
+    reject_student,
+    remove_capture,
+    unknown_people,
+)
+from .serializers import (
+    CaptureSerializer,
+    CaptureUploadSerializer,
+    DetectedFaceSerializer,
+    FaceAssignSerializer,
+    FaceCorrectionSerializer,
+    UnknownPersonSerializer,
+)
 
 
 @extend_schema(methods=["GET"], responses=CaptureSerializer(many=True))
@@ -80,11 +102,90 @@ def receive_capture(request, session_for):
     return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
 
-@extend_schema(responses=CaptureSerializer)
-@api_view(["GET"])
+@extend_schema(methods=["GET"], responses=CaptureSerializer)
+@extend_schema(methods=["DELETE"], responses={204: None})
+@api_view(["GET", "DELETE"])
 @permission_classes([IsPersonOrDevice])
 def capture_detail(request, pk):
-    """One capture: its status (queued, processing, done, failed), the error when it failed,
-    timings, and every face found with the student recognised (null when unknown)."""
+    """One capture (GET): its status (queued, processing, done, failed), the error when it
+    failed, timings, and every face found with the student recognised (null when unknown).
+    DELETE (teachers, not devices) removes a photo sent by mistake: the capture, its faces, crops
+    and image; a machine mark only it supported is withdrawn, a person's decisions stay."""
+    if request.method == "DELETE":
+        refuse_devices(request)
+        remove_capture(get_object_or_404(captures_managed_by(request.user), pk=pk), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
     capture = get_object_or_404(with_faces(captures_for_caller(request)), pk=pk)
     return Response(CaptureSerializer(capture, context={"request": request}).data)
+
+
+def refuse_devices(request):
+    if device_of(request):
+        raise PermissionDenied("A classroom camera cannot correct faces or remove photos; a teacher can.")
+
+
+@extend_schema(responses=UnknownPersonSerializer(many=True))
+@api_view(["GET"])
+def session_unknown_people(request, pk):
+    """The session's faces that ask who they are (nobody marked, not dismissed), grouped by
+    person across its captures: one entry per person, with the best suggestion none of its faces
+    rejected. Act on a person with the face actions below, its first face's id in the path and
+    the others in `also`."""
+    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
+    return Response(UnknownPersonSerializer(unknown_people(session), many=True, context={"request": request}).data)
+
+
+def correct_faces(request, pk, correction, body_class=FaceCorrectionSerializer):
+    """Validate the body, find the face and the rest of its person (`also`) among the caller's,
+    run correction(faces, user, **the rest of the body), and answer with the faces as they are
+    now (400: why not). A device token gets 403 before this: these views need a person's login
+    (the API's default)."""
+    body = body_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    fields = dict(body.validated_data)
+    faces = person_faces(faces_managed_by(request.user), pk, fields.pop("also"))
+    try:
+        correction(faces, request.user, **fields)
+    except ReviewRefused as refusal:
+        raise ValidationError({"detail": str(refusal)}) from refusal
+    for face in faces:
+        face.refresh_from_db()
+    return Response(DetectedFaceSerializer(faces, many=True).data)
+
+
+@extend_schema(request=FaceCorrectionSerializer, responses=DetectedFaceSerializer(many=True))
+@api_view(["POST"])
+def face_confirm(request, pk):
+    """Confirm the face's suggestion: the suggested student is marked as seen at the photo's
+    time, as your decision ("Suggestion in capture N confirmed by ..." in the audit trail)."""
+    return correct_faces(request, pk, confirm_suggestion)
+
+
+@extend_schema(request=FaceCorrectionSerializer, responses=DetectedFaceSerializer(many=True))
+@api_view(["POST"])
+def face_reject(request, pk):
+    """"This is not <student>", for the student the face is marked or suggested as: the face
+    becomes unknown for them and never proposes them again; their machine mark in the session
+    is withdrawn unless a face in another capture supports it. A person's decision stays."""
+    return correct_faces(request, pk, reject_student)
+
+
+def assign_to_student_of_course(faces, user, student, add_to_enrolment):
+    student = get_object_or_404(faces[0].capture.session.course.students, pk=student)
+    return assign_faces(faces, student, user, add_to_enrolment=add_to_enrolment)
+
+
+@extend_schema(request=FaceAssignSerializer, responses=DetectedFaceSerializer(many=True))
+@api_view(["POST"])
+def face_assign(request, pk):
+    """Say who the face is (a student of the course): they are marked as seen as your
+    decision; a machine mark of someone else by this face is withdrawn unless another face
+    supports it."""
+    return correct_faces(request, pk, assign_to_student_of_course, FaceAssignSerializer)
+
+
+@extend_schema(request=FaceCorrectionSerializer, responses=DetectedFaceSerializer(many=True))
+@api_view(["POST"])
+def face_dismiss(request, pk):
+    """"Not one of my students": the face stops asking who it is and marks nobody."""
+    return correct_faces(request, pk, dismiss_faces)

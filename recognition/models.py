@@ -161,7 +161,9 @@ class DetectedFace(models.Model):
     """One face of a capture and what the machine decided about it (match.decide): a mark sets
     `student`, a suggestion only `suggested_student`, which marks nobody until a person assigns
     the face; a person's assignment sets `student` and decided_by, and keeps the machine's
-    decision beside it."""
+    decision (kind and reason) beside it. A person's "this is not <student>" clears the face's
+    student and suggestion and remembers them in rejected_students; "not one of my students"
+    dismisses it (recognition/review.py)."""
 
     AUTOMATIC, PERSON = "auto", "person"
     DECIDED_CHOICES = [(AUTOMATIC, "Automatically"), (PERSON, "By a person")]
@@ -189,6 +191,17 @@ class DetectedFace(models.Model):
     decided_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="When a person last decided about the face.")
+    rejected_students = models.ManyToManyField(
+        Student, blank=True, related_name="rejected_in",
+        help_text="Students a person said this face is not: never proposed for it again.",
+    )
+    dismissed = models.BooleanField(
+        default=False, help_text="A person said it is none of the course's students: it no longer asks who it is."
+    )
+    # The face's descriptor (float32, as FaceEmbedding's), to group the unknown faces of a
+    # session by person; empty for faces stored before it was kept.
+    embedding = models.BinaryField(blank=True, default=b"")
 
     class Meta:
         ordering = ["capture", "x1"]
@@ -196,6 +209,41 @@ class DetectedFace(models.Model):
     @property
     def box(self):
         return [self.x1, self.y1, self.x2, self.y2]
+
+    @property
+    def asks_who(self):
+        """Whether the page asks "Who is this?": nobody is marked, and nobody said it is none of
+        the course's students."""
+        return self.student_id is None and not self.dismissed
+
+    def as_array(self):
+        return np.frombuffer(bytes(self.embedding), dtype=np.float32)
+
+
+class FaceCorrection(models.Model):
+    """The audit trail of the corrections on the session page and API (recognition/review.py):
+    who did what to which face, even where no attendance record changed (a dismissed face) or
+    the record and its own trail are gone (a mark removed in an open session)."""
+
+    CONFIRM, ASSIGN, REJECT, DISMISS, REMOVE = "confirm", "assign", "reject", "dismiss", "remove_capture"
+    ACTION_CHOICES = [
+        (CONFIRM, "Suggestion confirmed"), (ASSIGN, "Face assigned"), (REJECT, "Not this student"),
+        (DISMISS, "Not one of the course's students"), (REMOVE, "Capture removed"),
+    ]
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="face_corrections")
+    capture_number = models.PositiveIntegerField(help_text="The capture's id; it stays when the capture is removed.")
+    action = models.CharField(max_length=20, choices=ACTION_CHOICES)
+    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    made_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=300, help_text="What it did, as the audit trail says it.")
+
+    class Meta:
+        ordering = ["made_at"]
+
+    def __str__(self):
+        return self.note
 
 
 @receiver(post_delete, sender=FacePhoto)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -212,6 +213,7 @@ def detected_face(capture, face, decision, enrolled):
         decision=kind, reason=decision.reason if kind == decision.kind else "not_enrolled",
         student=marked, distance=decision.distance if marked else None,
         suggested_student=suggested, suggested_distance=decision.distance if suggested else None,
+        embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
     )
 
 

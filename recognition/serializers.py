@@ -22,9 +22,15 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
         help_text="Who the face may be, on evidence too weak to mark them: nobody is marked until a person assigns it."
     )
 
+    rejected_students = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Students a person said this face is not: never proposed for it again."
+    )
+
     class Meta:
         model = DetectedFace
-        fields = ["id", "box", "score", "student", "suggestion", "distance", "decided_by"]
+        fields = [
+            "id", "box", "score", "student", "suggestion", "distance", "decided_by", "dismissed", "rejected_students",
+        ]
         extra_kwargs = {
             "id": {"help_text": "The face's id."},
             "score": {"help_text": "The detector's confidence that this is a face, 0 to 1."},
@@ -32,6 +38,8 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
                 "help_text": "Distance to the marked or assigned student's photos (smaller is surer); null otherwise."
             },
             "decided_by": {"help_text": "Who named the face: automatically (the recognition) or by a person."},
+            "dismissed": {"help_text": "A teacher said this is not one of their students: it asks no more."},
+            "rejected_students": {"help_text": "Students a teacher said this face is not: never proposed for it again."},
         }
 
     @extend_schema_field(SuggestionSerializer(allow_null=True))
@@ -89,4 +97,42 @@ class CaptureUploadSerializer(serializers.Serializer):
         required=False,
         help_text=f"When it was taken; now when left out. From {minutes(TAKEN_BEFORE_START)} minutes before the "
         f"session starts to {minutes(TAKEN_AFTER_NOW)} minutes from now, else 400.",
+    )
+
+
+class PersonFaceSerializer(DetectedFaceSerializer):
+    capture = serializers.IntegerField(source="capture_id")
+    crop_url = serializers.SerializerMethodField()
+
+    class Meta(DetectedFaceSerializer.Meta):
+        fields = DetectedFaceSerializer.Meta.fields + ["capture", "crop_url"]
+
+    def get_crop_url(self, face) -> str:
+        return self.context["request"].build_absolute_uri(reverse("face_crop_image", args=[face.pk]))
+
+
+class UnknownPersonSerializer(serializers.Serializer):
+    faces = PersonFaceSerializer(many=True, help_text="Its faces; the first is the one its suggestion comes from.")
+    suggestion = serializers.SerializerMethodField()
+    captures = serializers.ListField(child=serializers.IntegerField())
+
+    @extend_schema_field(SuggestionSerializer(allow_null=True))
+    def get_suggestion(self, person):
+        if person.suggestion is None:
+            return None
+        return SuggestionSerializer({"student": person.suggestion, "distance": person.suggested_distance}).data
+
+
+class FaceCorrectionSerializer(serializers.Serializer):
+    also = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list,
+        help_text="Other faces of the same person (the rest of its unknown-people group) to correct with this one.",
+    )
+
+
+class FaceAssignSerializer(FaceCorrectionSerializer):
+    student = serializers.IntegerField(help_text="The student of the course the face is.")
+    add_to_enrolment = serializers.BooleanField(
+        default=False,
+        help_text="Also add the face's crop to their enrolment photos (used once corroborated or approved).",
     )

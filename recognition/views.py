@@ -20,7 +20,16 @@ from .engine.images import served_type
 from .enrolment import add_enrolment_photo
 from .enrolment_review import WithdrawRefused, withdraw_held_photo
 from .models import FacePhoto
-from .review import ReviewRefused, assign_face
+from .queries import person_faces
+from .review import (
+    ReviewRefused,
+    assign_faces,
+    attendance_now,
+    confirm_suggestion,
+    dismiss_faces,
+    reject_student,
+    remove_capture,
+)
 from .uploads import ImageRejected, check_photo_upload
 
 # Opened on its own, a face image may run nothing and load nothing, whatever is inside it.
@@ -71,18 +80,35 @@ def face_crop_image(request, pk):
     return private_file(face.crop, f"face-{face.pk}")
 
 
+def back_to_faces(session_id):
+    return redirect(reverse("session_detail", args=[session_id]) + "#captures")
+
+
+def correct_faces(request, pk, correction, done):
+    """Run correction(faces, user) on the face and the rest of its person, then say what it did
+    (done(result, faces)) or why it was refused."""
+    faces = person_faces(faces_managed_by(request.user), pk, request.POST.getlist("also"))
+    try:
+        result = correction(faces, request.user)
+    except ReviewRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, done(result, faces))
+    return back_to_faces(faces[0].capture.session_id)
+
+
 @login_required
 @require_POST
 def assign_face_view(request, pk):
-    face = get_object_or_404(faces_managed_by(request.user).select_related("capture__session__course"), pk=pk)
-    session = face.capture.session
+    faces = person_faces(faces_managed_by(request.user), pk, request.POST.getlist("also"))
+    session = faces[0].capture.session
     student_pk = request.POST.get("student", "")
     if not student_pk.isdigit():
         messages.error(request, "Choose the student this face belongs to.")
-        return redirect("session_detail", session.pk)
+        return back_to_faces(session.pk)
     student = get_object_or_404(session.course.students, pk=student_pk)
     try:
-        photo = assign_face(face, student, request.user, add_to_enrolment=bool(request.POST.get("add_to_enrolment")))
+        photo = assign_faces(faces, student, request.user, add_to_enrolment=bool(request.POST.get("add_to_enrolment")))
     except ReviewRefused as refusal:
         messages.error(request, str(refusal))
     else:
@@ -91,7 +117,43 @@ def assign_face_view(request, pk):
             "photos closely, otherwise after a school admin approves it."
         ) if photo else ""
         messages.success(request, f"Marked {student.full_name} as seen.{added}")
-    return redirect("session_detail", session.pk)
+    return back_to_faces(session.pk)
+
+
+@login_required
+@require_POST
+def confirm_face_view(request, pk):
+    return correct_faces(
+        request, pk, confirm_suggestion, lambda _, faces: f"Marked {faces[0].student.full_name} as seen."
+    )
+
+
+@login_required
+@require_POST
+def reject_face_view(request, pk):
+    return correct_faces(
+        request, pk, reject_student,
+        lambda student, faces: attendance_now(faces[0].capture.session, student),
+    )
+
+
+@login_required
+@require_POST
+def dismiss_face_view(request, pk):
+    return correct_faces(
+        request, pk, dismiss_faces, lambda _, faces: "It no longer asks who it is; nobody was marked."
+    )
+
+
+@login_required
+@require_POST
+def capture_remove(request, pk):
+    capture = get_object_or_404(captures_managed_by(request.user).select_related("session"), pk=pk)
+    session = capture.session
+    withdrawn = remove_capture(capture, request.user)
+    said = " ".join(attendance_now(session, student) for student in sorted(withdrawn, key=lambda s: s.full_name))
+    messages.success(request, f"Photo {pk} removed, with its faces. {said}".strip())
+    return back_to_faces(session.pk)
 
 
 @login_required

@@ -1,6 +1,7 @@
 // Session page: upload photos (file picker or drag and drop), take camera snapshots, and keep
 // the captures and the roster current by polling the captures JSON. The page's HTML stays the
 // one rendering: when a capture changes, the two regions are re-read from the page itself.
+// Corrections of faces are plain forms, which work without this script.
 (function () {
   "use strict";
   const app = document.getElementById("session-app");
@@ -127,11 +128,30 @@
   async function refreshRegions() {
     const response = await fetch(window.location.pathname, { credentials: "same-origin" });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    document.getElementById("captures").innerHTML = page.getElementById("captures").innerHTML;
+    refreshCaptures(page.getElementById("captures").innerHTML);
     const roster = document.getElementById("roster");
     // Do not replace a form the teacher is filling in.
     if (!roster.contains(document.activeElement)) roster.innerHTML = page.getElementById("roster").innerHTML;
   }
+
+  // The captures part: earlier photos the teacher opened stay open, and a form being filled in
+  // (choosing who a face is) is not replaced under their hands.
+  function refreshCaptures(html) {
+    const captures = document.getElementById("captures");
+    if (captures.contains(document.activeElement) && document.activeElement.closest("form")) return;
+    const open = [...captures.querySelectorAll("details[open][data-capture-id]")].map((node) => node.dataset.captureId);
+    captures.innerHTML = html;
+    open.forEach((id) => {
+      const details = captures.querySelector('details[data-capture-id="' + id + '"]');
+      if (details) details.open = true;
+    });
+  }
+
+  // Removing a photo cannot be undone: ask first.
+  document.getElementById("captures").addEventListener("submit", (event) => {
+    const question = event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
 
   let polling = false;
   async function poll() {

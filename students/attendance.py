@@ -195,3 +195,36 @@ def closed_sentence(session):
     closing = session.events.filter(action=SessionEvent.CLOSED, at=session.closed_at).select_related("by").last()
     by = f" by {display_name(closing.by)}" if closing and closing.by else ""
     return f"This session was closed at {timezone.localtime(session.closed_at):%H:%M}{by}."
+
+
+def withdraw_sighting(session, student, sightings, changed_by, reason):
+    """A person withdrew a sighting the machine marked a student on (the face is not theirs, the
+    photo was removed). sightings: (seen_at, source, distance) of the student's sightings still
+    standing in the session. The machine's record is set again from the earliest of them (in a
+    closed session, of those taken before the close); with none, it goes back to what it would
+    be without the machine: absent by the close in a closed session, no record in an open one
+    (its audit trail goes with it, so the caller keeps its own). A person's decision and a
+    close's absence are never touched. Returns the record, or None when there is none now."""
+    record = AttendanceRecord.objects.select_for_update().filter(session=session, student=student).first()
+    if record is None or record.is_manual or record.is_absent_at_close:
+        return record
+    closed_at = ClassSession.objects.values_list("closed_at", flat=True).get(pk=session.pk)
+    standing = sorted(s for s in sightings if closed_at is None or s[0] < closed_at)
+    old_status = record.status
+    if standing:
+        record.first_seen_at, record.source, record.match_distance = standing[0]
+        record.status = status_when_first_seen(session, record.first_seen_at)
+    elif closed_at is None:
+        record.delete()
+        attendance_changed(session.course_id)
+        return None
+    else:
+        closer = session.attendance.filter(source=AttendanceRecord.CLOSE).values_list("marked_by", flat=True).first()
+        record.status, record.source, record.first_seen_at, record.match_distance = (
+            AttendanceRecord.ABSENT, AttendanceRecord.CLOSE, None, None
+        )
+        record.marked_by_id = closer
+    record.save()
+    _log_change(record, old_status, changed_by, reason)
+    attendance_changed(session.course_id)
+    return record

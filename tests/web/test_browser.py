@@ -32,7 +32,7 @@ def test_a_teacher_uploads_a_class_photo_and_sees_boxes_names_and_the_roster(
 
     seen = set(AttendanceRecord.objects.filter(session=session).values_list("student__full_name", flat=True))
     assert seen == {"BBT Sheldon", "BBT Bernadette"}  # Raj (0.315) is only a suggestion
-    labels = page.locator("svg text.label").all_text_contents()
+    labels = page.locator(".capture.latest .faces .label").all_text_contents()
     assert len(labels) == page.locator("svg polygon.box").count() >= 5
     assert seen <= set(labels)
     roster = page.locator("#roster")

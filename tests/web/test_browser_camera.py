@@ -71,10 +71,10 @@ def test_a_snapshot_from_the_teachers_camera_marks_the_class(
     capture = Capture.objects.get(session=session)
     assert (capture.source, capture.status, capture.uploaded_by) == ("camera", "done", teacher)
     assert Image.open(capture.image).size == size  # the camera's full frame, not a thumbnail
-    labels = page.locator("svg text.label").all_text_contents()
+    labels = page.locator(".capture.latest .faces .label").all_text_contents()
     marked = set(cast) - {"BBT Raj"}  # Raj's face here (0.315) is only a suggestion ...
     assert set(labels) - {"Unknown"} == marked | {"BBT Raj?"}  # ... labelled as one, in its own style
-    assert page.locator("svg text.label.suggested").all_text_contents() == ["BBT Raj?"]
+    assert page.locator(".capture.latest .faces .label.suggested").all_text_contents() == ["BBT Raj?"]
     assert page.locator("svg polygon.box.suggested").count() == 1
     records = AttendanceRecord.objects.filter(session=session)
     assert {(r.student.full_name, r.status, r.source) for r in records} == {(name, "late", "camera") for name in marked}

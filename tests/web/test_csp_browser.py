@@ -83,7 +83,7 @@ def test_the_pages_report_no_policy_violation(open_browser, live_server, faces_d
     page.locator("#photo-input").set_input_files(str(faces_dataset / BBT_GROUP_PHOTO))
     page.locator('[data-status="done"] svg polygon').first.wait_for()
     page.locator("#roster").get_by_text("Recognised in a class photo").first.wait_for()
-    assert page.locator("svg text.label").count() == page.locator("svg polygon.box").count() >= 3
+    assert page.locator(".faces .label").count() == page.locator("svg polygon.box").count() >= 3
     assert_no_violation(page, "session with a recognised photo")
     # The drawn photo loaded as an image too: the SVG <image> has no naturalWidth to check.
     assert page.evaluate(

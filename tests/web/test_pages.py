@@ -152,9 +152,10 @@ def test_a_done_capture_is_drawn_with_a_box_and_a_name_on_every_face(client, sch
     capture, unknown = capture_with_faces(school.session, [school.ada], private_media_root)
     client.force_login(school.teacher)
     page = client.get(f"/sessions/{school.session.pk}/").content.decode()
-    assert '<image href="/files/captures/%d/" width="400" height="300"/>' % capture.pk in page
-    assert 'points="20,30 90,30 90,110 20,110"' in page and ">Ada Lovelace</text>" in page
-    assert 'class="box unknown" points="200,40 270,40 270,120 200,120"' in page and ">Unknown</text>" in page
+    # Drawn 1000 units wide: the 400 x 300 photo's boxes scaled by 2.5.
+    assert '<image href="/files/captures/%d/" width="1000" height="750"/>' % capture.pk in page
+    assert 'points="50,75 225,75 225,275 50,275"' in page and '<span class="label">Ada Lovelace</span>' in page
+    assert 'class="box unknown" points="500,100 675,100 675,300 500,300"' in page and '<span class="label">Unknown</span>' in page
     assert f"/faces/{unknown.pk}/assign/" in page
 
 
