@@ -5,6 +5,7 @@ Django shows its technical 404 (the URL patterns, the settings) whenever DEBUG i
 PermissionDenied always gets the friendly page. A URL that matches no pattern never reaches a
 view, so with DEBUG on it still gets Django's technical page, which is what a developer needs.
 """
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render

@@ -6,6 +6,7 @@ Answered by a middleware placed first: a balancer probes each server by its addr
 HTTP, so the answer must not wait on ALLOWED_HOSTS, the HTTPS redirect, sessions or a login.
 It says "ok", "failed" or "timed out" per check and nothing else: no host names, no URLs, no
 error text (the log has those)."""
+
 import logging
 import os
 import threading

@@ -1,5 +1,6 @@
 """A fixed-window request counter in the cache, shared by every web process that shares the
 cache (set CACHE_URL to Redis in production)."""
+
 import ipaddress
 import time
 

@@ -3,6 +3,7 @@
 Defaults are the embedded set-up (SQLite, a filesystem Celery broker under var/) so that the
 site runs on a fresh machine with no database or broker server.
 """
+
 import os
 from pathlib import Path
 
@@ -185,7 +186,9 @@ def object_storage(bucket, endpoint_url=None, region=None, access_key=None, secr
             # A store that does not answer fails an upload in seconds instead of holding a web
             # thread for boto3's default minute.
             "client_config": Config(
-                connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3},
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"mode": "standard", "max_attempts": 3},
                 # Servers of one's own (MinIO, Ceph, Garage) have no per-bucket host names.
                 s3={"addressing_style": "path" if endpoint_url else "auto"},
             ),
@@ -281,9 +284,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # With acks_late a message held by a worker that died comes back after this many
     # seconds; captures take seconds, so five minutes is ample and loses no time in practice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 300))
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 300))}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -348,13 +349,15 @@ MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
 SIGNIN_EMAIL_DOMAINS = [domain.lower() for domain in env_list("SIGNIN_EMAIL_DOMAINS", [])]
 SCHOOL_SIGNIN_APPS = []
 if os.environ.get("GOOGLE_OIDC_CLIENT_ID"):
-    SCHOOL_SIGNIN_APPS.append({
-        "provider_id": "google",
-        "name": "Google",
-        "client_id": os.environ["GOOGLE_OIDC_CLIENT_ID"],
-        "secret": os.environ.get("GOOGLE_OIDC_CLIENT_SECRET", ""),
-        "settings": {"server_url": "https://accounts.google.com", "oauth_pkce_enabled": True},
-    })
+    SCHOOL_SIGNIN_APPS.append(
+        {
+            "provider_id": "google",
+            "name": "Google",
+            "client_id": os.environ["GOOGLE_OIDC_CLIENT_ID"],
+            "secret": os.environ.get("GOOGLE_OIDC_CLIENT_SECRET", ""),
+            "settings": {"server_url": "https://accounts.google.com", "oauth_pkce_enabled": True},
+        }
+    )
 if os.environ.get("MICROSOFT_OIDC_CLIENT_ID"):
     MICROSOFT_OIDC_TENANT = os.environ.get("MICROSOFT_OIDC_TENANT", "")
     if not MICROSOFT_OIDC_TENANT or MICROSOFT_OIDC_TENANT in ("common", "organizations", "consumers"):
@@ -362,19 +365,21 @@ if os.environ.get("MICROSOFT_OIDC_CLIENT_ID"):
             "MICROSOFT_OIDC_CLIENT_ID is set: set MICROSOFT_OIDC_TENANT to the school's own tenant "
             "(its directory id or domain), so that only the school's accounts can sign in."
         )
-    SCHOOL_SIGNIN_APPS.append({
-        "provider_id": "microsoft",
-        "name": "Microsoft",
-        "client_id": os.environ["MICROSOFT_OIDC_CLIENT_ID"],
-        "secret": os.environ.get("MICROSOFT_OIDC_CLIENT_SECRET", ""),
-        # Microsoft says an address is verified in the ID token's xms_edov claim, which its
-        # userinfo endpoint does not return: read the ID token alone.
-        "settings": {
-            "server_url": f"https://login.microsoftonline.com/{MICROSOFT_OIDC_TENANT}/v2.0",
-            "oauth_pkce_enabled": True,
-            "fetch_userinfo": False,
-        },
-    })
+    SCHOOL_SIGNIN_APPS.append(
+        {
+            "provider_id": "microsoft",
+            "name": "Microsoft",
+            "client_id": os.environ["MICROSOFT_OIDC_CLIENT_ID"],
+            "secret": os.environ.get("MICROSOFT_OIDC_CLIENT_SECRET", ""),
+            # Microsoft says an address is verified in the ID token's xms_edov claim, which its
+            # userinfo endpoint does not return: read the ID token alone.
+            "settings": {
+                "server_url": f"https://login.microsoftonline.com/{MICROSOFT_OIDC_TENANT}/v2.0",
+                "oauth_pkce_enabled": True,
+                "fetch_userinfo": False,
+            },
+        }
+    )
 if SCHOOL_SIGNIN_APPS and not SIGNIN_EMAIL_DOMAINS:
     raise ImproperlyConfigured(
         "Sign-in with Google or Microsoft is configured: set SIGNIN_EMAIL_DOMAINS to the school's "

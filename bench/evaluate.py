@@ -28,10 +28,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
+from recognition.engine.calibration import single_threshold, write_calibration  # noqa: E402
 from recognition.engine.detect import FaceDetector  # noqa: E402
 from recognition.engine.embedders import load_embedder  # noqa: E402
 from recognition.engine.images import load_image  # noqa: E402
-from recognition.engine.calibration import single_threshold, write_calibration  # noqa: E402
 from recognition.engine.match import MARK, SUGGEST, Gallery, OperatingPoint, decide  # noqa: E402
 from recognition.engine.pipeline import MIN_ENROLMENT_FACE_PX, EnrolmentRejected, analyse_photo, choose_enrolment_face  # noqa: E402
 from recognition.engine.quality import face_qualities  # noqa: E402
@@ -76,7 +76,9 @@ def read_boxes(dataset: Path):
     truth = defaultdict(list)
     with open(dataset / "group_boxes.csv", newline="") as fh:
         for row in csv.DictReader(fh):
-            truth[row["file"]].append(((float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"])), row["label"]))
+            truth[row["file"]].append(
+                ((float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"])), row["label"])
+            )
     return dict(sorted(truth.items()))
 
 
@@ -93,7 +95,9 @@ def identity_images(dataset: Path):
 
 
 def bench_group_ours(dataset, truth, detector, embedder, repeats):
-    print("\n## 1. Group photos (ours: MTCNN + align + %s), time = median of %d runs after a warm-up" % (embedder.name, repeats))
+    print(
+        f"\n## 1. Group photos (ours: MTCNN + align + {embedder.name}), time = median of {repeats} runs after a warm-up"
+    )
     print("| photo | counted | found | false | dup | detect ms | embed ms | total s |")
     print("|---|---|---|---|---|---|---|---|")
     totals = defaultdict(float)
@@ -113,14 +117,27 @@ def bench_group_ours(dataset, truth, detector, embedder, repeats):
         analysed[name] = (result, face_qualities(pixels, result))
         totals["quality_s"] += time.perf_counter() - quality_start
         found, false, dup, counted = score_detections([(f.box, f.score) for f in result], boxes)
-        print(f"| {Path(name).name} | {counted} | {found} | {false} | {dup} | {det_ms:.0f} | {emb_ms:.0f} | {seconds:.2f} |")
-        for key, value in (("found", found), ("false", false), ("dup", dup), ("counted", counted),
-                           ("seconds", seconds), ("detect_s", det_ms / 1000), ("embed_s", emb_ms / 1000)):
+        print(
+            f"| {Path(name).name} | {counted} | {found} | {false} | {dup} | {det_ms:.0f} | {emb_ms:.0f} | {seconds:.2f} |"
+        )
+        for key, value in (
+            ("found", found),
+            ("false", false),
+            ("dup", dup),
+            ("counted", counted),
+            ("seconds", seconds),
+            ("detect_s", det_ms / 1000),
+            ("embed_s", emb_ms / 1000),
+        ):
             totals[key] += value
         per_photo[name] = {"found": found, "false": false, "dup": dup, "counted": counted, "seconds": round(seconds, 3)}
-    print(f"| **total** | {totals['counted']:.0f} | {totals['found']:.0f} | {totals['false']:.0f} | {totals['dup']:.0f} | "
-          f"{totals['detect_s'] * 1000:.0f} | {totals['embed_s'] * 1000:.0f} | {totals['seconds']:.2f} |")
-    print(f"face quality measures: {totals['quality_s'] * 1000:.1f} ms for all {totals['found'] + totals['false'] + totals['dup']:.0f} faces")
+    print(
+        f"| **total** | {totals['counted']:.0f} | {totals['found']:.0f} | {totals['false']:.0f} | {totals['dup']:.0f} | "
+        f"{totals['detect_s'] * 1000:.0f} | {totals['embed_s'] * 1000:.0f} | {totals['seconds']:.2f} |"
+    )
+    print(
+        f"face quality measures: {totals['quality_s'] * 1000:.1f} ms for all {totals['found'] + totals['false'] + totals['dup']:.0f} faces"
+    )
     return totals, per_photo, analysed
 
 
@@ -128,7 +145,7 @@ def embed_identities_ours(people, detector, embedder):
     """Per image: embedding and quality of the largest face (or None), and the enrolment
     embedding embed_enrolment_photo() would give (or its refusal reason)."""
     probes, enrolments, qualities = {}, {}, {}
-    for person, paths in people.items():
+    for paths in people.values():
         for path in paths:
             pixels = np.asarray(load_image(path))
             faces = analyse_photo(pixels, detector, embedder)
@@ -157,7 +174,14 @@ def closed_and_open_set(people, probes, enrolments, choose, label):
             enrolled[person] = probes[paths[0]]
         if isinstance(enrolments[paths[0]], str):
             enrol_refused.append(f"{paths[0].name}: {enrolments[paths[0]]}")
-    result = {"rank1_correct": 0, "rank1_total": 0, "accepted_right": 0, "accepted_wrong": 0, "rejected": 0, "no_face": 0}
+    result = {
+        "rank1_correct": 0,
+        "rank1_total": 0,
+        "accepted_right": 0,
+        "accepted_wrong": 0,
+        "rejected": 0,
+        "no_face": 0,
+    }
     errors = []
     gallery = (np.stack([enrolled[p] for p in enrolled]), list(enrolled))
     for person, paths in people.items():
@@ -177,21 +201,30 @@ def closed_and_open_set(people, probes, enrolments, choose, label):
                 result["accepted_wrong"] += 1
             if decided != person:
                 errors.append(f"{path.parent.name}/{path.name} -> {decided} (nearest {nearest})")
-    open_gallery = (np.stack([enrolled[p] for p in enrolled if p not in strangers]), [p for p in enrolled if p not in strangers])
+    open_gallery = (
+        np.stack([enrolled[p] for p in enrolled if p not in strangers]),
+        [p for p in enrolled if p not in strangers],
+    )
     stranger_total = stranger_accepted = 0
     for person in strangers:
         for path in people[person]:
             stranger_total += 1
             if probes[path] is not None and choose(probes[path][None], open_gallery)[0][0] is not None:
                 stranger_accepted += 1
-    print(f"\n## 2-3. Identification ({label}): enrolled {len(enrolled)}, no face in the enrolment image: {enrol_failed or 'none'}")
+    print(
+        f"\n## 2-3. Identification ({label}): enrolled {len(enrolled)}, no face in the enrolment image: {enrol_failed or 'none'}"
+    )
     for line in enrol_refused:
         print(f"    (the enrolment rules would refuse {line})")
-    print(f"rank-1 {result['rank1_correct']}/{result['rank1_total']}; at the threshold: right {result['accepted_right']}, "
-          f"wrong person {result['accepted_wrong']}, unknown {result['rejected']}, no face {result['no_face']}")
+    print(
+        f"rank-1 {result['rank1_correct']}/{result['rank1_total']}; at the threshold: right {result['accepted_right']}, "
+        f"wrong person {result['accepted_wrong']}, unknown {result['rejected']}, no face {result['no_face']}"
+    )
     for line in errors:
         print("   ", line)
-    print(f"open set: strangers {strangers} removed; {stranger_accepted}/{stranger_total} of their images accepted as someone")
+    print(
+        f"open set: strangers {strangers} removed; {stranger_accepted}/{stranger_total} of their images accepted as someone"
+    )
     result.update(strangers=strangers, strangers_accepted=stranger_accepted, strangers_total=stranger_total)
     return result
 
@@ -207,10 +240,18 @@ def threshold_sweep(people, probes, enrolments, strangers, thresholds, chosen):
     genuine, impostor = dist[upper][same], dist[upper][~same]
     enrolled = {person: probes[people[person][0]] for person in people if probes[people[person][0]] is not None}
     gallery = Gallery(list(enrolled.values()), list(enrolled))
-    open_gallery = Gallery([v for k, v in enrolled.items() if k not in strangers], [k for k in enrolled if k not in strangers])
-    print(f"\n## 6. Threshold sweep (L2-normalised distance); genuine pairs {len(genuine)}, impostor pairs {len(impostor)}")
-    print(f"genuine max {genuine.max():.3f}, 99th pct {np.percentile(genuine, 99):.3f}; impostor min {impostor.min():.3f}, 1st pct {np.percentile(impostor, 1):.3f}")
-    print("| threshold | pairs false reject | pairs false accept | probes right | probes wrong | probes unknown | strangers accepted |")
+    open_gallery = Gallery(
+        [v for k, v in enrolled.items() if k not in strangers], [k for k in enrolled if k not in strangers]
+    )
+    print(
+        f"\n## 6. Threshold sweep (L2-normalised distance); genuine pairs {len(genuine)}, impostor pairs {len(impostor)}"
+    )
+    print(
+        f"genuine max {genuine.max():.3f}, 99th pct {np.percentile(genuine, 99):.3f}; impostor min {impostor.min():.3f}, 1st pct {np.percentile(impostor, 1):.3f}"
+    )
+    print(
+        "| threshold | pairs false reject | pairs false accept | probes right | probes wrong | probes unknown | strangers accepted |"
+    )
     print("|---|---|---|---|---|---|---|")
     for t in thresholds:
         right = wrong = unknown = accepted = 0
@@ -226,10 +267,14 @@ def threshold_sweep(people, probes, enrolments, strangers, thresholds, chosen):
             if person in strangers:
                 for path in people[person]:
                     if probes[path] is not None:
-                        accepted += decide(probes[path][None], open_gallery, None, None, single_threshold(t))[0].kind == MARK
+                        accepted += (
+                            decide(probes[path][None], open_gallery, None, None, single_threshold(t))[0].kind == MARK
+                        )
         mark = " (default)" if abs(t - chosen) < 1e-9 else ""
-        print(f"| {t:.2f}{mark} | {(genuine > t).sum()} ({(genuine > t).mean():.1%}) | {(impostor <= t).sum()} ({(impostor <= t).mean():.2%}) | "
-              f"{right} | {wrong} | {unknown} | {accepted} |")
+        print(
+            f"| {t:.2f}{mark} | {(genuine > t).sum()} ({(genuine > t).mean():.1%}) | {(impostor <= t).sum()} ({(impostor <= t).mean():.2%}) | "
+            f"{right} | {wrong} | {unknown} | {accepted} |"
+        )
 
 
 # ---------------------------------------------------------------- tiers and calibration
@@ -260,8 +305,12 @@ def course_of(people):
 
 
 def enrolment_rows(people, enrolments, persons, leave_out=None):
-    rows = [(p, enrolments[path]) for p in persons for path in people[p]
-            if path != leave_out and not isinstance(enrolments[path], str)]
+    rows = [
+        (p, enrolments[path])
+        for p in persons
+        for path in people[p]
+        if path != leave_out and not isinstance(enrolments[path], str)
+    ]
     return Gallery([v for _, v in rows], [p for p, _ in rows])
 
 
@@ -290,14 +339,30 @@ def calibrate(people, probes, enrolments, qualities, persons):
         min_sharpness=round(float(np.percentile([q.sharpness for q in faces], QUALITY_PERCENTILE)), 1),
         max_yaw=round(float(np.percentile([q.yaw for q in faces], 100 - QUALITY_PERCENTILE)), 3),
     )
-    fitted = {"genuine_mean": round(g.mean, 4), "genuine_sd": round(g.stdev, 4), "genuine_max": round(max(genuine), 4),
-              "impostor_mean": round(i.mean, 4), "impostor_sd": round(i.stdev, 4), "impostor_min": round(min(impostor), 4),
-              "genuine_n": len(genuine), "impostor_n": len(impostor)}
+    fitted = {
+        "genuine_mean": round(g.mean, 4),
+        "genuine_sd": round(g.stdev, 4),
+        "genuine_max": round(max(genuine), 4),
+        "impostor_mean": round(i.mean, 4),
+        "impostor_sd": round(i.stdev, 4),
+        "impostor_min": round(min(impostor), 4),
+        "genuine_n": len(genuine),
+        "impostor_n": len(impostor),
+    }
     return point, fitted
 
 
-TIER_KEYS = ("known", "marked_right", "marked_wrong", "suggested_right", "suggested_wrong", "missed",
-             "strangers", "strangers_marked", "strangers_suggested")
+TIER_KEYS = (
+    "known",
+    "marked_right",
+    "marked_wrong",
+    "suggested_right",
+    "suggested_wrong",
+    "missed",
+    "strangers",
+    "strangers_marked",
+    "strangers_suggested",
+)
 
 
 def tally(counts, decision, who):
@@ -329,13 +394,19 @@ def identity_tiers(people, probes, enrolments, qualities, known, strangers, poin
         for path in people[person]:
             gallery = enrolment_rows(people, enrolments, people, leave_out=path)
             roster = [p for p in people if course[p] == course[person]]
-            d = decide(probes[path][None], gallery, roster, [qualities[path]], point)[0] if probes[path] is not None else None
+            d = (
+                decide(probes[path][None], gallery, roster, [qualities[path]], point)[0]
+                if probes[path] is not None
+                else None
+            )
             tally(counts, d, person)
             if d is not None and d.student != person:
                 nearest_impostor = min(nearest_impostor, d.distance)
             if errors is not None and (d is None or d.kind != MARK or d.student != person):
-                errors.append(f"{path.parent.name}/{path.name}: {d.kind if d else 'no face'} {d.student if d else ''} "
-                              f"{d.distance if d else '':.3} ({d.reason if d else ''})")
+                errors.append(
+                    f"{path.parent.name}/{path.name}: {d.kind if d else 'no face'} {d.student if d else ''} "
+                    f"{d.distance if d else '':.3} ({d.reason if d else ''})"
+                )
     for person in strangers:
         school = [p for p in people if p != person]
         gallery = enrolment_rows(people, enrolments, school)
@@ -355,15 +426,20 @@ def group_truth(dataset, analysed):
     labelled = defaultdict(list)
     with open(dataset / "group_identities.csv", newline="") as fh:
         for row in csv.DictReader(fh):
-            labelled[row["file"]].append(((float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"])), row["identity"]))
+            labelled[row["file"]].append(
+                ((float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"])), row["identity"])
+            )
     out = {}
     for name, (result, _) in analysed.items():
         whos = []
         for face in result:
             best_iou, who = max(((iou(face.box, box), who) for box, who in labelled[name]), default=(0.0, "unknown"))
             whos.append(who if best_iou >= IOU_MATCH and who != "unknown" else None)
-        undetected = [who for box, who in labelled[name]
-                      if who != "unknown" and not any(iou(face.box, box) >= IOU_MATCH for face in result)]
+        undetected = [
+            who
+            for box, who in labelled[name]
+            if who != "unknown" and not any(iou(face.box, box) >= IOU_MATCH for face in result)
+        ]
         out[name] = (whos, undetected)
     return out
 
@@ -383,7 +459,9 @@ def group_tiers(analysed, truth, gallery, point, only=None, errors=None):
             if who is None and d.kind == MARK:
                 marked_strangers.add((name, k))
             if errors is not None and d.kind != ("unknown" if who is None else MARK):
-                errors.append(f"{Path(name).name} face {k} ({who or 'stranger'}): {d.kind} {d.student} {d.distance:.3f} ({d.reason})")
+                errors.append(
+                    f"{Path(name).name} face {k} ({who or 'stranger'}): {d.kind} {d.student} {d.distance:.3f} ({d.reason})"
+                )
         for who in undetected:
             if only is None or who in only:
                 tally(counts, None, who)
@@ -396,9 +474,11 @@ def add(total, counts):
 
 
 def print_tiers(title, counts):
-    print(f"{title}: known {counts['known']}: auto-marked right {counts['marked_right']}, wrong {counts['marked_wrong']}; "
-          f"suggested right {counts['suggested_right']}, wrong {counts['suggested_wrong']}; missed {counts['missed']} | "
-          f"strangers {counts['strangers']}: auto-marked {counts['strangers_marked']}, suggested {counts['strangers_suggested']}")
+    print(
+        f"{title}: known {counts['known']}: auto-marked right {counts['marked_right']}, wrong {counts['marked_wrong']}; "
+        f"suggested right {counts['suggested_right']}, wrong {counts['suggested_wrong']}; missed {counts['missed']} | "
+        f"strangers {counts['strangers']}: auto-marked {counts['strangers_marked']}, suggested {counts['strangers_suggested']}"
+    )
 
 
 def cross_validate(people, probes, enrolments, qualities, analysed, truth):
@@ -423,21 +503,33 @@ def cross_validate(people, probes, enrolments, qualities, analysed, truth):
         add(group_total, g_counts)
         group_strangers_marked |= marked
         gap = nearest - point.mark_distance
-        records.append({"held_out": sorted(held_out), "mark_distance": point.mark_distance,
-                        "few_photos_mark_distance": point.few_photos_mark_distance,
-                        "suggest_distance": point.suggest_distance, "margin": point.roster_margin,
-                        "nearest_impostor_held_out": round(nearest, 4), "gap": round(gap, 4), **counts})
-        print(f"| {k} | {', '.join(sorted(held_out))} | {point.mark_distance} | {point.few_photos_mark_distance} | "
-              f"{point.suggest_distance} | {point.roster_margin} | {nearest:.3f} | {gap:.3f} |")
+        records.append(
+            {
+                "held_out": sorted(held_out),
+                "mark_distance": point.mark_distance,
+                "few_photos_mark_distance": point.few_photos_mark_distance,
+                "suggest_distance": point.suggest_distance,
+                "margin": point.roster_margin,
+                "nearest_impostor_held_out": round(nearest, 4),
+                "gap": round(gap, 4),
+                **counts,
+            }
+        )
+        print(
+            f"| {k} | {', '.join(sorted(held_out))} | {point.mark_distance} | {point.few_photos_mark_distance} | "
+            f"{point.suggest_distance} | {point.roster_margin} | {nearest:.3f} | {gap:.3f} |"
+        )
     # A group-photo stranger is nobody's identity, so every fold's point scores it: it counts as
     # auto-marked if any fold's point marks it.
     strangers = sum(who is None for whos, _ in truth.values() for who in whos)  # detected faces of strangers
     group_total.update(strangers=strangers, strangers_marked=len(group_strangers_marked), strangers_suggested=None)
     print_tiers("identity probes, held out", ident_total)
-    print(f"group photos, held out: known {group_total['known']}: auto-marked right {group_total['marked_right']}, "
-          f"wrong {group_total['marked_wrong']}; suggested right {group_total['suggested_right']}, wrong "
-          f"{group_total['suggested_wrong']}; missed {group_total['missed']} | strangers {strangers}: auto-marked "
-          f"under any fold's point {len(group_strangers_marked)}")
+    print(
+        f"group photos, held out: known {group_total['known']}: auto-marked right {group_total['marked_right']}, "
+        f"wrong {group_total['marked_wrong']}; suggested right {group_total['suggested_right']}, wrong "
+        f"{group_total['suggested_wrong']}; missed {group_total['missed']} | strangers {strangers}: auto-marked "
+        f"under any fold's point {len(group_strangers_marked)}"
+    )
     return ident_total, group_total, records
 
 
@@ -453,7 +545,9 @@ def tiers_full_set(people, probes, enrolments, qualities, analysed, truth, point
     print_tiers("group photos", group)
     for line in group_errors:
         print("   ", line)
-    print(f"nearest impostor or stranger to an auto-mark candidate: {nearest:.3f} (mark distance {point.mark_distance})")
+    print(
+        f"nearest impostor or stranger to an auto-mark candidate: {nearest:.3f} (mark distance {point.mark_distance})"
+    )
     return ident, group, nearest
 
 
@@ -478,13 +572,21 @@ def bench_peer(dataset, truth, people, strangers):
             dets = [((left, top, right, bottom), 1.0) for top, right, bottom, left in locations]
             f, fa, d, c = score_detections(dets, boxes)
             found, false, dup, counted = found + f, false + fa, dup + d, counted + c
-        out[upsample] = {"found": found, "false": false, "dup": dup, "counted": counted, "seconds": seconds,
-                         "encode_seconds": encode_seconds}
-        print(f"peer HOG upsample {upsample}: found {found}/{counted}, false {false}, dup {dup}; "
-              f"detect {seconds:.2f} s + encode {encode_seconds:.2f} s = {seconds + encode_seconds:.2f} s (1 run)")
+        out[upsample] = {
+            "found": found,
+            "false": false,
+            "dup": dup,
+            "counted": counted,
+            "seconds": seconds,
+            "encode_seconds": encode_seconds,
+        }
+        print(
+            f"peer HOG upsample {upsample}: found {found}/{counted}, false {false}, dup {dup}; "
+            f"detect {seconds:.2f} s + encode {encode_seconds:.2f} s = {seconds + encode_seconds:.2f} s (1 run)"
+        )
 
     probes = {}
-    for person, paths in people.items():
+    for paths in people.values():
         for path in paths:
             pixels = face_recognition.load_image_file(path)
             locations = face_recognition.face_locations(pixels)
@@ -506,7 +608,9 @@ def bench_peer(dataset, truth, people, strangers):
             out.append((nearest if distances.min() <= PEER_TOLERANCE else None, nearest))
         return out
 
-    ident = closed_and_open_set(people, probes, enrolments, peer_decide, "peer face_recognition, HOG up1, tolerance 0.6 raw")
+    ident = closed_and_open_set(
+        people, probes, enrolments, peer_decide, "peer face_recognition, HOG up1, tolerance 0.6 raw"
+    )
     assert ident["strangers"] == strangers
     return out, ident
 
@@ -540,12 +644,18 @@ def main(argv=None):
         return [(d.marked_student, d.student) for d in decide(vectors, Gallery(*gallery), None, None, point)]
 
     ident = closed_and_open_set(people, probes, enrolments, ours, f"ours, {embedder.name}, one enrolment photo each")
-    sweep_points = [round(x, 2) for x in np.arange(0.30, 0.62, 0.02)] if embedder.name.startswith("dlib") else [round(x, 2) for x in np.arange(0.7, 1.32, 0.05)]
+    sweep_points = (
+        [round(x, 2) for x in np.arange(0.30, 0.62, 0.02)]
+        if embedder.name.startswith("dlib")
+        else [round(x, 2) for x in np.arange(0.7, 1.32, 0.05)]
+    )
     threshold_sweep(people, probes, enrolments, ident["strangers"], sweep_points, point.mark_distance)
 
     faces_truth = group_truth(args.dataset, analysed)
     cv_ident, cv_group, folds = cross_validate(people, probes, enrolments, qualities, analysed, faces_truth)
-    full_ident, full_group, nearest = tiers_full_set(people, probes, enrolments, qualities, analysed, faces_truth, point)
+    full_ident, full_group, nearest = tiers_full_set(
+        people, probes, enrolments, qualities, analysed, faces_truth, point
+    )
     gaps = [f["gap"] for f in folds]
 
     summary = {
@@ -580,16 +690,25 @@ def main(argv=None):
         "full_gap_mark_to_nearest_impostor": round(nearest - point.mark_distance, 4),
     }
     if not args.no_write:
-        rules = {"mark_false_accept_per_comparison": MARK_FALSE_ACCEPT, "few_photos": FEW_PHOTOS,
-                 "few_photos_false_accept_per_comparison": FEW_PHOTOS_FALSE_ACCEPT,
-                 "suggest": "equal-error point of the fitted genuine and impostor normals",
-                 "margins": "one impostor standard deviation", "min_face_px": "MIN_ENROLMENT_FACE_PX",
-                 "sharpness_and_yaw": "range of the calibration faces"}
-        evidence = {"dataset": args.dataset.name, "rules": rules, "protocol": " ".join(cross_validate.__doc__.split()),
-                    "folds": folds,
-                    "fitted_all_identities": fitted, "cross_validated": {"identity": cv_ident, "group": cv_group},
-                    "full_set": {"identity": full_ident, "group": full_group},
-                    "min_gap_mark_to_nearest_impostor_held_out": min(gaps)}
+        rules = {
+            "mark_false_accept_per_comparison": MARK_FALSE_ACCEPT,
+            "few_photos": FEW_PHOTOS,
+            "few_photos_false_accept_per_comparison": FEW_PHOTOS_FALSE_ACCEPT,
+            "suggest": "equal-error point of the fitted genuine and impostor normals",
+            "margins": "one impostor standard deviation",
+            "min_face_px": "MIN_ENROLMENT_FACE_PX",
+            "sharpness_and_yaw": "range of the calibration faces",
+        }
+        evidence = {
+            "dataset": args.dataset.name,
+            "rules": rules,
+            "protocol": " ".join(cross_validate.__doc__.split()),
+            "folds": folds,
+            "fitted_all_identities": fitted,
+            "cross_validated": {"identity": cv_ident, "group": cv_group},
+            "full_set": {"identity": full_ident, "group": full_group},
+            "min_gap_mark_to_nearest_impostor_held_out": min(gaps),
+        }
         print(f"calibration written to {write_calibration(embedder.name, point, evidence)}")
     if not args.no_peer:
         print("\n## 4. Peer: face_recognition 1.3.0 (dlib HOG + ResNet)")

@@ -24,6 +24,7 @@ boto3 through django-storages as production would a bucket). Each prints per-run
 one JSON line with "storage" (keys in the README of bench/).
 Needs gunicorn (pip install gunicorn==27.0.1) and, for s3, moto[server] (requirements-dev.txt).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,10 +69,16 @@ def parse_args(argv=None):
     parser.add_argument("--worker-nice", type=int, default=10, help="WORKER_NICE of the Celery workers (0: as the web)")
     parser.add_argument("--web-workers", type=int, default=WEB_WORKERS, help="gunicorn processes")
     parser.add_argument("--web-threads", type=int, default=WEB_THREADS, help="gunicorn threads per process")
-    parser.add_argument("--storage", default="filesystem,s3",
-                        help="comma-separated: filesystem (MEDIA_ROOT) and/or s3 (a local S3 server); one run each")
-    parser.add_argument("--encode-while-timed", action="store_true",
-                        help="read and encode each photo of a burst inside its timed request, as before (client CPU counted)")
+    parser.add_argument(
+        "--storage",
+        default="filesystem,s3",
+        help="comma-separated: filesystem (MEDIA_ROOT) and/or s3 (a local S3 server); one run each",
+    )
+    parser.add_argument(
+        "--encode-while-timed",
+        action="store_true",
+        help="read and encode each photo of a burst inside its timed request, as before (client CPU counted)",
+    )
     return parser.parse_args(argv)
 
 
@@ -107,12 +114,19 @@ def start_s3_server(workdir, processes):
 
     port = free_port()
     with open(workdir / "s3.log", "wb") as log:
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-        ))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+            )
+        )
     endpoint = f"http://{HOST}:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="load",
-                          aws_secret_access_key="load-secret")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="load",
+        aws_secret_access_key="load-secret",
+    )
 
     def bucket_made():
         try:
@@ -201,10 +215,24 @@ def preloaded_site():
 def start_web(env, port, log, workers=WEB_WORKERS, threads=WEB_THREADS):
     return subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "bench.load:preloaded_site()", "--preload", "--bind", f"{HOST}:{port}",
-            "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.load:preloaded_site()",
+            "--preload",
+            "--bind",
+            f"{HOST}:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
         ],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -212,10 +240,27 @@ def start_worker(env, name, log, nice=0):
     """A worker process; it lowers its own priority to WORKER_NICE as it starts (recognition.tasks)."""
     return subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "attendance_site", "worker", "--pool", "solo", "--concurrency", "1",
-            "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip", "--loglevel", "WARNING",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "attendance_site",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--hostname",
+            f"{name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "WARNING",
         ],
-        cwd=REPO, env=dict(env, WORKER_NICE=str(nice)), stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=dict(env, WORKER_NICE=str(nice)),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -283,7 +328,9 @@ ENCODE_WHILE_TIMED = False
 
 def multipart(photo):
     """The request body and headers of one photo's upload (the device token is added later)."""
-    prepared = requests.Request("POST", "http://" + HOST, files={"image": (photo.name, photo.read_bytes(), "image/jpeg")}).prepare()
+    prepared = requests.Request(
+        "POST", "http://" + HOST, files={"image": (photo.name, photo.read_bytes(), "image/jpeg")}
+    ).prepare()
     return prepared.body, {"Content-Type": prepared.headers["Content-Type"]}
 
 
@@ -474,8 +521,11 @@ def run_benchmark(args, workdir, processes, storage):
     web_warm_up = upload_all_at_once(base_url, token, new_session(course), photos)
     burst = upload_all_at_once(base_url, token, new_session(course), photos)
     one_by_one = uploads_one_by_one(base_url, token, course, photos[:IDLE_UPLOADS])
-    print(f"no worker running: one upload at a time {[round(ms) for ms, _ in one_by_one]} ms; "
-          f"{len(burst)} at once p95 {percentile([ms for ms, _ in burst], 0.95):.0f} ms", flush=True)
+    print(
+        f"no worker running: one upload at a time {[round(ms) for ms, _ in one_by_one]} ms; "
+        f"{len(burst)} at once p95 {percentile([ms for ms, _ in burst], 0.95):.0f} ms",
+        flush=True,
+    )
     waiting_ids = [capture_id for _, capture_id in web_warm_up + burst + one_by_one]
 
     # Both workers start and warm up once; the second stops taking photos for the 1-worker runs.

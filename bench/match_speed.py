@@ -74,12 +74,19 @@ def main(argv=None):
     distances_ms = median_ms(lambda: gallery.student_distances(probes), args.repeats)
     decide_ms = median_ms(lambda: decide(probes, gallery, roster, qualities, point), args.repeats)
     out = {
-        "faces": args.faces, "students": args.students, "embeddings": len(labels), "dim": args.dim,
-        "threads": 1, "numpy_matmul_reference_ms": round(reference_ms, 2),
-        "student_distances_ms": round(distances_ms, 2), "decide_ms": round(decide_ms, 2),
+        "faces": args.faces,
+        "students": args.students,
+        "embeddings": len(labels),
+        "dim": args.dim,
+        "threads": 1,
+        "numpy_matmul_reference_ms": round(reference_ms, 2),
+        "student_distances_ms": round(distances_ms, 2),
+        "decide_ms": round(decide_ms, 2),
     }
-    print(f"{args.faces} faces x {len(labels)} embeddings ({args.students} students): plain probes @ gallery.T "
-          f"{reference_ms:.2f} ms; student distances {distances_ms:.2f} ms; decide (roster {args.roster}) {decide_ms:.2f} ms")
+    print(
+        f"{args.faces} faces x {len(labels)} embeddings ({args.students} students): plain probes @ gallery.T "
+        f"{reference_ms:.2f} ms; student distances {distances_ms:.2f} ms; decide (roster {args.roster}) {decide_ms:.2f} ms"
+    )
     print(json.dumps(out))
 
 

@@ -71,7 +71,9 @@ def main(argv=None):
         out["peer_faces"] = times[-1][0]
         out["peer_detect_ms"] = round(statistics.median(t[1] for t in times))
         out["peer_embed_ms"] = round(statistics.median(t[2] for t in times))
-        print(f"peer (HOG up1): {out['peer_faces']} faces, detect {out['peer_detect_ms']} ms, encode {out['peer_embed_ms']} ms")
+        print(
+            f"peer (HOG up1): {out['peer_faces']} faces, detect {out['peer_detect_ms']} ms, encode {out['peer_embed_ms']} ms"
+        )
     print(json.dumps(out))
 
 

@@ -57,7 +57,7 @@ class FacePhotoForm(forms.ModelForm):
             try:
                 check_photo_upload(image, image.size)
             except ImageRejected as error:
-                raise forms.ValidationError(str(error))
+                raise forms.ValidationError(str(error)) from error
         return image
 
     def save(self, commit=True):
@@ -105,8 +105,17 @@ class FacePhotoInline(admin.TabularInline):
 
 
 PHOTO_RECORD_FIELDS = [
-    "content_sha256", "status", "rejection_reason", "source", "added_by", "hold_reason", "own_distance",
-    "lookalike", "lookalike_distance", "reviewed_by", "reviewed_at",
+    "content_sha256",
+    "status",
+    "rejection_reason",
+    "source",
+    "added_by",
+    "hold_reason",
+    "own_distance",
+    "lookalike",
+    "lookalike_distance",
+    "reviewed_by",
+    "reviewed_at",
 ]
 
 
@@ -129,7 +138,14 @@ class HeldFacePhotoAdmin(admin.ModelAdmin):
     Approving or refusing is recorded on the photo (who, when)."""
 
     list_display = [
-        "student", "new_photo", "accepted_photos", "distance", "hold_reason", "source", "added_by", "created_at",
+        "student",
+        "new_photo",
+        "accepted_photos",
+        "distance",
+        "hold_reason",
+        "source",
+        "added_by",
+        "created_at",
     ]
     list_display_links = None
     list_filter = ["source"]
@@ -139,7 +155,10 @@ class HeldFacePhotoAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         accepted = FacePhoto.objects.filter(status=FacePhoto.ACCEPTED).order_by("created_at")
         return (
-            super().get_queryset(request).filter(status=FacePhoto.HELD).select_related("student", "added_by")
+            super()
+            .get_queryset(request)
+            .filter(status=FacePhoto.HELD)
+            .select_related("student", "added_by")
             .prefetch_related(Prefetch("student__face_photos", queryset=accepted, to_attr="accepted"))
         )
 
@@ -186,12 +205,31 @@ class DetectedFaceInline(admin.TabularInline):
     model = DetectedFace
     extra = 0
     fields = [
-        "x1", "y1", "x2", "y2", "score", "decision", "reason", "student", "match_distance",
-        "suggested_student", "suggested_match_distance", "decided_by",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "score",
+        "decision",
+        "reason",
+        "student",
+        "match_distance",
+        "suggested_student",
+        "suggested_match_distance",
+        "decided_by",
     ]
     readonly_fields = [
-        "x1", "y1", "x2", "y2", "score", "decision", "reason", "match_distance", "suggested_student",
-        "suggested_match_distance", "decided_by",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "score",
+        "decision",
+        "reason",
+        "match_distance",
+        "suggested_student",
+        "suggested_match_distance",
+        "decided_by",
     ]
 
     @admin.display(description="Distance")
@@ -209,8 +247,20 @@ class CaptureAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", "session__course"]
     # A capture's photo comes in only through create_capture, which checks it.
     readonly_fields = [
-        "image", "status", "error", "attempts", "embedder", "face_count", "width", "height",
-        "started_at", "finished_at", "detect_ms", "embed_ms", "match_ms", "total_ms",
+        "image",
+        "status",
+        "error",
+        "attempts",
+        "embedder",
+        "face_count",
+        "width",
+        "height",
+        "started_at",
+        "finished_at",
+        "detect_ms",
+        "embed_ms",
+        "match_ms",
+        "total_ms",
     ]
     inlines = [DetectedFaceInline]
 

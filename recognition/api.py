@@ -1,5 +1,6 @@
 """Captures over the REST API: the session page, scripts and classroom cameras send photos
 here and poll each capture until the worker has done with it."""
+
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -44,7 +45,9 @@ from .serializers import (
 
 
 @extend_schema(methods=["GET"], responses=CaptureSerializer(many=True))
-@extend_schema(methods=["POST"], request={"multipart/form-data": CaptureUploadSerializer}, responses={202: CaptureSerializer})
+@extend_schema(
+    methods=["POST"], request={"multipart/form-data": CaptureUploadSerializer}, responses={202: CaptureSerializer}
+)
 @api_view(["GET", "POST"])
 @permission_classes([IsPersonOrDevice])
 @parser_classes([MultiPartParser, FormParser])
@@ -164,7 +167,7 @@ def face_confirm(request, pk):
 @extend_schema(request=FaceCorrectionSerializer, responses=DetectedFaceSerializer(many=True))
 @api_view(["POST"])
 def face_reject(request, pk):
-    """"This is not <student>", for the student the face is marked or suggested as: the face
+    """ "This is not <student>", for the student the face is marked or suggested as: the face
     becomes unknown for them and never proposes them again; their machine mark in the session
     is withdrawn unless a face in another capture supports it. A person's decision stays."""
     return correct_faces(request, pk, reject_student)
@@ -187,5 +190,5 @@ def face_assign(request, pk):
 @extend_schema(request=FaceCorrectionSerializer, responses=DetectedFaceSerializer(many=True))
 @api_view(["POST"])
 def face_dismiss(request, pk):
-    """"Not one of my students": the face stops asking who it is and marks nobody."""
+    """ "Not one of my students": the face stops asking who it is and marks nobody."""
     return correct_faces(request, pk, dismiss_faces)

@@ -3,6 +3,7 @@
 The token is shown once when an admin creates it; only its sha256 is stored, so a copy of the
 database does not hand out working tokens.
 """
+
 import hashlib
 import secrets
 from datetime import timedelta
@@ -44,7 +45,9 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Send the header as 'Authorization: Token <token>'.")
         device = DeviceToken.objects.filter(token_hash=hash_token(parts[1].decode(errors="replace"))).first()
         if device is None or not device.is_active:
-            raise exceptions.AuthenticationFailed("This device token is unknown or was revoked; ask an admin for a new one.")
+            raise exceptions.AuthenticationFailed(
+                "This device token is unknown or was revoked; ask an admin for a new one."
+            )
         now = timezone.now()
         if device.last_used_at is None or now - device.last_used_at > LAST_USED_PRECISION:
             DeviceToken.objects.filter(pk=device.pk).update(last_used_at=now)

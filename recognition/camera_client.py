@@ -4,8 +4,9 @@ every interval, and print what the server recognised in it.
 Plain functions over `requests` and OpenCV, no Django: `manage.py camera` runs it, and it runs
 just as well on a small computer beside the camera with only this file and its two libraries.
 """
+
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -35,7 +36,13 @@ class Unreachable(Exception):
 
 class CameraClient:
     def __init__(
-        self, server, token, session_id=None, out=print, sleep=time.sleep, backoff=BACKOFF_SECONDS,
+        self,
+        server,
+        token,
+        session_id=None,
+        out=print,
+        sleep=time.sleep,
+        backoff=BACKOFF_SECONDS,
         poll_timeout=POLL_TIMEOUT_SECONDS,
     ):
         self.server = server.rstrip("/")
@@ -102,7 +109,9 @@ def detail(response):
     except ValueError:
         return response.text[:200]
     if isinstance(body, dict):
-        return body.get("detail") or "; ".join(str(value[0] if isinstance(value, list) else value) for value in body.values())
+        return body.get("detail") or "; ".join(
+            str(value[0] if isinstance(value, list) else value) for value in body.values()
+        )
     return str(body)
 
 
@@ -168,7 +177,7 @@ def run_camera(client, source, interval, max_snapshots=None):
     try:
         for frame in due_frames(video, interval, from_file=Path(source).is_file()):
             try:
-                capture = client.send_snapshot(encode_jpeg(frame), datetime.now(timezone.utc))
+                capture = client.send_snapshot(encode_jpeg(frame), datetime.now(UTC))
                 if capture is not None:
                     client.out(describe(client.wait_for_result(capture)))
             except (Unreachable, requests.HTTPError) as error:

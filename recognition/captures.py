@@ -1,5 +1,6 @@
 """Receiving a class photo or camera snapshot: every upload route (page, API, camera client)
 comes through create_capture, so a refused file never leaves a row or a file behind."""
+
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
@@ -40,8 +41,8 @@ def check_taken_at(session, taken_at, now):
         raise TakenAtRefused(
             f"taken_at {local_time(taken_at)} is outside this session: a photo of it must be taken between "
             f"{local_time(earliest)} ({minutes(TAKEN_BEFORE_START)} minutes before the start) and "
-            f"{local_time(latest)} ({minutes(TAKEN_AFTER_NOW)} minutes from now), {timezone.get_current_timezone_name()} "
-            "time. Check the clock of the camera or computer that sent it."
+            f"{local_time(latest)} ({minutes(TAKEN_AFTER_NOW)} minutes from now), "
+            f"{timezone.get_current_timezone_name()} time. Check the clock of the camera or computer that sent it."
         )
 
 
@@ -68,8 +69,13 @@ def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOT
     from .tasks import process_capture
 
     capture = Capture(
-        session=session, source=source, uploaded_by=uploaded_by, device=device, taken_at=taken_at,
-        width=photo.width, height=photo.height,
+        session=session,
+        source=source,
+        uploaded_by=uploaded_by,
+        device=device,
+        taken_at=taken_at,
+        width=photo.width,
+        height=photo.height,
     )
     capture.image.save(f"capture.{photo.extension}", ContentFile(photo.content), save=False)
     try:

@@ -1,6 +1,7 @@
 """Which session a classroom camera's snapshot belongs to, when the camera does not say: the
 one on in the device's room (and course, when the device is scoped to one) at the time the
 snapshot was taken."""
+
 from django.utils import timezone
 
 from students.permissions import sessions_for_device

@@ -1,5 +1,6 @@
 """Adding enrolment photos: the one place every route (admin, import, camera, a labelled
 unknown face) goes through, so the same checks and de-duplication apply to all."""
+
 import hashlib
 import io
 
@@ -8,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import FacePhoto
-from .uploads import ImageRejected, check_photo_upload
+from .uploads import check_photo_upload
 
 
 def queue_embedding(photo):

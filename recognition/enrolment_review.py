@@ -15,6 +15,7 @@ One mistaken click must not teach the system a face (DESIGN.md). So:
 
 Only accepted photos are in a gallery (processing.gallery_of); a refused photo never is.
 """
+
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -56,7 +57,9 @@ def check_against_gallery(vector, gallery: Gallery, student_id, point: Operating
     rival = distances.get(lookalike)
     looks_like_other = rival is not None and (rival <= point.mark_distance or (own is not None and rival < own))
     corroborated = (
-        own is not None and own <= corroboration and not looks_like_other
+        own is not None
+        and own <= corroboration
+        and not looks_like_other
         and (rival is None or rival - own >= point.school_margin)
     )
     return GalleryCheck(own, corroboration, lookalike, rival, looks_like_other, corroborated)
@@ -70,7 +73,8 @@ def hold_reason(check: GalleryCheck, student, lookalike):
     """Why the photo waits, for the admin who decides and the teacher who added it."""
     if check.looks_like_other:
         own = (
-            f"{check.own_distance:.3f} from {student.full_name}'s" if check.own_distance is not None
+            f"{check.own_distance:.3f} from {student.full_name}'s"
+            if check.own_distance is not None
             else f"and {student.full_name} has no accepted photo yet"
         )
         return (
@@ -124,9 +128,16 @@ def admit_enrolment_photo(photo, model_name, vector, point: OperatingPoint):
     photo.lookalike_id = check.lookalike if check.looks_like_other else None
     photo.lookalike_distance = check.lookalike_distance if check.looks_like_other else None
     photo.rejection_reason = ""
-    photo.save(update_fields=[
-        "status", "hold_reason", "own_distance", "lookalike", "lookalike_distance", "rejection_reason",
-    ])
+    photo.save(
+        update_fields=[
+            "status",
+            "hold_reason",
+            "own_distance",
+            "lookalike",
+            "lookalike_distance",
+            "rejection_reason",
+        ]
+    )
     return photo
 
 
@@ -160,8 +171,10 @@ def refuse_held_photos(photos, user):
     FaceEmbedding.objects.filter(photo__in=ids).delete()
     name = user.get_full_name() or user.username
     return FacePhoto.objects.filter(pk__in=ids).update(
-        status=FacePhoto.REJECTED, rejection_reason=f"Refused by {name}, a school admin.",
-        reviewed_by=user, reviewed_at=timezone.now(),
+        status=FacePhoto.REJECTED,
+        rejection_reason=f"Refused by {name}, a school admin.",
+        reviewed_by=user,
+        reviewed_at=timezone.now(),
     )
 
 

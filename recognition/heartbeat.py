@@ -6,6 +6,7 @@ database, so it works with either broker (the filesystem one has no remote contr
 and a thread of its own rather than a task or the consumer's timer: a solo worker busy with a
 photo for a minute keeps beating. A worker that is killed, or loses the database, stops beating:
 the admin shows it stopped once its last beat is WORKER_STOPPED_AFTER_BEATS beats old."""
+
 import logging
 import threading
 from datetime import timedelta
@@ -50,8 +51,10 @@ def beat_until_stopped(hostname, started_at, stop):
 def start_beating(sender, **kwargs):
     _stop_beating.clear()
     thread = threading.Thread(
-        target=beat_until_stopped, args=(sender.hostname, timezone.now(), _stop_beating),
-        name="worker-heartbeat", daemon=True,
+        target=beat_until_stopped,
+        args=(sender.hostname, timezone.now(), _stop_beating),
+        name="worker-heartbeat",
+        daemon=True,
     )
     thread.start()
 

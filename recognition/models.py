@@ -12,7 +12,6 @@ from students.models import ClassSession, Student
 
 from .engine import match
 
-
 # The extensions a stored face image may have: those of the formats check_photo_upload lets
 # through, named by the storing code from the decoded format, never by the uploader.
 STORED_EXTENSIONS = {"jpg", "png", "webp"}
@@ -22,7 +21,9 @@ def _private_name(folder, filename):
     # Random names: a file name must never reveal whose face is inside.
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if ext not in STORED_EXTENSIONS:
-        raise ValueError(f"A face image is stored as .jpg, .png or .webp, named after its decoded format, not {filename!r}.")
+        raise ValueError(
+            f"A face image is stored as .jpg, .png or .webp, named after its decoded format, not {filename!r}."
+        )
     return f"{folder}/{uuid.uuid4().hex}.{ext}"
 
 
@@ -44,12 +45,17 @@ class FacePhoto(models.Model):
 
     PENDING, ACCEPTED, HELD, REJECTED = "pending", "accepted", "held", "rejected"
     STATUS_CHOICES = [
-        (PENDING, "Pending"), (ACCEPTED, "Accepted"), (HELD, "Waiting for approval"), (REJECTED, "Rejected"),
+        (PENDING, "Pending"),
+        (ACCEPTED, "Accepted"),
+        (HELD, "Waiting for approval"),
+        (REJECTED, "Rejected"),
     ]
     ADMIN, IMPORT, CAMERA, REVIEW = "admin", "import", "camera", "review"
     SOURCE_CHOICES = [
-        (ADMIN, "Uploaded in the admin"), (IMPORT, "Imported from a folder"),
-        (CAMERA, "Taken with the enrolment camera"), (REVIEW, "A face in a class photo, named by a teacher"),
+        (ADMIN, "Uploaded in the admin"),
+        (IMPORT, "Imported from a folder"),
+        (CAMERA, "Taken with the enrolment camera"),
+        (REVIEW, "A face in a class photo, named by a teacher"),
     ]
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="face_photos")
@@ -59,7 +65,9 @@ class FacePhoto(models.Model):
     rejection_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     source = models.CharField(
-        max_length=10, choices=SOURCE_CHOICES, blank=True,
+        max_length=10,
+        choices=SOURCE_CHOICES,
+        blank=True,
         help_text="Where the photo came from; blank for photos added before this was recorded.",
     )
     added_by = models.ForeignKey(
@@ -71,12 +79,20 @@ class FacePhoto(models.Model):
         null=True, blank=True, help_text="Distance to the student's accepted photos when it was checked."
     )
     lookalike = models.ForeignKey(
-        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        Student,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Another student the photo looked like when it was checked.",
     )
     lookalike_distance = models.FloatField(null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The school admin who approved or refused the held photo.",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
@@ -108,7 +124,9 @@ class FaceEmbedding(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_per_model")]
+        constraints = [
+            models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_per_model")
+        ]
 
     def as_array(self):
         return np.frombuffer(bytes(self.vector), dtype=np.float32)
@@ -129,7 +147,11 @@ class Capture(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     device = models.ForeignKey(
-        "DeviceToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="captures",
+        "DeviceToken",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="captures",
         help_text="The classroom camera that sent it, if a device sent it.",
     )
     taken_at = models.DateTimeField(help_text="When the photo was taken; the time students are first seen.")
@@ -181,9 +203,15 @@ class DetectedFace(models.Model):
     student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="detections")
     distance = models.FloatField(null=True, blank=True, help_text="To the student marked automatically.")
     decision = models.CharField(max_length=10, choices=DECISION_CHOICES, default=UNKNOWN)
-    reason = models.CharField(max_length=40, blank=True, help_text="Why the machine decided so (match.decide's reasons).")
+    reason = models.CharField(
+        max_length=40, blank=True, help_text="Why the machine decided so (match.decide's reasons)."
+    )
     suggested_student = models.ForeignKey(
-        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="suggested_in",
+        Student,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="suggested_in",
         help_text="Who the face may be: too weak evidence to mark them without a person.",
     )
     suggested_distance = models.FloatField(null=True, blank=True)
@@ -193,7 +221,9 @@ class DetectedFace(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True, help_text="When a person last decided about the face.")
     rejected_students = models.ManyToManyField(
-        Student, blank=True, related_name="rejected_in",
+        Student,
+        blank=True,
+        related_name="rejected_in",
         help_text="Students a person said this face is not: never proposed for it again.",
     )
     dismissed = models.BooleanField(
@@ -227,8 +257,11 @@ class FaceCorrection(models.Model):
 
     CONFIRM, ASSIGN, REJECT, DISMISS, REMOVE = "confirm", "assign", "reject", "dismiss", "remove_capture"
     ACTION_CHOICES = [
-        (CONFIRM, "Suggestion confirmed"), (ASSIGN, "Face assigned"), (REJECT, "Not this student"),
-        (DISMISS, "Not one of the course's students"), (REMOVE, "Capture removed"),
+        (CONFIRM, "Suggestion confirmed"),
+        (ASSIGN, "Face assigned"),
+        (REJECT, "Not this student"),
+        (DISMISS, "Not one of the course's students"),
+        (REMOVE, "Capture removed"),
     ]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="face_corrections")
@@ -255,8 +288,8 @@ def delete_face_image_files(sender, instance, **kwargs):
     for field in ("image", "crop"):
         stored = getattr(instance, field, None)
         if stored:
-            storage, name = stored.storage, stored.name
-            transaction.on_commit(lambda: storage.delete(name))
+            # Bound now: a lambda reading the loop's variables at commit would see the last field's.
+            transaction.on_commit(lambda storage=stored.storage, name=stored.name: storage.delete(name))
 
 
 @receiver(pre_delete, sender=Student)
@@ -278,7 +311,11 @@ class DeviceToken(models.Model):
 
     name = models.CharField(max_length=100, help_text="Which device this is, e.g. 'Room 12 camera'.")
     course = models.ForeignKey(
-        "students.Course", null=True, blank=True, on_delete=models.CASCADE, related_name="device_tokens",
+        "students.Course",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="device_tokens",
         help_text="The device may send captures to this course's sessions.",
     )
     room = models.CharField(

@@ -4,6 +4,7 @@ embeddings current for the active model, and turn a capture into faces and atten
 The engine itself (recognition/engine) knows nothing of Django; this module is the glue that
 the Celery tasks and `manage.py recognize` share.
 """
+
 import io
 import logging
 import time
@@ -48,7 +49,8 @@ def face_engine():
     """The detector and embedder of this process, loaded once: the models take seconds to load."""
     configure_threads(settings.FACE_TORCH_THREADS)
     embedder = load_embedder(
-        settings.FACE_EMBEDDER, facenet_weights=settings.FACENET_WEIGHTS,
+        settings.FACE_EMBEDDER,
+        facenet_weights=settings.FACENET_WEIGHTS,
         threshold_set=settings.FACE_MATCH_THRESHOLD is not None,
     )
     point = operating_point(embedder.name, settings.FACE_MATCH_THRESHOLD)
@@ -94,8 +96,10 @@ def recognisable_embeddings(model_name):
     """The gallery's rows: the active model's vectors of accepted photos of active students
     whose consent is recorded. Nobody else can be marked, suggested or be a rival."""
     return FaceEmbedding.objects.filter(
-        model_name=model_name, photo__status=FacePhoto.ACCEPTED,
-        photo__student__is_active=True, photo__student__consent_recorded_at__isnull=False,
+        model_name=model_name,
+        photo__status=FacePhoto.ACCEPTED,
+        photo__student__is_active=True,
+        photo__student__consent_recorded_at__isnull=False,
     )
 
 
@@ -104,9 +108,16 @@ def gallery_version(model_name):
     a photo refused, a student leaving (inactive) or joining (consent) changes the count, the
     ids or the newest row. Reading every vector per capture would cost a school's worth of
     rows each time."""
-    return tuple(recognisable_embeddings(model_name).aggregate(
-        rows=Count("pk"), last=Max("pk"), ids=Sum("pk"), newest=Max("created_at"),
-    ).values())
+    return tuple(
+        recognisable_embeddings(model_name)
+        .aggregate(
+            rows=Count("pk"),
+            last=Max("pk"),
+            ids=Sum("pk"),
+            newest=Max("created_at"),
+        )
+        .values()
+    )
 
 
 def load_gallery(model_name):
@@ -208,11 +219,19 @@ def detected_face(capture, face, decision, enrolled):
     marked, suggested = enrolled.get(decision.marked_student), enrolled.get(decision.suggested_student)
     kind = decision.kind if marked or suggested else UNKNOWN
     return DetectedFace(
-        capture=capture, x1=x1, y1=y1, x2=x2, y2=y2, score=float(face.score),
+        capture=capture,
+        x1=x1,
+        y1=y1,
+        x2=x2,
+        y2=y2,
+        score=float(face.score),
         landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks],
-        decision=kind, reason=decision.reason if kind == decision.kind else "not_enrolled",
-        student=marked, distance=decision.distance if marked else None,
-        suggested_student=suggested, suggested_distance=decision.distance if suggested else None,
+        decision=kind,
+        reason=decision.reason if kind == decision.kind else "not_enrolled",
+        student=marked,
+        distance=decision.distance if marked else None,
+        suggested_student=suggested,
+        suggested_distance=decision.distance if suggested else None,
         embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
     )
 

@@ -1,5 +1,6 @@
 """Queries over captures that the session page and the API share, so that the page and the JSON
 it polls list the same captures, and the faces a correction acts on."""
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 

@@ -1,5 +1,6 @@
 """How long face images are kept: class photos and their crops for CAPTURE_RETENTION_DAYS, and
 files that no row points to (left by a worker killed while writing) not at all."""
+
 from datetime import timedelta
 
 from django.conf import settings

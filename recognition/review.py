@@ -7,6 +7,7 @@ students.attendance (a person's decision is never overwritten by the machine, an
 mark that loses its evidence is withdrawn); every action is written to FaceCorrection, with the
 teacher and what it did, besides the attendance record's own trail.
 """
+
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -31,7 +32,11 @@ def person_name(user):
 
 def record_correction(session_id, capture_number, action, student, user, note):
     FaceCorrection.objects.create(
-        session_id=session_id, capture_number=capture_number, action=action, student=student, made_by=user,
+        session_id=session_id,
+        capture_number=capture_number,
+        action=action,
+        student=student,
+        made_by=user,
         note=note[:300],
     )
 
@@ -53,8 +58,9 @@ def withdraw_unsupported_mark(session, student, user, reason):
     kept (from the earliest) while another face of theirs still marks them, else withdrawn."""
     sightings = [
         (face.capture.taken_at, face.capture.source, face.distance)
-        for face in DetectedFace.objects.filter(capture__session=session, capture__status=Capture.DONE, student=student)
-        .select_related("capture")
+        for face in DetectedFace.objects.filter(
+            capture__session=session, capture__status=Capture.DONE, student=student
+        ).select_related("capture")
     ]
     return withdraw_sighting(session, student, sightings, user, reason)
 
@@ -123,8 +129,10 @@ def assign_faces(faces, student, user, add_to_enrolment=False):
         record_correction(session.pk, capture.pk, action, student, user, note)
         if previous is not None:
             withdraw_unsupported_mark(
-                session, previous, user, f"Face in capture {capture.pk} is not {previous.full_name} but "
-                f"{student.full_name}, said {teacher}",
+                session,
+                previous,
+                user,
+                f"Face in capture {capture.pk} is not {previous.full_name} but {student.full_name}, said {teacher}",
             )
     if not add_to_enrolment:
         return None
@@ -154,7 +162,7 @@ def confirm_suggestion(faces, user):
 
 @transaction.atomic
 def reject_student(faces, user):
-    """"This is not <student>", for the student the first face is marked or suggested as: the
+    """ "This is not <student>", for the student the first face is marked or suggested as: the
     faces become unknown for them and never propose them again; their machine mark in the
     session is withdrawn unless a face in another capture still supports it. A person's own
     decision about their attendance stays (the roster changes it). Returns the student."""
@@ -180,7 +188,7 @@ def reject_student(faces, user):
 
 @transaction.atomic
 def dismiss_faces(faces, user):
-    """"Not one of my students": the faces stop asking who they are and mark nobody."""
+    """ "Not one of my students": the faces stop asking who they are and mark nobody."""
     faces = same_session(faces)
     marked = next((face.student for face in faces if face.student_id is not None), None)
     if marked is not None:

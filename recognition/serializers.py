@@ -14,7 +14,9 @@ class SuggestionSerializer(serializers.Serializer):
 
 
 class DetectedFaceSerializer(serializers.ModelSerializer):
-    box = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4, help_text="x1, y1, x2, y2 in image pixels")
+    box = serializers.ListField(
+        child=serializers.IntegerField(), min_length=4, max_length=4, help_text="x1, y1, x2, y2 in image pixels"
+    )
     student = StudentBriefSerializer(
         allow_null=True, help_text="Marked automatically (strong evidence) or assigned by a person; null otherwise."
     )
@@ -29,7 +31,15 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = DetectedFace
         fields = [
-            "id", "box", "score", "student", "suggestion", "distance", "decided_by", "dismissed", "rejected_students",
+            "id",
+            "box",
+            "score",
+            "student",
+            "suggestion",
+            "distance",
+            "decided_by",
+            "dismissed",
+            "rejected_students",
         ]
         extra_kwargs = {
             "id": {"help_text": "The face's id."},
@@ -39,7 +49,9 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
             },
             "decided_by": {"help_text": "Who named the face: automatically (the recognition) or by a person."},
             "dismissed": {"help_text": "A teacher said this is not one of their students: it asks no more."},
-            "rejected_students": {"help_text": "Students a teacher said this face is not: never proposed for it again."},
+            "rejected_students": {
+                "help_text": "Students a teacher said this face is not: never proposed for it again."
+            },
         }
 
     @extend_schema_field(SuggestionSerializer(allow_null=True))
@@ -66,8 +78,18 @@ class CaptureSerializer(serializers.ModelSerializer):
     class Meta:
         model = Capture
         fields = [
-            "id", "url", "session", "source", "status", "error", "taken_at", "created_at",
-            "face_count", "image_url", "timings", "faces",
+            "id",
+            "url",
+            "session",
+            "source",
+            "status",
+            "error",
+            "taken_at",
+            "created_at",
+            "face_count",
+            "image_url",
+            "timings",
+            "faces",
         ]
         extra_kwargs = {
             "id": {"help_text": "The capture's id."},
@@ -125,7 +147,9 @@ class UnknownPersonSerializer(serializers.Serializer):
 
 class FaceCorrectionSerializer(serializers.Serializer):
     also = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list,
+        child=serializers.IntegerField(),
+        required=False,
+        default=list,
         help_text="Other faces of the same person (the rest of its unknown-people group) to correct with this one.",
     )
 

@@ -3,6 +3,7 @@
 Every task is acknowledged late (settings), so a worker that dies mid-task leaves the message
 to be delivered again, and every task gives the same result when run twice.
 """
+
 import logging
 import os
 from datetime import timedelta
@@ -12,8 +13,10 @@ from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 from django.utils import timezone
 
-from . import heartbeat  # noqa: F401  connects the workers' heartbeat to their start and shutdown
-from . import retention
+from . import (
+    heartbeat,  # noqa: F401  connects the workers' heartbeat to their start and shutdown
+    retention,
+)
 from .engine.images import ImageRejected
 from .models import Capture, FacePhoto
 
@@ -39,7 +42,9 @@ def process_capture(capture_id):
         processing.record_failure(capture_id, str(error))
     except Exception as error:
         log.exception("Capture %s failed", capture_id)
-        processing.record_failure(capture_id, f"Recognition failed: {first_line(error)}. Retry it from the session page.")
+        processing.record_failure(
+            capture_id, f"Recognition failed: {first_line(error)}. Retry it from the session page."
+        )
 
 
 def first_line(error):

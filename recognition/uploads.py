@@ -1,6 +1,7 @@
 """The check every uploaded photo passes, whichever route it came by: the session page, the API
 and classroom cameras (create_capture), and enrolment photos from the admin, import_students,
 the enrol-by-camera page and a face a teacher assigned (add_enrolment_photo)."""
+
 from django.conf import settings
 
 from .engine.images import CheckedPhoto, ImageRejected, check_upload

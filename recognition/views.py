@@ -45,7 +45,7 @@ def private_file(stored, download_name):
     try:
         handle = stored.open("rb")
     except FileNotFoundError:
-        raise Http404("The file is gone.")
+        raise Http404("The file is gone.") from None
     served = served_type(handle)
     if served is None:
         handle.close()
@@ -113,9 +113,13 @@ def assign_face_view(request, pk):
         messages.error(request, str(refusal))
     else:
         added = (
-            " The face was added to their enrolment photos: it is used once it matches their accepted "
-            "photos closely, otherwise after a school admin approves it."
-        ) if photo else ""
+            (
+                " The face was added to their enrolment photos: it is used once it matches their accepted "
+                "photos closely, otherwise after a school admin approves it."
+            )
+            if photo
+            else ""
+        )
         messages.success(request, f"Marked {student.full_name} as seen.{added}")
     return back_to_faces(session.pk)
 
@@ -132,7 +136,9 @@ def confirm_face_view(request, pk):
 @require_POST
 def reject_face_view(request, pk):
     return correct_faces(
-        request, pk, reject_student,
+        request,
+        pk,
+        reject_student,
         lambda student, faces: attendance_now(faces[0].capture.session, student),
     )
 
@@ -140,9 +146,7 @@ def reject_face_view(request, pk):
 @login_required
 @require_POST
 def dismiss_face_view(request, pk):
-    return correct_faces(
-        request, pk, dismiss_faces, lambda _, faces: "It no longer asks who it is; nobody was marked."
-    )
+    return correct_faces(request, pk, dismiss_faces, lambda _, faces: "It no longer asks who it is; nobody was marked.")
 
 
 @login_required
@@ -175,11 +179,15 @@ def enrollable_student(request, pk):
 def enrol_by_camera(request, pk):
     student = enrollable_student(request, pk)
     photos = student.face_photos.order_by("-created_at")
-    return render(request, "recognition/enrol.html", {
-        "student": student,
-        "photos": photos.exclude(status=FacePhoto.REJECTED),
-        "refused": photos.filter(status=FacePhoto.REJECTED),
-    })
+    return render(
+        request,
+        "recognition/enrol.html",
+        {
+            "student": student,
+            "photos": photos.exclude(status=FacePhoto.REJECTED),
+            "refused": photos.filter(status=FacePhoto.REJECTED),
+        },
+    )
 
 
 @login_required
@@ -240,15 +248,19 @@ def student_photos(request, pk):
     by_status = {status: [] for status, _ in FacePhoto.STATUS_CHOICES}
     for photo in photos:
         by_status[photo.status].append(photo)
-    return render(request, "recognition/student_photos.html", {
-        "student": student,
-        "sections": [
-            ("Accepted: used to recognise them", by_status[FacePhoto.ACCEPTED]),
-            ("Waiting for a school admin's approval", by_status[FacePhoto.HELD]),
-            ("Being checked", by_status[FacePhoto.PENDING]),
-            ("Refused: never used", by_status[FacePhoto.REJECTED]),
-        ],
-    })
+    return render(
+        request,
+        "recognition/student_photos.html",
+        {
+            "student": student,
+            "sections": [
+                ("Accepted: used to recognise them", by_status[FacePhoto.ACCEPTED]),
+                ("Waiting for a school admin's approval", by_status[FacePhoto.HELD]),
+                ("Being checked", by_status[FacePhoto.PENDING]),
+                ("Refused: never used", by_status[FacePhoto.REJECTED]),
+            ],
+        },
+    )
 
 
 @login_required

@@ -17,7 +17,14 @@ from .csv_files import csv_download
 from .export import student_export_zip
 from .forms import SessionSeriesForm
 from .models import (
-    AttendanceChange, AttendanceRecord, ClassSession, Course, Notice, SessionSeries, SheetSync, Student,
+    AttendanceChange,
+    AttendanceRecord,
+    ClassSession,
+    Course,
+    Notice,
+    SessionSeries,
+    SheetSync,
+    Student,
 )
 from .oneroster_admin import import_oneroster
 from .permissions import teacher_logins
@@ -65,15 +72,19 @@ class StudentAdmin(admin.ModelAdmin):
             self.message_user(request, f"Consent recorded for {recorded} student(s), given by {given_by}.")
             return None
         students = list(queryset)
-        return TemplateResponse(request, "admin/students/student/record_consent.html", {
-            **self.admin_site.each_context(request),
-            "title": "Record consent",
-            "opts": self.model._meta,
-            "adminform": AdminForm(form, [(None, {"fields": ["given_by"]})], {}),
-            "students": students,
-            "waiting": [student for student in students if not student.has_consent],
-            "already": [student for student in students if student.has_consent],
-        })
+        return TemplateResponse(
+            request,
+            "admin/students/student/record_consent.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Record consent",
+                "opts": self.model._meta,
+                "adminform": AdminForm(form, [(None, {"fields": ["given_by"]})], {}),
+                "students": students,
+                "waiting": [student for student in students if not student.has_consent],
+                "already": [student for student in students if student.has_consent],
+            },
+        )
 
     @admin.action(description="Export everything stored about this student (zip)")
     def export_student_data(self, request, queryset):
@@ -103,8 +114,16 @@ class SheetSyncInline(admin.StackedInline):
     can_delete = False
     verbose_name = verbose_name_plural = "Google Sheets"
     fields = [
-        "share_with", "checkmark_spreadsheet_id", "checkmark_worksheet", "timestamp_spreadsheet_id",
-        "timestamp_worksheet", "problem", "is_behind", "last_success_at", "attempts", "next_sync_at",
+        "share_with",
+        "checkmark_spreadsheet_id",
+        "checkmark_worksheet",
+        "timestamp_spreadsheet_id",
+        "timestamp_worksheet",
+        "problem",
+        "is_behind",
+        "last_success_at",
+        "attempts",
+        "next_sync_at",
     ]
     readonly_fields = ["share_with", "problem", "is_behind", "last_success_at", "attempts", "next_sync_at"]
 
@@ -219,7 +238,14 @@ class AttendanceChangeInline(admin.TabularInline):
 
 
 ATTENDANCE_CSV_COLUMNS = [
-    "course", "session start", "student number", "student", "status", "first seen", "source", "distance",
+    "course",
+    "session start",
+    "student number",
+    "student",
+    "status",
+    "first seen",
+    "source",
+    "distance",
 ]
 
 

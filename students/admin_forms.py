@@ -1,6 +1,7 @@
 """The forms of the student and course admin pages, and of the admin's own pages (record consent
 for several students, add a teacher): people are picked by their full names, and only among
 those of the right role (students/permissions.py)."""
+
 from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model

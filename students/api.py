@@ -1,6 +1,7 @@
 """The REST API about courses, sessions and attendance. Teachers use it with their login
 session, classroom cameras with a device token (recognition/authentication.py); a student only
 reads their own records at /api/me/attendance/."""
+
 from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -18,7 +19,10 @@ from .attendance import set_status
 from .overview import course_summaries, roster
 from .permissions import courses_for_caller, sessions_for_caller, sessions_managed_by, student_of
 from .serializers import (
-    ClassSessionSerializer, CourseSerializer, MyCourseAttendanceSerializer, RosterEntrySerializer,
+    ClassSessionSerializer,
+    CourseSerializer,
+    MyCourseAttendanceSerializer,
+    RosterEntrySerializer,
     StatusChangeSerializer,
 )
 
@@ -73,7 +77,9 @@ def session_attendance_record(request, pk, student_pk):
     student = get_object_or_404(session.course.students, pk=student_pk)
     change = StatusChangeSerializer(data=request.data)
     change.is_valid(raise_exception=True)
-    record = set_status(session, student, change.validated_data["status"], request.user, change.validated_data["reason"])
+    record = set_status(
+        session, student, change.validated_data["status"], request.user, change.validated_data["reason"]
+    )
     return Response(RosterEntrySerializer({"student": student, "record": record}).data)
 
 

@@ -2,6 +2,7 @@
 
 Every function here runs inside one transaction and writes the audit trail with the change.
 """
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -157,7 +158,10 @@ def mark_not_seen_absent(session, marked_by):
     locked = lock_session(session)
     count = mark_unmarked_absent(locked, marked_by, AttendanceRecord.NOT_SEEN, NOT_SEEN_REASON)
     SessionEvent.objects.create(
-        session=locked, action=SessionEvent.MARKED_NOT_SEEN_ABSENT, by=marked_by, detail=f"{count} marked absent",
+        session=locked,
+        action=SessionEvent.MARKED_NOT_SEEN_ABSENT,
+        by=marked_by,
+        detail=f"{count} marked absent",
     )
     return count
 
@@ -176,7 +180,8 @@ def reopen_session(session, reopened_by):
     # writes its own record.
     closes = list(
         session.attendance.filter(source=AttendanceRecord.CLOSE)
-        .select_related("student").select_for_update(of=("self",))
+        .select_related("student")
+        .select_for_update(of=("self",))
     )
     names = [record.student.full_name for record in closes]
     AttendanceRecord.objects.filter(pk__in=[record.pk for record in closes]).delete()
@@ -221,7 +226,10 @@ def withdraw_sighting(session, student, sightings, changed_by, reason):
     else:
         closer = session.attendance.filter(source=AttendanceRecord.CLOSE).values_list("marked_by", flat=True).first()
         record.status, record.source, record.first_seen_at, record.match_distance = (
-            AttendanceRecord.ABSENT, AttendanceRecord.CLOSE, None, None
+            AttendanceRecord.ABSENT,
+            AttendanceRecord.CLOSE,
+            None,
+            None,
         )
         record.marked_by_id = closer
     record.save()

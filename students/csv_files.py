@@ -1,6 +1,7 @@
 """Every CSV file the site writes goes through here: a school opens them in a spreadsheet,
 which runs a cell that begins like a formula (a student named =HYPERLINK(...) would be a live
 link that sends the neighbouring cells away)."""
+
 import csv
 
 from django.http import HttpResponse

@@ -1,4 +1,5 @@
 """Everything Roll Call stores about one student, as one zip file an admin can hand over."""
+
 import io
 import json
 import zipfile
@@ -67,8 +68,13 @@ def student_record(student):
             for face in student.detections.select_related("capture__session__course")
         ],
         "notices": [
-            {"kind": notice.kind, "to": notice.recipient, "subject": notice.subject, "body": notice.body,
-             "sent_at": _when(notice.sent_at)}
+            {
+                "kind": notice.kind,
+                "to": notice.recipient,
+                "subject": notice.subject,
+                "body": notice.body,
+                "sent_at": _when(notice.sent_at),
+            }
             for notice in student.notices.all()
         ],
     }

@@ -35,18 +35,32 @@ class SessionSeriesForm(forms.ModelForm):
     """A weekly timetable row; the course page and the admin both create sessions from it."""
 
     weekdays = forms.TypedMultipleChoiceField(
-        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple(attrs={"class": "weekday"}), label="On",
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "weekday"}),
+        label="On",
         error_messages={"required": "Choose at least one weekday."},
     )
 
     class Meta:
         model = SessionSeries
         fields = [
-            "weekdays", "start_time", "end_time", "room", "late_after_minutes", "first_date", "last_date", "skip_dates",
+            "weekdays",
+            "start_time",
+            "end_time",
+            "room",
+            "late_after_minutes",
+            "first_date",
+            "last_date",
+            "skip_dates",
         ]
         labels = {
-            "start_time": "Starts", "end_time": "Ends", "late_after_minutes": "Late after (minutes)",
-            "first_date": "First date", "last_date": "Last date", "skip_dates": "No session on (holidays)",
+            "start_time": "Starts",
+            "end_time": "Ends",
+            "late_after_minutes": "Late after (minutes)",
+            "first_date": "First date",
+            "last_date": "Last date",
+            "skip_dates": "No session on (holidays)",
         }
         widgets = {
             "start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
@@ -76,9 +90,12 @@ class SessionSeriesForm(forms.ModelForm):
         if not self.errors:
             try:
                 check_timetable(
-                    [int(day) for day in self.timetable_value("weekdays")], self.timetable_value("start_time"),
-                    self.timetable_value("end_time"), self.timetable_value("first_date"),
-                    self.timetable_value("last_date"), self.timetable_value("skip_dates"),
+                    [int(day) for day in self.timetable_value("weekdays")],
+                    self.timetable_value("start_time"),
+                    self.timetable_value("end_time"),
+                    self.timetable_value("first_date"),
+                    self.timetable_value("last_date"),
+                    self.timetable_value("skip_dates"),
                 )
             except TimetableError as error:
                 self.add_error(error.field if error.field in self.fields else None, str(error))

@@ -1,6 +1,7 @@
 """Both logins, the site's and the admin's, count attempts the same way: per address and per
 user name, so neither one machine nor many machines can guess a password quickly. The password
 reset form is limited the same way, per address and per e-mail address."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm

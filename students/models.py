@@ -124,8 +124,12 @@ class SessionSeries(models.Model):
         verbose_name = "timetable row"
         verbose_name_plural = "timetable"
         constraints = [
-            models.CheckConstraint(condition=models.Q(end_time__gt=models.F("start_time")), name="series_ends_after_start"),
-            models.CheckConstraint(condition=models.Q(last_date__gte=models.F("first_date")), name="series_last_after_first"),
+            models.CheckConstraint(
+                condition=models.Q(end_time__gt=models.F("start_time")), name="series_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(last_date__gte=models.F("first_date")), name="series_last_after_first"
+            ),
         ]
 
     def __str__(self):
@@ -158,7 +162,11 @@ class ClassSession(models.Model):
     # percentages, not among today's sessions, not in the Sheets grid.
     cancelled_at = models.DateTimeField(null=True, blank=True)
     series = models.ForeignKey(
-        SessionSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions",
+        SessionSeries,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
         help_text="The timetable row this session was made from, if any.",
     )
     # The series' date this session stands for, kept when the session is moved to another day
@@ -196,7 +204,10 @@ class AttendanceRecord(models.Model):
     # are the system's decision on behalf of that teacher (marked_by), not a teacher's own
     # "absent": a photo taken before the close replaces them. A reopen removes CLOSE's only.
     SOURCE_CHOICES = [
-        (PHOTO, "Photo"), (CAMERA, "Camera"), (MANUAL, "Manual"), (CLOSE, "Session closed"),
+        (PHOTO, "Photo"),
+        (CAMERA, "Camera"),
+        (MANUAL, "Manual"),
+        (CLOSE, "Session closed"),
         (NOT_SEEN, "Not seen yet, marked absent"),
     ]
 
@@ -258,7 +269,9 @@ class SessionEvent(models.Model):
 
     CLOSED, REOPENED, MARKED_NOT_SEEN_ABSENT = "closed", "reopened", "not_seen_absent"
     ACTION_CHOICES = [
-        (CLOSED, "Closed"), (REOPENED, "Reopened"), (MARKED_NOT_SEEN_ABSENT, "Marked everyone not seen absent"),
+        (CLOSED, "Closed"),
+        (REOPENED, "Reopened"),
+        (MARKED_NOT_SEEN_ABSENT, "Marked everyone not seen absent"),
     ]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="events")
@@ -358,7 +371,9 @@ class Notice(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     next_attempt_at = models.DateTimeField(
-        null=True, blank=True, default=timezone.now,
+        null=True,
+        blank=True,
+        default=timezone.now,
         help_text="When the next attempt is due; empty once it is sent or given up.",
     )
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -371,15 +386,18 @@ class Notice(models.Model):
         # columns that are empty for the kind would treat every empty value as distinct.
         constraints = [
             models.UniqueConstraint(
-                fields=["student", "session"], condition=models.Q(kind="absence"),
+                fields=["student", "session"],
+                condition=models.Q(kind="absence"),
                 name="one_absence_notice_per_student_per_session",
             ),
             models.UniqueConstraint(
-                fields=["recipient", "course", "week"], condition=models.Q(kind="digest"),
+                fields=["recipient", "course", "week"],
+                condition=models.Q(kind="digest"),
                 name="one_digest_per_teacher_per_course_per_week",
             ),
             models.UniqueConstraint(
-                fields=["recipient", "session"], condition=models.Q(kind="reminder"),
+                fields=["recipient", "session"],
+                condition=models.Q(kind="reminder"),
                 name="one_reminder_per_teacher_per_session",
             ),
         ]

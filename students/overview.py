@@ -7,6 +7,7 @@ session with no record for a student counts as absent. Sessions still running or
 counted, so a student is never "below the threshold" because today's roll is not finished yet.
 None when nothing counts.
 """
+
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -107,9 +108,11 @@ def course_summaries(student, now=None):
     for course in student.courses.all():
         records = {record.session_id: record for record in student.attendance.filter(session__course=course)}
         started = course.sessions.filter(starts_at__lte=now, cancelled_at__isnull=True).order_by("-starts_at")
-        summaries.append(CourseSummary(
-            course,
-            attendance_rows(held_sessions(course, now), [student])[0].percentage,
-            [{"session": session, "record": records.get(session.pk)} for session in started],
-        ))
+        summaries.append(
+            CourseSummary(
+                course,
+                attendance_rows(held_sessions(course, now), [student])[0].percentage,
+                [{"session": session, "record": records.get(session.pk)} for session in started],
+            )
+        )
     return summaries

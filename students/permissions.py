@@ -13,6 +13,7 @@ The roles (the groups come from students/migrations/0002_role_groups.py):
 - a classroom camera (a DeviceToken) reaches the sessions of its room or course, and reads back
   only the captures it sent.
 """
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 

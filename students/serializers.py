@@ -29,7 +29,15 @@ class ClassSessionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ClassSession
         fields = [
-            "id", "course", "starts_at", "ends_at", "room", "late_after_minutes", "closed_at", "cancelled_at", "series",
+            "id",
+            "course",
+            "starts_at",
+            "ends_at",
+            "room",
+            "late_after_minutes",
+            "closed_at",
+            "cancelled_at",
+            "series",
         ]
         read_only_fields = ["course", "closed_at", "cancelled_at", "series"]
         extra_kwargs = {
@@ -58,23 +66,35 @@ class RosterEntrySerializer(serializers.Serializer):
 
     student = StudentBriefSerializer()
     status = serializers.ChoiceField(
-        choices=AttendanceRecord.STATUS_CHOICES, allow_null=True, source="record.status", default=None,
+        choices=AttendanceRecord.STATUS_CHOICES,
+        allow_null=True,
+        source="record.status",
+        default=None,
         help_text="The student's attendance in this session; null until they are seen or marked.",
     )
     first_seen_at = serializers.DateTimeField(
-        allow_null=True, source="record.first_seen_at", default=None,
+        allow_null=True,
+        source="record.first_seen_at",
+        default=None,
         help_text="When the photo that first showed them was taken; null when nobody saw them.",
     )
     source = serializers.ChoiceField(
-        choices=AttendanceRecord.SOURCE_CHOICES, allow_null=True, source="record.source", default=None,
+        choices=AttendanceRecord.SOURCE_CHOICES,
+        allow_null=True,
+        source="record.source",
+        default=None,
         help_text="What set the status: a class photo, a camera, a person (manual), or closing the session.",
     )
     match_distance = serializers.FloatField(
-        allow_null=True, source="record.match_distance", default=None,
+        allow_null=True,
+        source="record.match_distance",
+        default=None,
         help_text="How far the face was from the student's enrolment photos (smaller is surer); null if not seen.",
     )
     marked_by = serializers.CharField(
-        allow_null=True, source="record.marked_by.username", default=None,
+        allow_null=True,
+        source="record.marked_by.username",
+        default=None,
         help_text="The login of whoever set the status by hand or closed the session; null for the machine.",
     )
 
@@ -85,7 +105,7 @@ class StatusChangeSerializer(serializers.Serializer):
         help_text="The new status; a person's status is never overwritten by a capture.",
     )
     reason = serializers.CharField(
-        max_length=300, allow_blank=True, default="", help_text="Why, for the audit trail (e.g. \"doctor's note\")."
+        max_length=300, allow_blank=True, default="", help_text='Why, for the audit trail (e.g. "doctor\'s note").'
     )
 
 
@@ -94,7 +114,9 @@ class MySessionSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField(source="session.starts_at", help_text="When the class started.")
     ends_at = serializers.DateTimeField(source="session.ends_at", help_text="When the class ended.")
     status = serializers.CharField(
-        allow_null=True, source="record.status", default=None,
+        allow_null=True,
+        source="record.status",
+        default=None,
         help_text="present, late, absent or excused; null when nothing is recorded.",
     )
     first_seen_at = serializers.DateTimeField(

@@ -8,6 +8,7 @@ per spreadsheet (two of each when the grid and the log live in different spreads
 allows 60 writes per minute per service account, and a course syncs at most once every
 SHEETS_SYNC_DELAY_SECONDS.
 """
+
 import json
 import logging
 import random
@@ -119,7 +120,11 @@ def worksheet_requests(sheet, sheet_id, title, rows):
     if sheet is None:
         yield {
             "addSheet": {
-                "properties": {"sheetId": sheet_id, "title": title, "gridProperties": {"rowCount": height, "columnCount": width}}
+                "properties": {
+                    "sheetId": sheet_id,
+                    "title": title,
+                    "gridProperties": {"rowCount": height, "columnCount": width},
+                }
             }
         }
     else:

@@ -1,5 +1,6 @@
 """Celery tasks that keep the Google Sheets mirror current and send the notices; the work is in
 students/sheets.py and students/notices.py."""
+
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction

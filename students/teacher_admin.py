@@ -1,4 +1,5 @@
 """The admin's "Add a teacher" page: one form for the person, their e-mail and their courses."""
+
 import smtplib
 
 from django.contrib import messages
@@ -22,11 +23,16 @@ def add_teacher(request, admin_site):
         try:
             teacher = invite_teacher(data["full_name"], data["email"], data["courses"], request.build_absolute_uri("/"))
         except (smtplib.SMTPException, OSError) as error:
-            form.add_error(None, f"The invitation could not be sent ({error}), so no login was created. "
-                                 "Check the site's e-mail settings, then try again.")
+            form.add_error(
+                None,
+                f"The invitation could not be sent ({error}), so no login was created. "
+                "Check the site's e-mail settings, then try again.",
+            )
         else:
-            messages.success(request, f"{teacher.get_full_name()} can now choose a password: "
-                                      f"the invitation was sent to {teacher.email}.")
+            messages.success(
+                request,
+                f"{teacher.get_full_name()} can now choose a password: the invitation was sent to {teacher.email}.",
+            )
             return redirect("admin:students_course_changelist")
     context = {
         **admin_site.each_context(request),

@@ -1,6 +1,7 @@
 """Adding a teacher: their login, in the Teacher group, listed on their courses, and an e-mail
 that lets them choose their own password. Nobody else ever knows it: the login has no usable
 password until they follow the link."""
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group

@@ -3,6 +3,7 @@
 Times are the school's local times (TIME_ZONE): a 09:00 lesson is at 09:00 on the clock before
 and after the clocks change, so its UTC time moves by an hour across March and October.
 """
+
 import re
 from datetime import date, datetime, timedelta
 
@@ -82,7 +83,11 @@ def check_timetable(weekdays, start_time, end_time, first_date, last_date, skip_
 
 def series_dates(series):
     return check_timetable(
-        series.weekday_numbers, series.start_time, series.end_time, series.first_date, series.last_date,
+        series.weekday_numbers,
+        series.start_time,
+        series.end_time,
+        series.first_date,
+        series.last_date,
         series.skip_dates,
     )
 

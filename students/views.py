@@ -18,13 +18,15 @@ from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_s
 from .permissions import courses_managed_by, in_reach, sessions_managed_by, student_of
 from .timetable import create_series_sessions, set_cancelled
 
+
 def managed_course(request, pk):
     return in_reach(courses_managed_by(request.user), pk, "You don't teach this course, or it does not exist.")
 
 
 def managed_session(request, pk):
     return in_reach(
-        sessions_managed_by(request.user).select_related("course"), pk,
+        sessions_managed_by(request.user).select_related("course"),
+        pk,
         "You don't teach this session's course, or the session does not exist.",
     )
 
@@ -37,15 +39,19 @@ def home(request):
         # A student's home is their attendance: nothing else on the site is theirs.
         return redirect("my_attendance")
     today = timezone.localdate()
-    return render(request, "home.html", {
-        "courses": courses,
-        "todays_sessions": (
-            sessions_managed_by(request.user)
-            .filter(starts_at__date=today, cancelled_at__isnull=True)
-            .select_related("course")
-        ),
-        "student": student,
-    })
+    return render(
+        request,
+        "home.html",
+        {
+            "courses": courses,
+            "todays_sessions": (
+                sessions_managed_by(request.user)
+                .filter(starts_at__date=today, cancelled_at__isnull=True)
+                .select_related("course")
+            ),
+            "student": student,
+        },
+    )
 
 
 @login_required
@@ -82,18 +88,22 @@ def timetable_form(data=None):
 def course_page(request, course, form=None, series_form=None):
     sessions = held_sessions(course)
     rows = attendance_rows(sessions, list(course.students.filter(is_active=True)))
-    return render(request, "students/course_detail.html", {
-        "course": course,
-        "form": form or ClassSessionForm(),
-        "series_form": series_form or timetable_form(),
-        "timetable": course.session_series.all(),
-        "sessions": sessions,
-        "upcoming": upcoming_sessions(course),
-        "rows": rows,
-        "below_threshold": [row for row in rows if row.below_threshold],
-        "percentage_rule": PERCENTAGE_RULE,
-        "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
-    })
+    return render(
+        request,
+        "students/course_detail.html",
+        {
+            "course": course,
+            "form": form or ClassSessionForm(),
+            "series_form": series_form or timetable_form(),
+            "timetable": course.session_series.all(),
+            "sessions": sessions,
+            "upcoming": upcoming_sessions(course),
+            "rows": rows,
+            "below_threshold": [row for row in rows if row.below_threshold],
+            "percentage_rule": PERCENTAGE_RULE,
+            "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
+        },
+    )
 
 
 @login_required
@@ -134,20 +144,24 @@ def session_detail(request, pk):
     # The same captures as the JSON the page polls, so that the two can be compared.
     captures = latest_captures(session.captures)
     rows = [(student, record, placed.get(f"student-{student.pk}", [])) for student, record in roster(session)]
-    return render(request, "students/session_detail.html", {
-        "session": session,
-        # Overrides the context processor's: the placed messages are not repeated at the top.
-        "messages": top,
-        "finish_messages": placed.get("finish", []),
-        "captures": captures,
-        "roster": rows,
-        "not_seen": sum(1 for _, record, _ in rows if record is None),
-        "events": session.events.select_related("by"),
-        "closed_sentence": closed_sentence(session) if session.closed_at else "",
-        "students": session.course.students.filter(is_active=True),
-        "status_choices": AttendanceRecord.STATUS_CHOICES,
-        "pending": [Capture.QUEUED, Capture.PROCESSING],
-    })
+    return render(
+        request,
+        "students/session_detail.html",
+        {
+            "session": session,
+            # Overrides the context processor's: the placed messages are not repeated at the top.
+            "messages": top,
+            "finish_messages": placed.get("finish", []),
+            "captures": captures,
+            "roster": rows,
+            "not_seen": sum(1 for _, record, _ in rows if record is None),
+            "events": session.events.select_related("by"),
+            "closed_sentence": closed_sentence(session) if session.closed_at else "",
+            "students": session.course.students.filter(is_active=True),
+            "status_choices": AttendanceRecord.STATUS_CHOICES,
+            "pending": [Capture.QUEUED, Capture.PROCESSING],
+        },
+    )
 
 
 def back_to(session, place):
@@ -165,7 +179,9 @@ def session_set_status(request, pk, student_pk):
         messages.error(request, "Not saved: choose present, late, absent or excused.", extra_tags=row)
     else:
         record = set_status(session, student, form.cleaned_data["status"], request.user, form.cleaned_data["reason"])
-        messages.success(request, f"Saved: {student.full_name} is {record.get_status_display().lower()}.", extra_tags=row)
+        messages.success(
+            request, f"Saved: {student.full_name} is {record.get_status_display().lower()}.", extra_tags=row
+        )
     return back_to(session, row)
 
 
@@ -178,8 +194,14 @@ def session_close(request, pk):
         return back_to(session, "finish")
     marked = close_session(session, request.user)
     waiting = session.captures.filter(status__in=[Capture.QUEUED, Capture.PROCESSING]).count()
-    still = f" {waiting} photo(s) are still being recognised: whoever they show will still be marked as seen." if waiting else ""
-    messages.success(request, f"Session closed; {marked} student(s) not seen were marked absent.{still}", extra_tags="finish")
+    still = (
+        f" {waiting} photo(s) are still being recognised: whoever they show will still be marked as seen."
+        if waiting
+        else ""
+    )
+    messages.success(
+        request, f"Session closed; {marked} student(s) not seen were marked absent.{still}", extra_tags="finish"
+    )
     return back_to(session, "finish")
 
 
@@ -240,9 +262,13 @@ def my_attendance(request):
     student = student_of(request.user)
     if student is None:
         raise Http404("This login is not linked to a student.")
-    return render(request, "students/my_attendance.html", {
-        "student": student,
-        "summaries": course_summaries(student),
-        "percentage_rule": PERCENTAGE_RULE,
-        "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
-    })
+    return render(
+        request,
+        "students/my_attendance.html",
+        {
+            "student": student,
+            "summaries": course_summaries(student),
+            "percentage_rule": PERCENTAGE_RULE,
+            "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
+        },
+    )

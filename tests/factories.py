@@ -1,4 +1,5 @@
 """Small builders for test data: real rows in the real database, nothing mocked."""
+
 from datetime import timedelta
 
 from django.contrib.auth.models import Group, User

@@ -1,6 +1,7 @@
 """A local S3-compatible server for the tests: moto's server mode on a free port of 127.0.0.1,
 spoken to over real HTTP by the real client (boto3, through django-storages). Fixtures:
 `s3_server` (one per test session) and `s3_photos` (the site's photos in a new bucket of it)."""
+
 import logging
 import socket
 import uuid
@@ -26,7 +27,10 @@ class LocalS3:
     def __init__(self, port):
         self.url = f"http://127.0.0.1:{port}"
         self.client = boto3.client(
-            "s3", endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+            "s3",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
         )
 
@@ -46,8 +50,11 @@ class LocalS3:
     def environment(self, bucket):
         """The variables that point a web server or worker process at this bucket."""
         return {
-            "S3_BUCKET": bucket, "S3_ENDPOINT_URL": self.url, "S3_REGION": REGION,
-            "S3_ACCESS_KEY_ID": ACCESS_KEY, "S3_SECRET_ACCESS_KEY": SECRET_KEY,
+            "S3_BUCKET": bucket,
+            "S3_ENDPOINT_URL": self.url,
+            "S3_REGION": REGION,
+            "S3_ACCESS_KEY_ID": ACCESS_KEY,
+            "S3_SECRET_ACCESS_KEY": SECRET_KEY,
         }
 
 

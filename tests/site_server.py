@@ -1,5 +1,6 @@
 """The site as production runs it, for the tests that need a real server process: gunicorn on a
 free port of 127.0.0.1, with the environment the test gives it."""
+
 import subprocess
 from contextlib import contextmanager
 
@@ -33,8 +34,18 @@ def gunicorn_site(python, env, log_path):
     """Yields the server's base URL once it answers; stopped on the way out whatever happened."""
     port = free_loopback_port()
     command = [
-        str(python), "-m", "gunicorn", "attendance_site.wsgi", "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread", "--workers", "1", "--threads", "4",
+        str(python),
+        "-m",
+        "gunicorn",
+        "attendance_site.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,6 +1,7 @@
 """The admin's chores: recording consent (the student form and the list action), adding a
 teacher in one form, the people pickers, the course the import creates, the friendly error
 pages (with DEBUG on too), the admin's wording and rounding, and the API reference page."""
+
 import re
 from html import unescape
 from html.parser import HTMLParser
@@ -14,7 +15,7 @@ from django.core.management.base import CommandError
 from recognition.enrolment import ConsentWithoutGiver, add_enrolment_photo, record_consent
 from recognition.models import Capture, DetectedFace, FacePhoto
 from students.models import AttendanceRecord, Course, Student
-from tests.factories import make_course, make_student, make_user
+from tests.factories import make_student, make_user
 from tests.helpers import photo_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -119,9 +120,14 @@ def test_the_student_form_refuses_to_blank_the_giver_of_recorded_consent(client,
 
 
 def run_consent_action(client, students, **extra):
-    return client.post("/admin/students/student/", {
-        "action": "record_consent", "_selected_action": [student.pk for student in students], **extra,
-    })
+    return client.post(
+        "/admin/students/student/",
+        {
+            "action": "record_consent",
+            "_selected_action": [student.pk for student in students],
+            **extra,
+        },
+    )
 
 
 def test_the_consent_action_asks_who_gave_it_and_refuses_a_blank_name(client, school):
@@ -134,7 +140,9 @@ def test_the_consent_action_asks_who_gave_it_and_refuses_a_blank_name(client, sc
     assert blank.status_code == 200 and "This field is required." in blank.content.decode()
     assert not Student.objects.filter(consent_recorded_at__isnull=False).exists()
 
-    done = run_consent_action(client, [school.bob, school.cyd], given_by="Signed forms, Sept 2026", confirm="Record consent")
+    done = run_consent_action(
+        client, [school.bob, school.cyd], given_by="Signed forms, Sept 2026", confirm="Record consent"
+    )
     assert done.status_code == 302
     recorded = Student.objects.filter(consent_recorded_at__isnull=False)
     assert set(recorded.values_list("full_name", "consent_given_by", "consent_recorded_by")) == {
@@ -156,9 +164,14 @@ def test_record_consent_refuses_a_blank_giver(school):
 def test_an_admin_adds_a_teacher_in_one_form_who_sets_a_password_from_the_e_mail(client, school):
     client.force_login(school.admin)
     assert client.get("/admin/students/course/").content.decode().count("/admin/students/course/add-teacher/") == 1
-    response = client.post("/admin/students/course/add-teacher/", {
-        "full_name": "Penny Hofstadter", "email": "Penny@School.example", "courses": [school.course.pk, school.other_course.pk],
-    })
+    response = client.post(
+        "/admin/students/course/add-teacher/",
+        {
+            "full_name": "Penny Hofstadter",
+            "email": "Penny@School.example",
+            "courses": [school.course.pk, school.other_course.pk],
+        },
+    )
     assert response.status_code == 302
     penny = User.objects.get(email="penny@school.example")
     assert (penny.username, penny.first_name, penny.last_name) == ("penny@school.example", "Penny", "Hofstadter")
@@ -173,7 +186,9 @@ def test_an_admin_adds_a_teacher_in_one_form_who_sets_a_password_from_the_e_mail
     client.logout()
     form = client.get(link, follow=True)  # Django swaps the token for a session and redirects
     assert form.status_code == 200 and "new_password1" in form.content.decode()
-    done = client.post(form.redirect_chain[-1][0], {"new_password1": "a-long-Passphrase-9", "new_password2": "a-long-Passphrase-9"})
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "a-long-Passphrase-9", "new_password2": "a-long-Passphrase-9"}
+    )
     assert done.status_code == 302
     assert client.login(username="penny@school.example", password="a-long-Passphrase-9")
     assert client.get(f"/courses/{school.other_course.pk}/").status_code == 200
@@ -182,7 +197,9 @@ def test_an_admin_adds_a_teacher_in_one_form_who_sets_a_password_from_the_e_mail
 def test_adding_a_teacher_refuses_an_e_mail_that_has_a_login(client, school):
     make_user("leonard@school.example", email="leonard@school.example")
     client.force_login(school.admin)
-    response = client.post("/admin/students/course/add-teacher/", {"full_name": "Leonard H", "email": "LEONARD@school.example"})
+    response = client.post(
+        "/admin/students/course/add-teacher/", {"full_name": "Leonard H", "email": "LEONARD@school.example"}
+    )
     assert response.status_code == 200 and "already exists" in response.content.decode()
     assert User.objects.filter(email__iexact="leonard@school.example").count() == 1
     assert mail.outbox == []
@@ -192,7 +209,9 @@ def test_when_the_invitation_cannot_be_sent_no_teacher_is_created(client, school
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens
     client.force_login(school.admin)
-    response = client.post("/admin/students/course/add-teacher/", {"full_name": "Amy Fowler", "email": "amy@school.example"})
+    response = client.post(
+        "/admin/students/course/add-teacher/", {"full_name": "Amy Fowler", "email": "amy@school.example"}
+    )
     assert response.status_code == 200 and "could not be sent" in response.content.decode()
     assert not User.objects.filter(email="amy@school.example").exists()
 
@@ -245,14 +264,26 @@ def test_the_course_teacher_picker_lists_teachers_by_full_name_only(client, scho
 
 def test_the_student_login_picker_offers_no_teacher_or_admin(client, school):
     client.force_login(school.admin)
-    found = client.get("/admin/autocomplete/", {
-        "term": "", "app_label": "students", "model_name": "student", "field_name": "user",
-    }).json()["results"]
+    found = client.get(
+        "/admin/autocomplete/",
+        {
+            "term": "",
+            "app_label": "students",
+            "model_name": "student",
+            "field_name": "user",
+        },
+    ).json()["results"]
     assert {result["text"] for result in found} == {"ada", "dan"}
     make_user("zoe", role="Student", first_name="Zoe", last_name="Zed")
-    named = client.get("/admin/autocomplete/", {
-        "term": "Zed", "app_label": "students", "model_name": "student", "field_name": "user",
-    }).json()["results"]
+    named = client.get(
+        "/admin/autocomplete/",
+        {
+            "term": "Zed",
+            "app_label": "students",
+            "model_name": "student",
+            "field_name": "user",
+        },
+    ).json()["results"]
     assert [result["text"] for result in named] == ["Zoe Zed (zoe)"]
     # Posted anyway, a teacher's login is refused.
     response = save_student_form(client, school.bob, user=str(school.teacher.pk))
@@ -312,6 +343,7 @@ def test_another_course_and_a_missing_one_show_the_same_friendly_page(client, sc
         assert "You don't teach this course, or it does not exist." in page
         assert "URLconf" not in page and "DEBUG = True" not in page
         assert 'href="/static/rollcall.css"' in page
+
     # Nobody learns what exists: the pages differ only in the (masked, per response) CSRF token.
     def unmasked(response):
         return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", response.content.decode())
@@ -332,7 +364,10 @@ def test_other_refusals_show_the_sites_404_and_403_pages_with_debug_on(client, s
     settings.DEBUG = True
     client.force_login(school.teacher)
     face_photo = client.get("/files/enrolment/999999/")
-    assert face_photo.status_code == 404 and "This page does not exist, or it is not yours to see." in face_photo.content.decode()
+    assert (
+        face_photo.status_code == 404
+        and "This page does not exist, or it is not yours to see." in face_photo.content.decode()
+    )
     client.force_login(school.ada_user)
     assert "URLconf" not in client.get("/me/attendance/").content.decode()
 
@@ -360,10 +395,15 @@ def test_distances_show_three_decimals_in_the_admin(client, school, private_medi
         session=school.session, student=school.ada, status="present", source="photo", match_distance=0.2529206871986389
     )
     capture = Capture.objects.create(session=school.session, image="captures/x.jpg", taken_at=school.session.starts_at)
-    DetectedFace.objects.create(capture=capture, x1=0, y1=0, x2=10, y2=10, score=0.99, student=school.ada, distance=0.2529206871986389)
+    DetectedFace.objects.create(
+        capture=capture, x1=0, y1=0, x2=10, y2=10, score=0.99, student=school.ada, distance=0.2529206871986389
+    )
     client.force_login(school.admin)
-    for url in ["/admin/students/attendancerecord/", f"/admin/students/attendancerecord/{record.pk}/change/",
-                f"/admin/recognition/capture/{capture.pk}/change/"]:
+    for url in [
+        "/admin/students/attendancerecord/",
+        f"/admin/students/attendancerecord/{record.pk}/change/",
+        f"/admin/recognition/capture/{capture.pk}/change/",
+    ]:
         page = client.get(url).content.decode()
         assert "0.253" in page and "0.2529" not in page, url
 

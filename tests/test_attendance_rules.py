@@ -48,7 +48,11 @@ def test_every_status_change_is_in_the_audit_trail(lesson):
     teacher = make_user("teach", role="Teacher")
     mark_seen(session, ada, session.starts_at + timedelta(minutes=30), "photo", 0.3)
     set_status(session, ada, "present", teacher, "Was in the back row all along")
-    changes = list(AttendanceChange.objects.filter(record__student=ada).values_list("old_status", "new_status", "changed_by", "reason"))
+    changes = list(
+        AttendanceChange.objects.filter(record__student=ada).values_list(
+            "old_status", "new_status", "changed_by", "reason"
+        )
+    )
     assert changes == [
         ("", "late", None, "Recognised in a class photo"),
         ("late", "present", teacher.pk, "Was in the back row all along"),

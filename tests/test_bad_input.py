@@ -4,11 +4,12 @@ tells the person what to do and leaves no capture, no enrolment photo and no fil
 awkward but good photos (transparent PNG, phone photo turned by its EXIF tag, no face at all)
 go through. The refusals need pixels but no face: their photo is made up (tests.helpers.photo_jpeg),
 so they run without the shared dataset; the photos that must be recognised come from it."""
+
 import io
 import struct
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -53,6 +54,7 @@ def face_portrait(faces_dataset):
 
 def png_header(width, height):
     """A PNG that is only its header: a reader learns the pixel count without any pixels."""
+
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -74,14 +76,31 @@ class BadFile:
 
 
 BAD_FILES = [
-    pytest.param(BadFile("notes.jpg", lambda _: b"Lesson notes: bring calculators.\n", "Upload a JPEG or PNG image"), id="not-an-image"),
-    pytest.param(BadFile("cut.jpg", lambda photo: photo[: len(photo) // 2], "was not uploaded completely"), id="truncated-jpeg"),
+    pytest.param(
+        BadFile("notes.jpg", lambda _: b"Lesson notes: bring calculators.\n", "Upload a JPEG or PNG image"),
+        id="not-an-image",
+    ),
+    pytest.param(
+        BadFile("cut.jpg", lambda photo: photo[: len(photo) // 2], "was not uploaded completely"), id="truncated-jpeg"
+    ),
     pytest.param(BadFile("bomb.png", lambda _: png_header(50_000, 50_000), "too many pixels"), id="decompression-bomb"),
-    pytest.param(BadFile("poster.png", lambda _: png_header(8000, 6000), "8000x6000 pixels (48 MP); the limit is 40 MP"), id="over-40-megapixels"),
+    pytest.param(
+        BadFile("poster.png", lambda _: png_header(8000, 6000), "8000x6000 pixels (48 MP); the limit is 40 MP"),
+        id="over-40-megapixels",
+    ),
     # JPEG readers stop at the end-of-image marker: this is a readable photo, only too big.
-    pytest.param(BadFile("big.jpg", lambda photo: photo + bytes(UPLOAD_LIMIT), "the limit is 2 MB"), id="over-the-size-limit"),
+    pytest.param(
+        BadFile("big.jpg", lambda photo: photo + bytes(UPLOAD_LIMIT), "the limit is 2 MB"), id="over-the-size-limit"
+    ),
     pytest.param(BadFile("empty.jpg", lambda _: b"", "The file is empty"), id="empty"),
-    pytest.param(BadFile("IMG_0001.HEIC", lambda _: b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), "Convert the photo to JPEG"), id="heic"),
+    pytest.param(
+        BadFile(
+            "IMG_0001.HEIC",
+            lambda _: b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64),
+            "Convert the photo to JPEG",
+        ),
+        id="heic",
+    ),
 ]
 
 
@@ -138,9 +157,12 @@ def upload_capture(client, session, upload, headers=None):
 
 # ---- the upload page and the API: one endpoint, a teacher's login or a device token ----
 
+
 @pytest.mark.parametrize("caller", ["teacher page", "device API"])
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_an_upload_is_refused_with_advice_and_nothing_stored(client, school, private_media_root, any_photo, caller, bad):
+def test_an_upload_is_refused_with_advice_and_nothing_stored(
+    client, school, private_media_root, any_photo, caller, bad
+):
     headers = as_caller(client, school, caller)
     before = stored(private_media_root)
     response = upload_capture(client, school.session, bad.upload(any_photo), headers)
@@ -152,15 +174,27 @@ def test_an_upload_is_refused_with_advice_and_nothing_stored(client, school, pri
 
 # ---- the admin's enrolment photo inline on the student page ----
 
+
 def save_student_with_photo(client, student, upload):
-    return client.post(f"/admin/students/student/{student.pk}/change/", {
-        "student_number": student.student_number, "full_name": student.full_name, "email": "", "user": "",
-        "is_active": "on", "consent_given_by": "",
-        "face_photos-TOTAL_FORMS": "1", "face_photos-INITIAL_FORMS": "0",
-        "face_photos-MIN_NUM_FORMS": "0", "face_photos-MAX_NUM_FORMS": "1000",
-        "face_photos-0-id": "", "face_photos-0-student": str(student.pk), "face_photos-0-image": upload,
-        "_save": "Save",
-    })
+    return client.post(
+        f"/admin/students/student/{student.pk}/change/",
+        {
+            "student_number": student.student_number,
+            "full_name": student.full_name,
+            "email": "",
+            "user": "",
+            "is_active": "on",
+            "consent_given_by": "",
+            "face_photos-TOTAL_FORMS": "1",
+            "face_photos-INITIAL_FORMS": "0",
+            "face_photos-MIN_NUM_FORMS": "0",
+            "face_photos-MAX_NUM_FORMS": "1000",
+            "face_photos-0-id": "",
+            "face_photos-0-student": str(student.pk),
+            "face_photos-0-image": upload,
+            "_save": "Save",
+        },
+    )
 
 
 def inline_errors(response):
@@ -187,7 +221,9 @@ def test_the_admin_inline_takes_a_transparent_png(client, school, any_photo):
 
 
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_the_admins_own_photo_page_refuses_a_bad_enrolment_photo_too(client, school, private_media_root, any_photo, bad):
+def test_the_admins_own_photo_page_refuses_a_bad_enrolment_photo_too(
+    client, school, private_media_root, any_photo, bad
+):
     client.force_login(school.admin)
     before = stored(private_media_root)
     response = client.post(
@@ -200,6 +236,7 @@ def test_the_admins_own_photo_page_refuses_a_bad_enrolment_photo_too(client, sch
 
 
 # ---- import_students ----
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bad", BAD_FILES)
@@ -217,10 +254,13 @@ def test_import_reports_a_bad_photo_by_path_and_skips_it(tmp_path, private_media
     assert "1 new photo(s); 1 file(s) skipped" in out
     [photo] = FacePhoto.objects.filter(student__full_name="Jane Doe")
     assert photo.image.name.endswith(".png") and FacePhoto.objects.count() == before_photos + 1
-    assert [path.name for path in private_media_root.rglob("*") if path.is_file()] == [photo.image.name.rsplit("/", 1)[-1]]
+    assert [path.name for path in private_media_root.rglob("*") if path.is_file()] == [
+        photo.image.name.rsplit("/", 1)[-1]
+    ]
 
 
 # ---- enrolling by camera: each shot is checked at once ----
+
 
 @pytest.fixture
 def consenting_ada(school):
@@ -234,7 +274,9 @@ def enrol_check(client, student, upload):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_the_enrol_by_camera_check_refuses_a_bad_shot_with_advice(client, school, consenting_ada, private_media_root, any_photo, bad):
+def test_the_enrol_by_camera_check_refuses_a_bad_shot_with_advice(
+    client, school, consenting_ada, private_media_root, any_photo, bad
+):
     client.force_login(school.admin)
     before = stored(private_media_root)
     response = enrol_check(client, consenting_ada, bad.upload(any_photo))
@@ -256,8 +298,13 @@ def test_the_enrol_by_camera_check_takes_a_transparent_png_and_a_turned_phone_ph
     client, school, consenting_ada, face_portrait, eager_celery, django_capture_on_commit_callbacks
 ):
     client.force_login(school.admin)
-    for name, content in [("cut-out.png", with_transparent_border(face_portrait)), ("phone.jpg", turned_with_exif(face_portrait))]:
-        verdict = checked_by_the_worker(client, consenting_ada, SimpleUploadedFile(name, content), django_capture_on_commit_callbacks)
+    for name, content in [
+        ("cut-out.png", with_transparent_border(face_portrait)),
+        ("phone.jpg", turned_with_exif(face_portrait)),
+    ]:
+        verdict = checked_by_the_worker(
+            client, consenting_ada, SimpleUploadedFile(name, content), django_capture_on_commit_callbacks
+        )
         assert verdict["accepted"] is True, verdict
     assert FacePhoto.objects.filter(student=consenting_ada, status=FacePhoto.ACCEPTED).count() == 2
 
@@ -267,12 +314,15 @@ def test_the_enrol_by_camera_check_says_when_a_shot_shows_no_face(
     client, school, consenting_ada, eager_celery, django_capture_on_commit_callbacks
 ):
     client.force_login(school.admin)
-    verdict = checked_by_the_worker(client, consenting_ada, SimpleUploadedFile("wall.jpg", empty_classroom()), django_capture_on_commit_callbacks)
+    verdict = checked_by_the_worker(
+        client, consenting_ada, SimpleUploadedFile("wall.jpg", empty_classroom()), django_capture_on_commit_callbacks
+    )
     assert verdict["accepted"] is False and "No face was found in this photo" in verdict["reason"]
     assert FacePhoto.objects.get(student=consenting_ada).status == FacePhoto.REJECTED
 
 
 # ---- the camera client against a live server ----
+
 
 @pytest.fixture
 def camera_session(db):
@@ -283,12 +333,14 @@ def camera_session(db):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("bad", BAD_FILES)
-def test_the_camera_prints_the_servers_refusal_and_sends_nothing_more(live_server, camera_session, private_media_root, any_photo, bad):
+def test_the_camera_prints_the_servers_refusal_and_sends_nothing_more(
+    live_server, camera_session, private_media_root, any_photo, bad
+):
     session, token = camera_session
     lines = []
     client = CameraClient(live_server.url, token, session.pk, out=lines.append, backoff=())
     before = stored(private_media_root)
-    assert client.send_snapshot(bad.content(any_photo), datetime.now(timezone.utc)) is None
+    assert client.send_snapshot(bad.content(any_photo), datetime.now(UTC)) is None
     [line] = lines
     assert line.startswith("The server refused the snapshot: ") and bad.says in line
     assert stored(private_media_root) == before

@@ -94,7 +94,10 @@ def test_the_production_settings_pass_djangos_deployment_checks():
     env["ALLOWED_HOSTS"] = "attendance.school.example"
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -135,9 +138,15 @@ def test_the_web_process_does_not_load_the_face_models(tmp_path):
     serves the enrolment-by-camera pages (page, shot, its status) from a database of its own;
     the shot's task goes to an in-memory broker that no worker reads."""
     env = dict(
-        os.environ, DJANGO_SETTINGS_MODULE="attendance_site.settings", DATABASE_URL=f"sqlite:///{tmp_path}/web.sqlite3",
-        MEDIA_ROOT=str(tmp_path / "media"), CELERY_BROKER_URL="memory://", CELERY_TASK_ALWAYS_EAGER="0",
+        os.environ,
+        DJANGO_SETTINGS_MODULE="attendance_site.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path}/web.sqlite3",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        CELERY_BROKER_URL="memory://",
+        CELERY_TASK_ALWAYS_EAGER="0",
         ALLOWED_HOSTS="testserver",
     )
-    result = subprocess.run([sys.executable, "-c", WEB_REQUESTS], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", WEB_REQUESTS], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
     assert result.stdout.strip() == "False [200, 202, 'pending']", result.stdout + result.stderr

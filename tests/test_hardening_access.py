@@ -1,6 +1,7 @@
 """Who gets in and what they can take away: login limits (site and admin, behind a load
 balancer), an import that neither follows links nor merges people by name, CSV files a
 spreadsheet does not run, and API answers that say who may read what."""
+
 import csv
 import io
 import os
@@ -22,8 +23,10 @@ from students.csv_files import inert_cell
 from students.export import student_export_zip
 from students.models import AttendanceRecord, Student
 from tests.factories import make_course, make_student, make_user
-from tests.web.school import device_token
-from tests.web.school import school  # noqa: F401 - a fixture
+from tests.web.school import (
+    device_token,
+    school,  # noqa: F401 - a fixture
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 # ---- logins ----
+
 
 def login(client, username, password, address, url="/login/", **headers):
     return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=address, **headers)
@@ -69,8 +73,7 @@ def test_the_admin_and_the_site_login_share_the_per_address_count(client):
 @override_settings(LOGIN_RATE_LIMIT=3, TRUSTED_PROXY_HOPS=1)
 def test_behind_one_trusted_load_balancer_each_client_has_its_own_address_count(client):
     answers = [
-        login(client, f"guess{n}", "x", "10.0.0.1", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
-        for n in range(6)
+        login(client, f"guess{n}", "x", "10.0.0.1", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(6)
     ]
     assert answers == [200] * 6
 
@@ -108,12 +111,17 @@ def test_the_client_address_is_read_through_the_trusted_hops_only(settings, hops
 def test_a_negative_number_of_proxy_hops_is_refused_at_start():
     env = {**os.environ, "TRUSTED_PROXY_HOPS": "-1"}
     result = subprocess.run(
-        [sys.executable, "-c", "import attendance_site.settings"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", "import attendance_site.settings"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0 and "TRUSTED_PROXY_HOPS" in result.stderr
 
 
 # ---- import_students ----
+
 
 @pytest.fixture
 def portraits(faces_dataset):
@@ -307,6 +315,7 @@ def test_the_shared_dataset_imports_with_consent_as_30_students_and_189_photos(f
 
 # ---- CSV files a spreadsheet opens ----
 
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_a_cell_that_begins_like_a_formula_is_made_text(start):
     assert inert_cell(f"{start}1+2") == f"'{start}1+2"
@@ -332,7 +341,9 @@ def test_the_course_csv_writes_a_formula_name_as_text(client, school):
 
 def test_the_admins_attendance_csv_writes_a_formula_name_as_text(client, school):
     Student.objects.filter(pk=school.bob.pk).update(full_name="@SUM(1+1)*cmd|' /C calc'!A0")
-    record = AttendanceRecord.objects.create(session=school.session, student=school.bob, status="present", source="manual")
+    record = AttendanceRecord.objects.create(
+        session=school.session, student=school.bob, status="present", source="manual"
+    )
     client.force_login(school.admin)
     response = client.post(
         reverse("admin:students_attendancerecord_changelist"), {"action": "export_csv", "_selected_action": [record.pk]}
@@ -342,6 +353,7 @@ def test_the_admins_attendance_csv_writes_a_formula_name_as_text(client, school)
 
 
 # ---- the API: schema, tokens, captures ----
+
 
 def as_device(token):
     return {"HTTP_AUTHORIZATION": f"Token {token}"}
@@ -382,7 +394,12 @@ def test_a_logged_in_teacher_is_not_refused_for_a_token_header_it_does_not_send(
 
 def capture_with_a_recognised_face(session, student, device=None):
     capture = Capture.objects.create(
-        session=session, image="captures/x.jpg", taken_at=timezone.now(), status=Capture.DONE, device=device, face_count=1
+        session=session,
+        image="captures/x.jpg",
+        taken_at=timezone.now(),
+        status=Capture.DONE,
+        device=device,
+        face_count=1,
     )
     DetectedFace.objects.create(capture=capture, x1=1, y1=1, x2=40, y2=40, score=0.99, student=student, distance=0.3)
     return capture

@@ -3,6 +3,7 @@ capture times that the sender makes up. Real database (SQLite, or PostgreSQL wit
 DATABASE_URL), real worker path, real face models on the shared dataset; nothing of ours mocked.
 The races are reproduced with a database-level hook (connection.execute_wrapper) that acts at a
 chosen statement of the worker's transaction."""
+
 import io
 import threading
 import time
@@ -25,9 +26,9 @@ from students import sheets
 from students.attendance import CLOSE_REASON, SEEN_BEFORE_CLOSE_REASON, close_session, mark_seen, set_status
 from students.models import AttendanceChange, AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
+from tests.helpers import enrol_identities, wait_for
 from tests.recognition.conftest import engine  # noqa: F401 - fixture
 from tests.web.conftest import BROWSER_TESTS, chromium, log_in, open_browser, page, role_groups  # noqa: F401 - fixtures
-from tests.helpers import enrol_identities, wait_for
 from tests.web.school import BBT, BBT_GROUP_PHOTO, device_token
 
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -40,7 +41,10 @@ FACES_IN_THE_PHOTO = 6
 
 
 def statuses(session):
-    return {name: (status, source) for name, status, source in session.attendance.values_list("student__full_name", "status", "source")}
+    return {
+        name: (status, source)
+        for name, status, source in session.attendance.values_list("student__full_name", "status", "source")
+    }
 
 
 def jpeg(size=(64, 48)):
@@ -59,7 +63,9 @@ def crop_files():
 
 
 def stored_crops(capture):
-    return sorted(name.rsplit("/", 1)[-1] for name in DetectedFace.objects.filter(capture=capture).values_list("crop", flat=True))
+    return sorted(
+        name.rsplit("/", 1)[-1] for name in DetectedFace.objects.filter(capture=capture).values_list("crop", flat=True)
+    )
 
 
 class AtStatement:
@@ -99,7 +105,9 @@ def wait_until_blocked_on_a_lock(thread, timeout=20):
     while thread.is_alive() and time.monotonic() < deadline:
         with connection.cursor() as cursor:
             # pg_locks, not pg_stat_activity: that one is a snapshot held for the whole transaction.
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))")
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            )
             if cursor.fetchone()[0]:
                 return True
         time.sleep(0.05)
@@ -126,6 +134,7 @@ def process_while_another_process_acts(capture, statement, rival):
 
 # --- 3. A close while a photo waits ---------------------------------------------------------
 
+
 @pytest.fixture
 def lesson(db):
     teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
@@ -144,7 +153,9 @@ def test_a_photo_taken_before_the_close_overrides_the_absence_the_close_wrote(le
     record = mark_seen(session, ben, taken, "photo", 0.3)
 
     assert (record.status, record.source, record.first_seen_at, record.marked_by) == ("present", "photo", taken, None)
-    changes = list(AttendanceChange.objects.filter(record=record).values_list("old_status", "new_status", "changed_by", "reason"))
+    changes = list(
+        AttendanceChange.objects.filter(record=record).values_list("old_status", "new_status", "changed_by", "reason")
+    )
     assert changes == [("", "absent", teacher.pk, CLOSE_REASON), ("absent", "present", None, SEEN_BEFORE_CLOSE_REASON)]
 
 
@@ -229,7 +240,9 @@ def test_closing_while_a_photo_waits_for_the_worker_leaves_nobody_in_it_absent(c
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not ON_POSTGRESQL, reason="SQLite has one writer at a time: a close cannot interleave with a capture")
+@pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="SQLite has one writer at a time: a close cannot interleave with a capture"
+)
 def test_a_close_while_the_worker_is_saving_its_results_leaves_them_alone(bbt_class, faces_dataset):
     session, _, teacher = bbt_class
     capture = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
@@ -248,9 +261,12 @@ def test_a_close_while_the_worker_is_saving_its_results_leaves_them_alone(bbt_cl
 
 # --- 4. A roster change while a photo is processed ------------------------------------------
 
+
 def before_the_results_are_saved(action):
     # save_results' first statement: the lock on the capture, in its transaction.
-    return AtStatement(lambda sql, atomic: atomic and sql.startswith('SELECT') and 'FROM "recognition_capture"' in sql, action)
+    return AtStatement(
+        lambda sql, atomic: atomic and sql.startswith("SELECT") and 'FROM "recognition_capture"' in sql, action
+    )
 
 
 @pytest.mark.slow
@@ -281,7 +297,9 @@ def test_a_student_deleted_or_removed_while_the_photo_is_processed_does_not_fail
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not ON_POSTGRESQL, reason="SQLite has one writer at a time: a deletion cannot interleave with a capture")
+@pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="SQLite has one writer at a time: a deletion cannot interleave with a capture"
+)
 def test_a_student_deleted_while_the_results_are_being_saved_takes_their_face_along(bbt_class, faces_dataset):
     """The deletion starts after save_results checked the roster and before it commits."""
     session, cast, teacher = bbt_class
@@ -301,6 +319,7 @@ def test_a_student_deleted_while_the_results_are_being_saved_takes_their_face_al
 
 
 # --- 7. Capture times are checked against the session ---------------------------------------
+
 
 @pytest.fixture
 def camera_course(db):
@@ -339,7 +358,10 @@ def test_a_capture_time_in_the_future_is_refused(client, camera_course):
 
 def test_capture_times_within_the_tolerances_are_accepted(client, camera_course):
     session, token = camera_course
-    for taken_at in (session.starts_at - TAKEN_BEFORE_START + timedelta(minutes=1), timezone.now() + timedelta(minutes=4)):
+    for taken_at in (
+        session.starts_at - TAKEN_BEFORE_START + timedelta(minutes=1),
+        timezone.now() + timedelta(minutes=4),
+    ):
         assert send(client, session, token, taken_at).status_code == 202
     assert Capture.objects.count() == 2
 
@@ -364,7 +386,9 @@ def test_the_camera_client_says_why_a_snapshot_with_a_wrong_clock_was_refused(li
     lines = []
     camera = CameraClient(live_server.url, token, session.pk, out=lines.append)
     assert camera.send_snapshot(jpeg(), datetime(2020, 1, 1, 8, 0, tzinfo=UTC)) is None
-    assert len(lines) == 1 and lines[0].startswith("The server refused the snapshot: taken_at 2020-01-01 08:00:00 is outside")
+    assert len(lines) == 1 and lines[0].startswith(
+        "The server refused the snapshot: taken_at 2020-01-01 08:00:00 is outside"
+    )
     assert "Check the clock" in lines[0]
     assert not Capture.objects.exists()
 

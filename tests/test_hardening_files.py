@@ -1,6 +1,7 @@
 """Uploaded face images are stored and served as the images they are, never as pages; a photo
 with damaged metadata neither breaks a page nor is refused; every upload route goes through one
 check and every enrolment photo through add_enrolment_photo."""
+
 import io
 from importlib import import_module
 
@@ -15,8 +16,11 @@ from recognition.engine.images import check_upload, load_image
 from recognition.enrolment import add_enrolment_photo
 from recognition.models import Capture, DetectedFace, FacePhoto, capture_path
 from recognition.processing import process_capture
-from tests.web.school import BBT_GROUP_PHOTO, device_token
-from tests.web.school import school  # noqa: F401 - a fixture
+from tests.web.school import (
+    BBT_GROUP_PHOTO,
+    device_token,
+    school,  # noqa: F401 - a fixture
+)
 
 EXIF_ORIENTATION = 0x0112
 BROKEN_EXIF = b"Exif\0\0NOTATIFFHEADER"
@@ -52,7 +56,8 @@ def turned_jpeg(size=(320, 240)):
 def camera_upload(client, session, name, content):
     _, token = device_token(course=session.course)
     return client.post(
-        f"/api/sessions/{session.pk}/captures/", {"image": SimpleUploadedFile(name, content, content_type="text/html")},
+        f"/api/sessions/{session.pk}/captures/",
+        {"image": SimpleUploadedFile(name, content, content_type="text/html")},
         HTTP_AUTHORIZATION=f"Token {token}",
     )
 
@@ -67,6 +72,7 @@ def assert_served_as(response, content_type, filename):
 
 
 # ---- 1. a file is stored under its decoded format and served as that image ----
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["snap.html", "snap.svg", "snap"])
@@ -107,11 +113,15 @@ def test_a_file_stored_under_an_old_html_name_is_served_by_its_bytes(client, sch
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("content", [
-    b"<html><body>" + SCRIPT + b"</body></html>",
-    b'<svg xmlns="http://www.w3.org/2000/svg">' + SCRIPT + b"</svg>",
-    encoded(a_photo(), "GIF"),
-], ids=["html", "svg", "gif"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"<html><body>" + SCRIPT + b"</body></html>",
+        b'<svg xmlns="http://www.w3.org/2000/svg">' + SCRIPT + b"</svg>",
+        encoded(a_photo(), "GIF"),
+    ],
+    ids=["html", "svg", "gif"],
+)
 def test_a_stored_file_that_is_not_a_jpeg_png_or_webp_is_not_served(client, school, content):
     capture = stored_capture(school.session, "captures/0123abcd.jpg", content)
     face = DetectedFace(capture=capture, x1=1, y1=1, x2=9, y2=9, score=0.9)
@@ -151,7 +161,9 @@ def test_a_format_browsers_cannot_show_is_stored_as_an_upright_jpeg(client, scho
     exif[EXIF_ORIENTATION] = 6
     content = encoded(a_photo((320, 240)).transpose(Image.Transpose.ROTATE_90), format, exif=exif)
     client.force_login(school.teacher)
-    response = client.post(f"/api/sessions/{school.session.pk}/captures/", {"image": SimpleUploadedFile(f"scan.{format.lower()}", content)})
+    response = client.post(
+        f"/api/sessions/{school.session.pk}/captures/", {"image": SimpleUploadedFile(f"scan.{format.lower()}", content)}
+    )
     assert response.status_code == 202, response.content
     capture = Capture.objects.get(pk=response.json()["id"])
     assert capture.image.name.endswith(".jpg")
@@ -177,6 +189,7 @@ def test_a_phones_multi_picture_jpeg_is_kept_as_it_is():
 
 # ---- 2. damaged metadata ----
 
+
 def test_a_broken_exif_block_is_read_as_no_orientation():
     content = jpeg_with_broken_exif()
     checked = check_upload(io.BytesIO(content), len(content), limit=10_000_000)
@@ -189,7 +202,9 @@ def test_a_broken_exif_block_is_read_as_no_orientation():
 
 def done_capture(client, school, content):
     client.force_login(school.teacher)
-    response = client.post(f"/api/sessions/{school.session.pk}/captures/", {"image": SimpleUploadedFile("snap.jpg", content)})
+    response = client.post(
+        f"/api/sessions/{school.session.pk}/captures/", {"image": SimpleUploadedFile("snap.jpg", content)}
+    )
     assert response.status_code == 202, response.content
     Capture.objects.filter(pk=response.json()["id"]).update(status=Capture.DONE)
     return Capture.objects.get(pk=response.json()["id"])
@@ -248,16 +263,28 @@ def test_the_migration_gives_stored_captures_their_upright_size_tolerantly(clien
 
 # ---- one check for every upload, one way in for every enrolment photo ----
 
+
 def admin_inline_upload(client, student, upload):
     # The student page with no existing photo form sent: each post adds one photo.
-    return client.post(f"/admin/students/student/{student.pk}/change/", {
-        "student_number": student.student_number, "full_name": student.full_name, "email": "", "user": "",
-        "is_active": "on", "consent_given_by": "",
-        "face_photos-TOTAL_FORMS": "1", "face_photos-INITIAL_FORMS": "0",
-        "face_photos-MIN_NUM_FORMS": "0", "face_photos-MAX_NUM_FORMS": "1000",
-        "face_photos-0-id": "", "face_photos-0-student": str(student.pk), "face_photos-0-image": upload,
-        "_save": "Save",
-    })
+    return client.post(
+        f"/admin/students/student/{student.pk}/change/",
+        {
+            "student_number": student.student_number,
+            "full_name": student.full_name,
+            "email": "",
+            "user": "",
+            "is_active": "on",
+            "consent_given_by": "",
+            "face_photos-TOTAL_FORMS": "1",
+            "face_photos-INITIAL_FORMS": "0",
+            "face_photos-MIN_NUM_FORMS": "0",
+            "face_photos-MAX_NUM_FORMS": "1000",
+            "face_photos-0-id": "",
+            "face_photos-0-student": str(student.pk),
+            "face_photos-0-image": upload,
+            "_save": "Save",
+        },
+    )
 
 
 @pytest.mark.django_db
@@ -277,7 +304,8 @@ def test_the_admins_photo_page_adds_through_the_same_path(client, school):
     tiff = encoded(a_photo(), "TIFF")
     add_enrolment_photo(school.ada, tiff, source=FacePhoto.ADMIN)
     response = client.post(
-        "/admin/recognition/facephoto/add/", {"student": school.ada.pk, "image": SimpleUploadedFile("me.tif", tiff), "_save": "Save"}
+        "/admin/recognition/facephoto/add/",
+        {"student": school.ada.pk, "image": SimpleUploadedFile("me.tif", tiff), "_save": "Save"},
     )
     assert response.status_code == 302
     [photo] = FacePhoto.objects.filter(student=school.ada)
@@ -286,12 +314,19 @@ def test_the_admins_photo_page_adds_through_the_same_path(client, school):
 
 # ---- the Content-Security-Policy of every page ----
 
+
 @pytest.mark.django_db
 def test_every_page_has_a_policy_that_runs_no_inline_script_or_style(client, school):
     capture = done_capture(client, school, jpeg_with_script())
     client.force_login(school.admin)
-    for url in ["/", f"/courses/{school.course.pk}/", f"/sessions/{school.session.pk}/", f"/students/{school.ada.pk}/enrol/",
-                f"/admin/students/student/{school.ada.pk}/change/", "/api/docs/"]:
+    for url in [
+        "/",
+        f"/courses/{school.course.pk}/",
+        f"/sessions/{school.session.pk}/",
+        f"/students/{school.ada.pk}/enrol/",
+        f"/admin/students/student/{school.ada.pk}/change/",
+        "/api/docs/",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
         policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))

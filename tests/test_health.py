@@ -2,6 +2,7 @@
 HTTP to its address, with the database, the broker or the storage really down (a closed port,
 a stopped S3 server, a server that never answers). And the admin's Workers page as an admin
 sees it while real worker processes beat, are killed and shut down."""
+
 import os
 import signal
 import socket
@@ -69,8 +70,11 @@ def site_environment(tmp_path, s3_server):  # noqa: F811
     """Production settings on the test database, the configured broker and a bucket of the local
     S3 server: everything up."""
     return production_environment(
-        os.environ, tmp_path / "var", DATABASE_URL=database_url_of_test_db(),
-        CELERY_BROKER_URL=settings.CELERY_BROKER_URL, **s3_server.environment(s3_server.new_bucket()),
+        os.environ,
+        tmp_path / "var",
+        DATABASE_URL=database_url_of_test_db(),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        **s3_server.environment(s3_server.new_bucket()),
     )
 
 
@@ -149,9 +153,13 @@ def workers_page(client):
 
 def state_shown(client):
     page = workers_page(client)
-    return "running" if '<td class="field-state">running</td>' in page else "stopped" if (
-        '<td class="field-state">stopped</td>' in page
-    ) else None
+    return (
+        "running"
+        if '<td class="field-state">running</td>' in page
+        else "stopped"
+        if ('<td class="field-state">stopped</td>' in page)
+        else None
+    )
 
 
 def queued_capture(session, status=Capture.QUEUED, waited=timedelta(0)):

@@ -2,6 +2,7 @@
 inside a function counts too: it hides a circle, it does not break it), and no app's API or view
 module imports the other app's API or view module; shared queries live in permissions and
 queries modules."""
+
 import ast
 
 from tests.conftest import REPO_ROOT
@@ -55,7 +56,7 @@ def circles():
         on_path.append(name)
         for imported in sorted(GRAPH[name]):
             if imported in on_path:
-                found.append(on_path[on_path.index(imported):] + [imported])
+                found.append(on_path[on_path.index(imported) :] + [imported])
             elif imported not in done:
                 visit(imported)
         on_path.pop()

@@ -1,6 +1,7 @@
 """Photos in S3-compatible object storage: every path that touches a face image (upload, the
 worker reading it, crops, the views, the student export, deletion, retention) against a local
 S3 server (moto's server mode) over real HTTP, through boto3 and django-storages."""
+
 import io
 import json
 import os
@@ -27,7 +28,10 @@ from tests.helpers import enrol_identities, photo_jpeg
 from tests.s3_server import s3_photos, s3_server  # noqa: F401  fixtures
 
 BBT4_PEOPLE = ["BBT_Raj", "BBT_Sheldon", "BBT_Bernadette"]  # in group/faceapi_bbt4.jpg, with 3 strangers
-PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers", "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+PUBLIC_GRANTEES = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
 
 
 def files_on_disk(media_root):
@@ -57,7 +61,9 @@ def test_the_s3_variables_put_photos_in_a_private_bucket_with_no_public_url(s3_s
         "print(name); print(default_storage.url(name))\n"
     )
     env = dict(
-        os.environ, DJANGO_SETTINGS_MODULE="attendance_site.settings", MEDIA_ROOT=str(tmp_path / "media"),
+        os.environ,
+        DJANGO_SETTINGS_MODULE="attendance_site.settings",
+        MEDIA_ROOT=str(tmp_path / "media"),
         **s3_server.environment(bucket),
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
@@ -91,13 +97,19 @@ def recognised_class_photo(client, faces_dataset):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_class_photo_in_the_bucket_is_recognised_by_the_worker_and_served_through_the_views(
-    client, faces_dataset, eager_celery, s3_photos, s3_server, private_media_root  # noqa: F811
+    client,
+    faces_dataset,
+    eager_celery,
+    s3_photos,
+    s3_server,
+    private_media_root,  # noqa: F811
 ):
     students, session, capture, photo = recognised_class_photo(client, faces_dataset)
 
     assert capture.face_count == 6
     assert dict(session.attendance.values_list("student__full_name", "status")) == {
-        "BBT Sheldon": "present", "BBT Bernadette": "present",
+        "BBT Sheldon": "present",
+        "BBT Bernadette": "present",
     }
     assert FacePhoto.objects.filter(status=FacePhoto.ACCEPTED).count() == FacePhoto.objects.count() > 0
     crops = list(DetectedFace.objects.filter(capture=capture).values_list("crop", flat=True))
@@ -124,7 +136,11 @@ def test_a_class_photo_in_the_bucket_is_recognised_by_the_worker_and_served_thro
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_student_exported_and_deleted_takes_their_objects_out_of_the_bucket(
-    client, faces_dataset, eager_celery, s3_photos, s3_server  # noqa: F811
+    client,
+    faces_dataset,
+    eager_celery,
+    s3_photos,
+    s3_server,  # noqa: F811
 ):
     students, session, capture, photo = recognised_class_photo(client, faces_dataset)
     sheldon = students["BBT Sheldon"]

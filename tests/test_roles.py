@@ -2,6 +2,7 @@
 file views and /admin/: a school admin is a staff user who is a superuser or in the Admin group;
 a teacher is in the Teacher group and reaches the courses that list them; a student reads only
 their own attendance; a device token reaches its sessions through the API only."""
+
 from datetime import timedelta
 
 import pytest
@@ -18,8 +19,13 @@ from tests.web.school import device_token
 def reach(school):
     """Something of every kind a caller may reach, in the teacher's course: a capture with a face
     crop, and an enrolment photo of one of its students."""
-    capture = Capture(session=school.session, taken_at=school.session.starts_at + timedelta(minutes=20),
-                      status=Capture.DONE, width=320, height=240)
+    capture = Capture(
+        session=school.session,
+        taken_at=school.session.starts_at + timedelta(minutes=20),
+        status=Capture.DONE,
+        width=320,
+        height=240,
+    )
     capture.image.save("class.jpg", ContentFile(photo_jpeg()), save=False)
     capture.save()
     face = DetectedFace(capture=capture, x1=20, y1=30, x2=90, y2=110, score=0.99)
@@ -168,21 +174,26 @@ def test_a_staff_user_in_the_admin_group_is_a_school_admin_everywhere(client, re
     admin = make_user("office", role="Admin", is_staff=True)  # no superuser flag
     client.force_login(admin)
 
-    for method, url, data in pages(school, capture, face, photo):
+    for method, url, _data in pages(school, capture, face, photo):
         if method == "get":
             assert client.get(url).status_code == 200, url
     assert {course["code"] for course in client.get("/api/courses/").json()} == {"MATH1", "ART1"}
     assert client.get(f"/api/captures/{capture.pk}/").status_code == 200
     assert 'href="/admin/"' in client.get("/").content.decode()
     # The Admin group holds no model permissions: the role alone opens every admin page.
-    for url in ("/admin/", "/admin/students/student/", "/admin/auth/user/add/", f"/admin/students/course/{school.course.pk}/change/"):
+    for url in (
+        "/admin/",
+        "/admin/students/student/",
+        "/admin/auth/user/add/",
+        f"/admin/students/course/{school.course.pk}/change/",
+    ):
         assert client.get(url).status_code == 200, url
 
 
 def test_a_listed_teacher_in_the_teacher_group_reaches_their_course_and_no_other(client, reach):
     school, capture, face, photo = reach
     client.force_login(school.teacher)
-    for method, url, data in pages(school, capture, face, photo):
+    for method, url, _data in pages(school, capture, face, photo):
         if method == "get" and "enrol" not in url:
             assert client.get(url).status_code == 200, url
     # A teacher sees the enrolment photos of their own course's students (to review them), but

@@ -3,6 +3,7 @@ the session open), closing only once confirmed, reopening (audited, the close's 
 removed), no photo taken into a closed session on any route (409 with how to reopen) while a
 photo queued before the close is still recognised, each student's change history on the page,
 and a status change confirmed in its own row. Real database, real views, real API."""
+
 import re
 from datetime import timedelta
 
@@ -179,7 +180,9 @@ def test_the_reopen_button_reopens_and_the_session_history_says_who(client, scho
     assert response["Location"].endswith("#finish")
     html = client.get(response["Location"]).content.decode()
     assert "Session reopened: it takes photos again; 3 absence(s) written by the close were removed." in html
-    assert "Tess Teacher: reopened (the close&#x27;s absence of Ada Lovelace, Bob Babbage, Cyd Charisse removed)" in html
+    assert (
+        "Tess Teacher: reopened (the close&#x27;s absence of Ada Lovelace, Bob Babbage, Cyd Charisse removed)" in html
+    )
     assert "Tess Teacher: closed" in html
     assert "Close session" in html
 
@@ -220,7 +223,10 @@ def test_the_page_of_a_closed_session_says_how_to_reopen_and_disables_its_upload
     client.force_login(school.teacher)
     html = client.get(f"/sessions/{school.session.pk}/").content.decode()
     local = timezone.localtime(school.session.closed_at)
-    assert f'This session was closed at {local:%H:%M} by Tess Teacher. <a href="#finish">Reopen it</a> to add photos.' in html
+    assert (
+        f'This session was closed at {local:%H:%M} by Tess Teacher. <a href="#finish">Reopen it</a> to add photos.'
+        in html
+    )
     assert '<fieldset class="plain" disabled>' in html
 
 
@@ -235,7 +241,9 @@ def test_a_status_is_still_changed_over_the_api_once_closed(client, school):
     close_session(school.session, school.teacher)
     client.force_login(school.teacher)
     response = client.patch(
-        f"/api/sessions/{school.session.pk}/attendance/{school.bob.pk}/", {"status": "excused"}, content_type="application/json"
+        f"/api/sessions/{school.session.pk}/attendance/{school.bob.pk}/",
+        {"status": "excused"},
+        content_type="application/json",
     )
     assert response.status_code == 200 and response.json()["status"] == "excused"
 
@@ -255,8 +263,11 @@ def test_a_photo_queued_before_the_close_is_still_recognised_after_it(faces_data
     capture.refresh_from_db()
     assert capture.status == Capture.DONE, capture.error
     assert statuses(session) == {
-        "BBT Sheldon": "present", "BBT Bernadette": "present",
-        "BBT Howard": "absent", "BBT Stuart": "absent", "BBT Raj": "absent",
+        "BBT Sheldon": "present",
+        "BBT Bernadette": "present",
+        "BBT Howard": "absent",
+        "BBT Stuart": "absent",
+        "BBT Raj": "absent",
     }
 
 
@@ -278,7 +289,9 @@ def test_a_status_change_comes_back_to_its_row_with_the_confirmation_in_it(clien
 
 def test_a_status_change_without_a_status_says_so_in_its_row(client, school):
     client.force_login(school.teacher)
-    response = client.post(f"/sessions/{school.session.pk}/students/{school.bob.pk}/status/", {"reason": "?"}, follow=True)
+    response = client.post(
+        f"/sessions/{school.session.pk}/students/{school.bob.pk}/status/", {"reason": "?"}, follow=True
+    )
     assert "Not saved: choose present, late, absent or excused." in row_of(response.content.decode(), school.bob)
     assert not AttendanceRecord.objects.exists()
 

@@ -1,6 +1,7 @@
 """A term's sessions from a weekly timetable, and one occurrence edited or cancelled: made from
 the course page and the admin, the same local time across the clock changes, never twice, and a
 cancelled session counts nowhere (percentages, today's sessions, the Sheets grid)."""
+
 from datetime import UTC, date, time, timedelta
 
 import pytest
@@ -30,8 +31,14 @@ def next_monday(weeks_ahead=1):
 
 def timetable_post(first, last, **changes):
     data = {
-        "weekdays": [MONDAY, WEDNESDAY], "start_time": "09:00", "end_time": "10:00", "room": "Room 12",
-        "late_after_minutes": 10, "first_date": first.isoformat(), "last_date": last.isoformat(), "skip_dates": "",
+        "weekdays": [MONDAY, WEDNESDAY],
+        "start_time": "09:00",
+        "end_time": "10:00",
+        "room": "Room 12",
+        "late_after_minutes": 10,
+        "first_date": first.isoformat(),
+        "last_date": last.isoformat(),
+        "skip_dates": "",
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
@@ -39,8 +46,14 @@ def timetable_post(first, last, **changes):
 
 def make_series(course, first, last, weekdays="02", start=time(9), end=time(10), skip_dates=""):
     return SessionSeries.objects.create(
-        course=course, weekdays=weekdays, start_time=start, end_time=end, room="Room 12",
-        first_date=first, last_date=last, skip_dates=skip_dates,
+        course=course,
+        weekdays=weekdays,
+        start_time=start,
+        end_time=end,
+        room="Room 12",
+        first_date=first,
+        last_date=last,
+        skip_dates=skip_dates,
     )
 
 
@@ -49,6 +62,7 @@ def local_starts(sessions):
 
 
 # --- making the sessions -----------------------------------------------------------------
+
 
 def test_a_teacher_makes_six_weeks_of_monday_and_wednesday_sessions_skipping_a_holiday(client, school):
     client.force_login(school.teacher)
@@ -71,11 +85,14 @@ def test_a_teacher_makes_six_weeks_of_monday_and_wednesday_sessions_skipping_a_h
     assert "11 session(s) created" in page
 
 
-@pytest.mark.parametrize("first, last, expected_utc", [
-    # Clocks go forward on Sunday 28 March 2027 and back on Sunday 31 October 2027.
-    (date(2027, 3, 22), date(2027, 3, 29), ["2027-03-22 09:00", "2027-03-29 08:00"]),
-    (date(2027, 10, 25), date(2027, 11, 1), ["2027-10-25 08:00", "2027-11-01 09:00"]),
-])
+@pytest.mark.parametrize(
+    "first, last, expected_utc",
+    [
+        # Clocks go forward on Sunday 28 March 2027 and back on Sunday 31 October 2027.
+        (date(2027, 3, 22), date(2027, 3, 29), ["2027-03-22 09:00", "2027-03-29 08:00"]),
+        (date(2027, 10, 25), date(2027, 11, 1), ["2027-10-25 08:00", "2027-11-01 09:00"]),
+    ],
+)
 def test_nine_o_clock_stays_nine_o_clock_local_across_the_clock_change(school, first, last, expected_utc):
     series = make_series(school.course, first, last, weekdays="0")
     assert create_series_sessions(series) == 2
@@ -104,18 +121,34 @@ def test_making_the_sessions_again_or_with_a_later_last_date_makes_no_duplicate(
     assert series.sessions.get(pk=cancelled.pk).is_cancelled
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    ({"end_time": "08:30"}, "end_time", "A session must end after it starts: 08:30 is not after 09:00."),
-    ({"last_date": "2027-01-03"}, "last_date", "The last date (Sun 3 Jan 2027) is before the first (Mon 4 Jan 2027)."),
-    ({"weekdays": None}, "weekdays", "Choose at least one weekday."),
-    ({"last_date": "2029-01-04", "weekdays": [0, 1, 2, 3, 4]}, "__all__",
-     f"This timetable makes 524 sessions; at most {MAX_OCCURRENCES} are made at once."),
-    ({"skip_dates": "2027-01-06, Christmas"}, "skip_dates", "'Christmas' is not a date: write it as 2026-12-25."),
-    ({"skip_dates": "2027-01-11 to 2027-01-04"}, "skip_dates",
-     "The range '2027-01-11 to 2027-01-04' ends before it starts."),
-    ({"last_date": "2027-01-05", "skip_dates": "2027-01-04"}, "__all__",
-     "No session falls on the chosen weekdays between these dates."),
-])
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"end_time": "08:30"}, "end_time", "A session must end after it starts: 08:30 is not after 09:00."),
+        (
+            {"last_date": "2027-01-03"},
+            "last_date",
+            "The last date (Sun 3 Jan 2027) is before the first (Mon 4 Jan 2027).",
+        ),
+        ({"weekdays": None}, "weekdays", "Choose at least one weekday."),
+        (
+            {"last_date": "2029-01-04", "weekdays": [0, 1, 2, 3, 4]},
+            "__all__",
+            f"This timetable makes 524 sessions; at most {MAX_OCCURRENCES} are made at once.",
+        ),
+        ({"skip_dates": "2027-01-06, Christmas"}, "skip_dates", "'Christmas' is not a date: write it as 2026-12-25."),
+        (
+            {"skip_dates": "2027-01-11 to 2027-01-04"},
+            "skip_dates",
+            "The range '2027-01-11 to 2027-01-04' ends before it starts.",
+        ),
+        (
+            {"last_date": "2027-01-05", "skip_dates": "2027-01-04"},
+            "__all__",
+            "No session falls on the chosen weekdays between these dates.",
+        ),
+    ],
+)
 def test_a_timetable_that_cannot_be_made_is_refused_with_the_reason(client, school, changes, field, message):
     posted = timetable_post(date(2027, 1, 4), date(2027, 2, 12), **changes)
     form = SessionSeriesForm(posted)
@@ -133,7 +166,11 @@ def test_skip_dates_take_single_dates_and_ranges(school):
     series = make_series(school.course, first, date(2027, 3, 3), skip_dates="2027-02-15 to 2027-02-19\n2027-03-01")
     create_series_sessions(series)
     assert sorted(series.sessions.values_list("series_date", flat=True)) == [
-        date(2027, 2, 8), date(2027, 2, 10), date(2027, 2, 22), date(2027, 2, 24), date(2027, 3, 3),
+        date(2027, 2, 8),
+        date(2027, 2, 10),
+        date(2027, 2, 22),
+        date(2027, 2, 24),
+        date(2027, 3, 3),
     ]
 
 
@@ -145,6 +182,7 @@ def test_the_timetable_is_for_the_courses_own_teachers_only(client, school):
 
 
 # --- one occurrence ----------------------------------------------------------------------
+
 
 @pytest.fixture
 def one_week(client, school):
@@ -160,18 +198,33 @@ def test_a_teacher_edits_one_occurrence_and_leaves_the_rest(client, one_week):
     first = monday.series_date
     assert "changing it leaves the others as they are" in client.get(f"/sessions/{monday.pk}/edit/").content.decode()
     day = f"{first:%Y-%m-%d}"
-    response = client.post(f"/sessions/{monday.pk}/edit/", {
-        "starts_at": f"{day}T11:00", "ends_at": f"{day}T12:00", "room": "Hall", "late_after_minutes": 5,
-    })
+    response = client.post(
+        f"/sessions/{monday.pk}/edit/",
+        {
+            "starts_at": f"{day}T11:00",
+            "ends_at": f"{day}T12:00",
+            "room": "Hall",
+            "late_after_minutes": 5,
+        },
+    )
     assert response.status_code == 302
     monday.refresh_from_db()
     assert (local_starts([monday]), monday.room, monday.late_after_minutes) == ([f"Mon {day} 11:00"], "Hall", 5)
     wednesday_before = wednesday.starts_at
     wednesday.refresh_from_db()
     assert (wednesday.starts_at, wednesday.room) == (wednesday_before, "Room 12")
-    assert client.post(f"/sessions/{monday.pk}/edit/", {
-        "starts_at": f"{day}T11:00", "ends_at": f"{day}T10:00", "room": "", "late_after_minutes": 5,
-    }).status_code == 200
+    assert (
+        client.post(
+            f"/sessions/{monday.pk}/edit/",
+            {
+                "starts_at": f"{day}T11:00",
+                "ends_at": f"{day}T10:00",
+                "room": "",
+                "late_after_minutes": 5,
+            },
+        ).status_code
+        == 200
+    )
 
 
 def test_a_teacher_cancels_one_occurrence_which_the_course_page_strikes_through(client, school, one_week):
@@ -194,6 +247,7 @@ def test_a_teacher_cancels_one_occurrence_which_the_course_page_strikes_through(
 
 
 # --- a cancelled session counts nowhere --------------------------------------------------
+
 
 def test_a_cancelled_session_counts_in_no_percentage(school):
     earlier = make_session(school.course, starts_at=timezone.now() - timedelta(days=2))
@@ -228,12 +282,14 @@ def test_the_sheets_grid_and_log_leave_a_cancelled_session_out(school):
 
 # --- the admin ---------------------------------------------------------------------------
 
+
 def test_an_admin_makes_a_timetable_extends_it_and_cancels_one_occurrence(client, school):
     client.force_login(school.admin)
     first = next_monday()
-    response = client.post("/admin/students/sessionseries/add/", {
-        "course": school.course.pk, **timetable_post(first, first + timedelta(days=13))
-    })
+    response = client.post(
+        "/admin/students/sessionseries/add/",
+        {"course": school.course.pk, **timetable_post(first, first + timedelta(days=13))},
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     series = SessionSeries.objects.get()
     assert series.sessions.count() == 4
@@ -246,18 +302,17 @@ def test_an_admin_makes_a_timetable_extends_it_and_cancels_one_occurrence(client
     assert client.post(change_url, extended).status_code == 302
     assert series.sessions.count() == 6
     one = series.sessions.order_by("starts_at").first()
-    response = client.post(
-        "/admin/students/classsession/", {"action": "cancel_sessions", "_selected_action": [one.pk]}
-    )
+    response = client.post("/admin/students/classsession/", {"action": "cancel_sessions", "_selected_action": [one.pk]})
     assert response.status_code == 302
     assert list(ClassSession.objects.filter(cancelled_at__isnull=False)) == [one]
 
 
 def test_the_admin_refuses_a_timetable_ending_before_it_starts(client, school):
     client.force_login(school.admin)
-    response = client.post("/admin/students/sessionseries/add/", {
-        "course": school.course.pk, **timetable_post(date(2027, 1, 4), date(2027, 1, 18), end_time="08:00")
-    })
+    response = client.post(
+        "/admin/students/sessionseries/add/",
+        {"course": school.course.pk, **timetable_post(date(2027, 1, 4), date(2027, 1, 18), end_time="08:00")},
+    )
     assert response.status_code == 200
     assert "A session must end after it starts" in response.content.decode()
     assert not SessionSeries.objects.exists()

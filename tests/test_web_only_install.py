@@ -1,6 +1,7 @@
 """A web server installs requirements-web.txt alone, without the face stack: a fresh venv with
 only that file migrates, passes the deployment checks, and serves the login page, /healthz and
 an upload that queues a capture, under gunicorn in production settings, with torch not there."""
+
 import os
 import shutil
 import subprocess
@@ -78,7 +79,8 @@ def test_the_web_requirements_alone_serve_the_site_and_queue_an_upload(web_only_
         upload = requests.post(
             f"{base_url}/api/sessions/{session_id}/captures/",
             headers={**THROUGH_THE_BALANCER, "Authorization": f"Token {token}"},
-            files={"image": ("class.jpg", photo_jpeg(), "image/jpeg")}, timeout=30,
+            files={"image": ("class.jpg", photo_jpeg(), "image/jpeg")},
+            timeout=30,
         )
 
     assert health.status_code == 200, health.text

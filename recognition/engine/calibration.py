@@ -38,7 +38,9 @@ def load_operating_point(model_name: str, directory: Path = CALIBRATIONS_DIR) ->
     return OperatingPoint(**json.loads(path.read_text())["operating_point"])
 
 
-def write_calibration(model_name: str, point: OperatingPoint, evidence: dict, directory: Path = CALIBRATIONS_DIR) -> Path:
+def write_calibration(
+    model_name: str, point: OperatingPoint, evidence: dict, directory: Path = CALIBRATIONS_DIR
+) -> Path:
     path = calibration_path(model_name, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"model_name": model_name, "operating_point": dataclasses.asdict(point), "evidence": evidence}
@@ -50,12 +52,21 @@ def single_threshold(threshold: float) -> OperatingPoint:
     """One distance for everything, no grey zone, margins, photo rule or quality gates: the rule
     of an admin who sets FACE_MATCH_THRESHOLD for an embedder we have not calibrated."""
     return OperatingPoint(
-        mark_distance=threshold, few_photos=0, few_photos_mark_distance=threshold, suggest_distance=threshold,
-        roster_margin=0.0, school_margin=0.0, min_face_px=0.0, min_sharpness=0.0, max_yaw=float("inf"),
+        mark_distance=threshold,
+        few_photos=0,
+        few_photos_mark_distance=threshold,
+        suggest_distance=threshold,
+        roster_margin=0.0,
+        school_margin=0.0,
+        min_face_px=0.0,
+        min_sharpness=0.0,
+        max_yaw=float("inf"),
     )
 
 
-def operating_point(model_name: str, mark_distance: float | None = None, directory: Path = CALIBRATIONS_DIR) -> OperatingPoint:
+def operating_point(
+    model_name: str, mark_distance: float | None = None, directory: Path = CALIBRATIONS_DIR
+) -> OperatingPoint:
     """The calibrated point of this embedder; mark_distance (FACE_MATCH_THRESHOLD) overrides its
     auto-mark distance (and caps the few-photos one), or stands alone for an uncalibrated one."""
     if not is_calibrated(model_name, directory):
@@ -66,7 +77,8 @@ def operating_point(model_name: str, mark_distance: float | None = None, directo
     if mark_distance is None:
         return point
     return dataclasses.replace(
-        point, mark_distance=mark_distance,
+        point,
+        mark_distance=mark_distance,
         few_photos_mark_distance=min(point.few_photos_mark_distance, mark_distance),
         suggest_distance=max(point.suggest_distance, mark_distance),
     )

@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 # ---------------------------------------------------------------------------
 # dlib's serialization (dlib/serialize.h, dlib/float_details.h, dlib/dnn/*.h)
 
@@ -256,9 +255,9 @@ class DlibFaceResNet(nn.Module):
         self.size = net["input"]["size"]
         # input_rgb_image_sized: (pixel - channel mean) / 256, channels R, G, B
         self.register_buffer("mean", torch.tensor(net["input"]["mean_rgb"], dtype=torch.float32).view(1, 3, 1, 1))
-        convs = [l for l in layers if l["kind"] == "con"]
-        affines = [l for l in layers if l["kind"] == "affine"]
-        pools = [l for l in layers if l["kind"] in ("max_pool", "avg_pool")]
+        convs = [layer for layer in layers if layer["kind"] == "con"]
+        affines = [layer for layer in layers if layer["kind"] == "affine"]
+        pools = [layer for layer in layers if layer["kind"] in ("max_pool", "avg_pool")]
         folded = [_fold(c, a) for c, a in zip(convs, affines)]
         self.stem = folded[0]
         self.stem_pool = pools[0]

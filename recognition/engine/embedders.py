@@ -28,8 +28,10 @@ def load_embedder(name: str = "auto", facenet_weights=None, threshold_set: bool 
         return FaceNetEmbedder(facenet_weights)
     if name == "auto":
         if not (is_calibrated(FACENET_MODEL_NAME) or threshold_set):
-            log.info("FACE_EMBEDDER=auto: using dlib, FaceNet is not calibrated "
-                     "(run bench/evaluate.py DATASET --embedder facenet, or set FACE_MATCH_THRESHOLD)")
+            log.info(
+                "FACE_EMBEDDER=auto: using dlib, FaceNet is not calibrated "
+                "(run bench/evaluate.py DATASET --embedder facenet, or set FACE_MATCH_THRESHOLD)"
+            )
         else:
             try:
                 return FaceNetEmbedder(facenet_weights)

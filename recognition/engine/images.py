@@ -128,9 +128,7 @@ def _open_checked(data: bytes, max_pixels: int, draft: bool) -> tuple[Image.Imag
             "Resize it and upload it again."
         ) from exc
     except UnidentifiedImageError as exc:
-        raise ImageRejected(
-            "This file is not a photo we can read. Upload a JPEG or PNG image."
-        ) from exc
+        raise ImageRejected("This file is not a photo we can read. Upload a JPEG or PNG image.") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(
             "The photo is damaged or was not uploaded completely. Take or export it again and re-upload it."

@@ -72,7 +72,11 @@ class Gallery:
 
     def __init__(self, embeddings, labels):
         labels = list(labels)
-        rows = np.asarray(embeddings, dtype=np.float32).reshape(len(labels), -1) if labels else np.zeros((0, 0), np.float32)
+        rows = (
+            np.asarray(embeddings, dtype=np.float32).reshape(len(labels), -1)
+            if labels
+            else np.zeros((0, 0), np.float32)
+        )
         if len(labels) != len(rows):
             raise ValueError("one label per embedding row")
         self.students = sorted(set(labels), key=str)
@@ -164,9 +168,11 @@ def decide(probes, gallery: Gallery, roster_ids, qualities, point: OperatingPoin
     # nearest row matters (the rival), and a row maximum needs no per-student reduction.
     roster_rows = gallery.rows_of(in_roster)
     roster_students = np.flatnonzero(in_roster)
-    roster_distances = to_distance(np.maximum.reduceat(
-        sims[:, roster_rows], np.searchsorted(gallery._row_student[roster_rows], roster_students), axis=1
-    ))
+    roster_distances = to_distance(
+        np.maximum.reduceat(
+            sims[:, roster_rows], np.searchsorted(gallery._row_student[roster_rows], roster_students), axis=1
+        )
+    )
     order = np.argsort(roster_distances, axis=1)
     faces = np.arange(n_faces)
     best = roster_distances[faces, order[:, 0]]
@@ -181,7 +187,8 @@ def decide(probes, gallery: Gallery, roster_ids, qualities, point: OperatingPoin
     for f in range(n_faces):
         student = gallery.students[roster_students[order[f, 0]]]
         facts = dict(
-            student=student, distance=float(best[f]),
+            student=student,
+            distance=float(best[f]),
             second_distance=float(second[f]) if np.isfinite(second[f]) else None,
             rival=gallery.students[gallery._row_student[rival_row[f]]] if rival_row is not None else None,
             rival_distance=float(rival_distance[f]) if rival_row is not None else None,
@@ -193,7 +200,7 @@ def decide(probes, gallery: Gallery, roster_ids, qualities, point: OperatingPoin
 
     decisions = [None] * n_faces
     taken = set()
-    for distance, f, kind, reason, facts in sorted(proposals, key=lambda p: (p[0], p[1])):
+    for _distance, f, kind, reason, facts in sorted(proposals, key=lambda p: (p[0], p[1])):
         if kind != UNKNOWN and facts["student"] in taken:
             kind, reason = UNKNOWN, "taken"
         elif kind != UNKNOWN:

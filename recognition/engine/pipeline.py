@@ -43,7 +43,9 @@ class PhotoFaces(list):
 
 
 def _as_array(image) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image), dtype=np.uint8)
+    return np.ascontiguousarray(
+        np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image), dtype=np.uint8
+    )
 
 
 def analyse_photo(image, detector, embedder) -> PhotoFaces:
@@ -60,7 +62,9 @@ def analyse_photo(image, detector, embedder) -> PhotoFaces:
 
 def face_crop(image, box, size: int = 160, margin: int = 32) -> Image.Image:
     """Square crop of one face for storage and review pages."""
-    return crop_with_margin(image if isinstance(image, Image.Image) else Image.fromarray(_as_array(image)), box, size, margin)
+    return crop_with_margin(
+        image if isinstance(image, Image.Image) else Image.fromarray(_as_array(image)), box, size, margin
+    )
 
 
 def _box_area(face) -> float:

@@ -34,8 +34,11 @@ def face_quality(gray: np.ndarray, box, landmarks) -> FaceQuality:
     """Quality of one face. gray: (H, W) uint8 of the whole photo."""
     landmarks = np.asarray(landmarks, dtype=np.float64)
     chip = cv2.warpAffine(
-        gray, similarity_transform(landmarks, _TEMPLATE), (_CHIP, _CHIP),
-        flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE,
+        gray,
+        similarity_transform(landmarks, _TEMPLATE),
+        (_CHIP, _CHIP),
+        flags=cv2.INTER_AREA,
+        borderMode=cv2.BORDER_REPLICATE,
     )
     sharpness = float(cv2.Laplacian(chip, cv2.CV_32F).var())
     left_eye, right_eye, nose = landmarks[0], landmarks[1], landmarks[2]

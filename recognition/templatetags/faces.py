@@ -1,6 +1,7 @@
 """What the captures part of the session page shows besides the captures themselves. A tag
 rather than the session view's context: the page's roster and captures are separate parts, and
 the captures part asks for what it draws."""
+
 from django import template
 
 from recognition.review import unknown_people

@@ -1,5 +1,6 @@
 """Every endpoint, every role: teachers reach their own courses, students their own records,
 a device token its own room's or course's sessions; everything else is 403 or 404."""
+
 import io
 import json
 from datetime import timedelta
@@ -29,6 +30,7 @@ def ids(response):
 
 
 # --- GET /api/courses/ -------------------------------------------------------------------
+
 
 def test_a_teacher_lists_only_the_courses_they_teach(client, school):
     client.force_login(school.teacher)
@@ -77,12 +79,15 @@ def test_only_the_hash_of_a_token_is_stored(school):
 
 # --- /api/courses/{id}/sessions/ ---------------------------------------------------------
 
+
 def test_a_teacher_lists_and_creates_sessions_of_their_course(client, school):
     client.force_login(school.teacher)
     url = f"/api/courses/{school.course.pk}/sessions/"
     assert ids(client.get(url)) == [school.session.pk]
     starts = timezone.now() + timedelta(days=1)
-    response = client.post(url, {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(), "room": "R12"})
+    response = client.post(
+        url, {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(), "room": "R12"}
+    )
     assert response.status_code == 201
     assert school.course.sessions.filter(pk=response.json()["id"], room="R12").exists()
 
@@ -103,7 +108,12 @@ def test_others_cannot_see_or_create_a_courses_sessions(client, school, who):
     url = f"/api/courses/{school.course.pk}/sessions/"
     starts = timezone.now()
     assert client.get(url).status_code == 404
-    assert client.post(url, {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat()}).status_code == 404
+    assert (
+        client.post(
+            url, {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat()}
+        ).status_code
+        == 404
+    )
     assert school.course.sessions.count() == 1
 
 
@@ -113,11 +123,14 @@ def test_a_device_lists_sessions_in_its_scope_but_cannot_create_one(client, scho
     assert ids(client.get(url, **as_device(token))) == [school.session.pk]
     assert client.get(f"/api/courses/{school.other_course.pk}/sessions/", **as_device(token)).status_code == 404
     starts = timezone.now()
-    response = client.post(url, {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat()}, **as_device(token))
+    response = client.post(
+        url, {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat()}, **as_device(token)
+    )
     assert response.status_code == 403
 
 
 # --- POST /api/sessions/{id}/captures/ and GET /api/captures/{id}/ -----------------------
+
 
 def test_a_teacher_uploads_a_photo_and_gets_202_with_the_capture_url(client, school):
     client.force_login(school.teacher)
@@ -126,14 +139,21 @@ def test_a_teacher_uploads_a_photo_and_gets_202_with_the_capture_url(client, sch
     body = response.json()
     capture = Capture.objects.get(pk=body["id"])
     assert body["url"].endswith(f"/api/captures/{capture.pk}/") and response["Location"] == body["url"]
-    assert (capture.session, capture.uploaded_by, capture.source, capture.status) == (school.session, school.teacher, "photo", "queued")
+    assert (capture.session, capture.uploaded_by, capture.source, capture.status) == (
+        school.session,
+        school.teacher,
+        "photo",
+        "queued",
+    )
 
 
 def test_a_device_uploads_to_its_rooms_session_as_a_camera(client, school):
     device, token = device_token(room="R12")
     taken = timezone.now().replace(microsecond=0) - timedelta(seconds=30)
     response = client.post(
-        f"/api/sessions/{school.session.pk}/captures/", {"image": jpeg(), "taken_at": taken.isoformat()}, **as_device(token)
+        f"/api/sessions/{school.session.pk}/captures/",
+        {"image": jpeg(), "taken_at": taken.isoformat()},
+        **as_device(token),
     )
     assert response.status_code == 202
     capture = Capture.objects.get(pk=response.json()["id"])
@@ -144,7 +164,9 @@ def test_a_device_cannot_upload_outside_its_scope(client, school):
     _, room_token = device_token(room="R12")
     _, course_token = device_token(course=school.course)
     for token in (room_token, course_token):
-        response = client.post(f"/api/sessions/{school.other_session.pk}/captures/", {"image": jpeg()}, **as_device(token))
+        response = client.post(
+            f"/api/sessions/{school.other_session.pk}/captures/", {"image": jpeg()}, **as_device(token)
+        )
         assert response.status_code == 404
     assert not Capture.objects.exists()
 
@@ -169,10 +191,19 @@ def test_a_file_that_is_not_a_photo_is_refused_with_a_reason_and_nothing_stored(
 def done_capture(session, students):
     """A capture as the worker leaves it: one face recognised, one unknown."""
     capture = Capture.objects.create(
-        session=session, image="captures/x.jpg", taken_at=timezone.now(), status=Capture.DONE,
-        face_count=2, detect_ms=120.0, embed_ms=80.0, match_ms=1.5, total_ms=230.0,
+        session=session,
+        image="captures/x.jpg",
+        taken_at=timezone.now(),
+        status=Capture.DONE,
+        face_count=2,
+        detect_ms=120.0,
+        embed_ms=80.0,
+        match_ms=1.5,
+        total_ms=230.0,
     )
-    DetectedFace.objects.create(capture=capture, x1=10, y1=12, x2=50, y2=60, score=0.99, student=students[0], distance=0.41)
+    DetectedFace.objects.create(
+        capture=capture, x1=10, y1=12, x2=50, y2=60, score=0.99, student=students[0], distance=0.41
+    )
     DetectedFace.objects.create(capture=capture, x1=70, y1=12, x2=110, y2=60, score=0.98, distance=None)
     return capture
 
@@ -193,7 +224,10 @@ def test_a_capture_reports_status_timings_and_faces(client, school):
 
 def test_a_failed_capture_says_why(client, school):
     capture = Capture.objects.create(
-        session=school.session, image="captures/y.jpg", taken_at=timezone.now(), status=Capture.FAILED,
+        session=school.session,
+        image="captures/y.jpg",
+        taken_at=timezone.now(),
+        status=Capture.FAILED,
         error="The photo is damaged or was not uploaded completely.",
     )
     client.force_login(school.teacher)
@@ -216,10 +250,16 @@ def test_a_capture_is_hidden_from_others_and_from_devices_outside_its_scope(clie
 
 # --- attendance -------------------------------------------------------------------------
 
+
 def test_a_teacher_reads_the_roster_with_unseen_students_as_null(client, school):
-    AttendanceRecord.objects.create(session=school.session, student=school.ada, status="present", source="photo", match_distance=0.4)
+    AttendanceRecord.objects.create(
+        session=school.session, student=school.ada, status="present", source="photo", match_distance=0.4
+    )
     client.force_login(school.teacher)
-    roster = {entry["student"]["full_name"]: entry for entry in client.get(f"/api/sessions/{school.session.pk}/attendance/").json()}
+    roster = {
+        entry["student"]["full_name"]: entry
+        for entry in client.get(f"/api/sessions/{school.session.pk}/attendance/").json()
+    }
     assert set(roster) == {"Ada Lovelace", "Bob Babbage", "Cyd Charisse"}
     assert (roster["Ada Lovelace"]["status"], roster["Ada Lovelace"]["source"]) == ("present", "photo")
     assert roster["Bob Babbage"]["status"] is None
@@ -229,7 +269,8 @@ def test_a_teacher_patches_a_status_with_a_reason_kept_in_the_audit_trail(client
     client.force_login(school.teacher)
     response = client.patch(
         f"/api/sessions/{school.session.pk}/attendance/{school.bob.pk}/",
-        json.dumps({"status": "excused", "reason": "Doctor's note"}), content_type="application/json",
+        json.dumps({"status": "excused", "reason": "Doctor's note"}),
+        content_type="application/json",
     )
     assert response.status_code == 200
     assert response.json()["status"] == "excused" and response.json()["marked_by"] == "teacher"
@@ -240,7 +281,9 @@ def test_a_teacher_patches_a_status_with_a_reason_kept_in_the_audit_trail(client
 def test_an_unknown_status_is_refused(client, school):
     client.force_login(school.teacher)
     response = client.patch(
-        f"/api/sessions/{school.session.pk}/attendance/{school.bob.pk}/", json.dumps({"status": "asleep"}), content_type="application/json"
+        f"/api/sessions/{school.session.pk}/attendance/{school.bob.pk}/",
+        json.dumps({"status": "asleep"}),
+        content_type="application/json",
     )
     assert response.status_code == 400
     assert not AttendanceRecord.objects.exists()
@@ -249,7 +292,9 @@ def test_an_unknown_status_is_refused(client, school):
 def test_a_student_of_another_course_cannot_be_patched_into_this_session(client, school):
     client.force_login(school.teacher)
     response = client.patch(
-        f"/api/sessions/{school.session.pk}/attendance/{school.dan.pk}/", json.dumps({"status": "present"}), content_type="application/json"
+        f"/api/sessions/{school.session.pk}/attendance/{school.dan.pk}/",
+        json.dumps({"status": "present"}),
+        content_type="application/json",
     )
     assert response.status_code == 404
 
@@ -259,7 +304,9 @@ def test_others_can_neither_read_nor_change_a_sessions_attendance(client, school
     client.force_login(getattr(school, who))
     assert client.get(f"/api/sessions/{school.session.pk}/attendance/").status_code == 404
     response = client.patch(
-        f"/api/sessions/{school.session.pk}/attendance/{school.ada.pk}/", json.dumps({"status": "present"}), content_type="application/json"
+        f"/api/sessions/{school.session.pk}/attendance/{school.ada.pk}/",
+        json.dumps({"status": "present"}),
+        content_type="application/json",
     )
     assert response.status_code == 404
     assert not AttendanceRecord.objects.exists()
@@ -269,8 +316,10 @@ def test_devices_can_neither_read_nor_change_attendance(client, school):
     _, token = device_token(course=school.course)
     assert client.get(f"/api/sessions/{school.session.pk}/attendance/", **as_device(token)).status_code == 403
     response = client.patch(
-        f"/api/sessions/{school.session.pk}/attendance/{school.ada.pk}/", json.dumps({"status": "present"}),
-        content_type="application/json", **as_device(token),
+        f"/api/sessions/{school.session.pk}/attendance/{school.ada.pk}/",
+        json.dumps({"status": "present"}),
+        content_type="application/json",
+        **as_device(token),
     )
     assert response.status_code == 403
     assert client.get("/api/me/attendance/", **as_device(token)).status_code == 403
@@ -278,11 +327,14 @@ def test_devices_can_neither_read_nor_change_attendance(client, school):
 
 # --- /api/me/attendance/ -----------------------------------------------------------------
 
+
 def test_a_student_reads_only_their_own_attendance(client, school):
     held = school.session
     held.ends_at = timezone.now() - timedelta(minutes=1)
     held.save()
-    AttendanceRecord.objects.create(session=held, student=school.ada, status="late", source="photo", first_seen_at=held.starts_at)
+    AttendanceRecord.objects.create(
+        session=held, student=school.ada, status="late", source="photo", first_seen_at=held.starts_at
+    )
     AttendanceRecord.objects.create(session=held, student=school.bob, status="absent", source="manual")
     client.force_login(school.ada_user)
     (course,) = client.get("/api/me/attendance/").json()
@@ -297,13 +349,19 @@ def test_a_login_that_is_not_a_student_has_no_own_attendance(client, school):
 
 # --- schema and docs --------------------------------------------------------------------
 
+
 def test_the_openapi_schema_and_its_docs_page_list_every_endpoint(client, school):
     client.force_login(school.teacher)
     schema = client.get("/api/schema/?format=json").json()
     assert schema["openapi"].startswith("3.")
     expected = {
-        "/api/courses/", "/api/courses/{id}/sessions/", "/api/sessions/{id}/captures/", "/api/captures/{id}/",
-        "/api/sessions/{id}/attendance/", "/api/sessions/{id}/attendance/{student_pk}/", "/api/me/attendance/",
+        "/api/courses/",
+        "/api/courses/{id}/sessions/",
+        "/api/sessions/{id}/captures/",
+        "/api/captures/{id}/",
+        "/api/sessions/{id}/attendance/",
+        "/api/sessions/{id}/attendance/{student_pk}/",
+        "/api/me/attendance/",
     }
     assert expected <= set(schema["paths"])
     # The docs page is Swagger UI reading that same schema (its start-up script names it).

@@ -2,6 +2,7 @@
 the session on in the device's room (and course) now, from an hour before its start to its end,
 never a cancelled or closed one; with none on it answers 409 naming the next session. Over the
 real API with the device token, and the camera client against a live server."""
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -153,6 +154,7 @@ def test_people_are_sent_to_the_session_route(client, school):
 
 
 # --- the camera client, without --session ------------------------------------------------
+
 
 @pytest.fixture
 def room_video(tmp_path):

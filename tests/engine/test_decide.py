@@ -10,8 +10,15 @@ from recognition.engine.match import MARK, SUGGEST, UNKNOWN, Gallery, OperatingP
 from recognition.engine.quality import FaceQuality
 
 POINT = OperatingPoint(
-    mark_distance=0.31, few_photos=3, few_photos_mark_distance=0.28, suggest_distance=0.365,
-    roster_margin=0.06, school_margin=0.06, min_face_px=40.0, min_sharpness=150.0, max_yaw=0.9,
+    mark_distance=0.31,
+    few_photos=3,
+    few_photos_mark_distance=0.28,
+    suggest_distance=0.365,
+    roster_margin=0.06,
+    school_margin=0.06,
+    min_face_px=40.0,
+    min_sharpness=150.0,
+    max_yaw=0.9,
 )
 GOOD = FaceQuality(size_px=90.0, sharpness=900.0, yaw=0.1)
 
@@ -82,11 +89,21 @@ def test_a_face_nearer_a_student_of_another_course_is_not_auto_marked():
     ada, cy = gallery.embeddings[0], gallery.embeddings[gallery.rows_of(gallery.mask_of(["cy"]))[0]]
     probe = ada + 1.02 * cy
     probe /= np.linalg.norm(probe)
-    (alone,) = decide(probe[None], Gallery(gallery.embeddings[:5], ["ada"] * 5), ["ada"], [GOOD],
-                      dataclasses.replace(POINT, mark_distance=2.0, few_photos_mark_distance=2.0, suggest_distance=2.0))
+    (alone,) = decide(
+        probe[None],
+        Gallery(gallery.embeddings[:5], ["ada"] * 5),
+        ["ada"],
+        [GOOD],
+        dataclasses.replace(POINT, mark_distance=2.0, few_photos_mark_distance=2.0, suggest_distance=2.0),
+    )
     assert alone.kind == MARK  # with only the roster in view it would be marked
-    (d,) = decide(probe[None], gallery, ["ada", "bob"], [GOOD],
-                  dataclasses.replace(POINT, mark_distance=2.0, few_photos_mark_distance=2.0, suggest_distance=2.0))
+    (d,) = decide(
+        probe[None],
+        gallery,
+        ["ada", "bob"],
+        [GOOD],
+        dataclasses.replace(POINT, mark_distance=2.0, few_photos_mark_distance=2.0, suggest_distance=2.0),
+    )
     assert d.student == "ada" and d.rival == "cy" and d.rival_distance < d.distance
     assert (d.kind, d.reason) == (SUGGEST, "near_other_course")
 
@@ -118,11 +135,14 @@ def test_photos_of_the_same_shot_count_once():
     assert gallery.photo_count("ada") == 2
 
 
-@pytest.mark.parametrize("quality, reason", [
-    (FaceQuality(size_px=30.0, sharpness=900.0, yaw=0.1), "small_face"),
-    (FaceQuality(size_px=90.0, sharpness=80.0, yaw=0.1), "blurred"),
-    (FaceQuality(size_px=90.0, sharpness=900.0, yaw=0.95), "turned"),
-])
+@pytest.mark.parametrize(
+    "quality, reason",
+    [
+        (FaceQuality(size_px=30.0, sharpness=900.0, yaw=0.1), "small_face"),
+        (FaceQuality(size_px=90.0, sharpness=80.0, yaw=0.1), "blurred"),
+        (FaceQuality(size_px=90.0, sharpness=900.0, yaw=0.95), "turned"),
+    ],
+)
 def test_a_poor_face_is_suggested_not_marked(quality, reason):
     gallery = school()
     (d,) = decide(nearest_to(gallery, "ada", 0.20)[None], gallery, ["ada", "bob"], [quality], POINT)
@@ -152,8 +172,12 @@ def test_vectorised_distances_equal_the_naive_ones():
     probes = rng.standard_normal((9, 32)).astype(np.float32)
     probes /= np.linalg.norm(probes, axis=1, keepdims=True)
     gallery = Gallery(rows, labels)
-    naive = np.array([[min(np.linalg.norm(p - r) for r, who in zip(rows, labels) if who == s)
-                       for s in gallery.students] for p in probes])
+    naive = np.array(
+        [
+            [min(np.linalg.norm(p - r) for r, who in zip(rows, labels) if who == s) for s in gallery.students]
+            for p in probes
+        ]
+    )
     np.testing.assert_allclose(gallery.student_distances(probes), naive, atol=2e-4)
     roster = gallery.students[:20]
     decisions = decide(probes, gallery, roster, None, single_threshold(2.0))

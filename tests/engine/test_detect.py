@@ -50,7 +50,6 @@ def test_exif_rotated_photo_is_turned_upright_before_detection(portrait, detecto
     buf = io.BytesIO()
     stored.save(buf, "JPEG", exif=exif.tobytes())
 
-
     image = load_image(io.BytesIO(buf.getvalue()))
     assert image.size == upright.size
     assert_upright_face(detector.detect(np.asarray(image)), *image.size)

@@ -49,7 +49,9 @@ def test_facenet_loads_a_state_dict_file_and_embeds_in_batches(untrained_state_d
 
 
 def test_fetch_copies_a_verified_local_file_and_refuses_a_wrong_one(untrained_state_dict_file, tmp_path):
-    dest = facenet.fetch_facenet_weights(tmp_path / "ckpt" / facenet.WEIGHTS_FILENAME, source_file=untrained_state_dict_file)
+    dest = facenet.fetch_facenet_weights(
+        tmp_path / "ckpt" / facenet.WEIGHTS_FILENAME, source_file=untrained_state_dict_file
+    )
     assert dest.is_file() and dest.stat().st_size == untrained_state_dict_file.stat().st_size
     wrong = tmp_path / "wrong.pt"
     torch.save({"conv.weight": torch.zeros(1)}, wrong)

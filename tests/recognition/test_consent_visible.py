@@ -1,5 +1,6 @@
 """Photos that wait for consent are said, not silently left out: import_students and
 `manage.py recognize` tell how many photos wait and whom that leaves unrecognisable."""
+
 import json
 import shutil
 

@@ -5,6 +5,7 @@ Real worker path on the shared dataset: the cast of The Big Bang Theory is enrol
 faceapi_bbt4.jpg Sheldon and Bernadette are marked, Raj is a suggestion (0.315) and three
 people are strangers; faceapi_bbt3.jpg shows Sheldon, Raj and Howard and a stranger who is in
 bbt4 too (group_identities.csv: "unknown" at both boxes)."""
+
 import os
 from datetime import timedelta
 

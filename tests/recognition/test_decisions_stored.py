@@ -2,6 +2,7 @@
 student, distance: nobody marked) or unknown, with the reason; the API and the session page say
 which. Real worker path on the shared dataset: in faceapi_bbt4.jpg Sheldon and Bernadette are
 strong evidence, Raj's face (0.315) is just past the calibrated auto-mark distance (0.313)."""
+
 import re
 
 import pytest
@@ -53,14 +54,22 @@ def test_the_api_says_marked_suggested_or_unknown_per_face(client, recognised):
     faces = client.get(f"/api/captures/{capture.pk}/").json()["faces"]
     raj = cast["BBT Raj"]
     suggested = [f for f in faces if f["suggestion"]]
-    assert suggested == [{
-        "id": suggested[0]["id"], "box": suggested[0]["box"], "score": suggested[0]["score"], "student": None,
-        "suggestion": {
-            "student": {"id": raj.pk, "student_number": raj.student_number, "full_name": "BBT Raj"},
-            "distance": pytest.approx(0.315, abs=0.002),
-        },
-        "distance": None, "decided_by": "auto", "dismissed": False, "rejected_students": [],
-    }]
+    assert suggested == [
+        {
+            "id": suggested[0]["id"],
+            "box": suggested[0]["box"],
+            "score": suggested[0]["score"],
+            "student": None,
+            "suggestion": {
+                "student": {"id": raj.pk, "student_number": raj.student_number, "full_name": "BBT Raj"},
+                "distance": pytest.approx(0.315, abs=0.002),
+            },
+            "distance": None,
+            "decided_by": "auto",
+            "dismissed": False,
+            "rejected_students": [],
+        }
+    ]
     marked = [f for f in faces if f["student"]]
     assert sorted(f["student"]["full_name"] for f in marked) == ["BBT Bernadette", "BBT Sheldon"]
     assert all(f["suggestion"] is None and f["distance"] is not None for f in marked)
@@ -70,7 +79,11 @@ def test_the_api_says_marked_suggested_or_unknown_per_face(client, recognised):
     assign_face(DetectedFace.objects.get(pk=suggested[0]["id"]), raj, teacher)
     face_id = suggested[0]["id"]
     confirmed = next(f for f in client.get(f"/api/captures/{capture.pk}/").json()["faces"] if f["id"] == face_id)
-    assert (confirmed["student"]["full_name"], confirmed["suggestion"], confirmed["decided_by"]) == ("BBT Raj", None, "person")
+    assert (confirmed["student"]["full_name"], confirmed["suggestion"], confirmed["decided_by"]) == (
+        "BBT Raj",
+        None,
+        "person",
+    )
     # What the machine said stays beside the person's decision.
     assert DetectedFace.objects.get(pk=face_id).decision == DetectedFace.SUGGEST
 

@@ -5,6 +5,7 @@ looks like another student is held naming them; teachers see their students' pho
 
 The cast of The Big Bang Theory is enrolled from the real dataset; the class photos' other
 people (group_identities.csv: "unknown") are strangers to the school."""
+
 import csv
 
 import numpy as np
@@ -36,7 +37,8 @@ def face_at(capture, box):
     """The detected face whose centre lies in this labelled box."""
     x1, y1, x2, y2 = box
     faces = [
-        face for face in capture.faces.all()
+        face
+        for face in capture.faces.all()
         if x1 <= (face.x1 + face.x2) / 2 <= x2 and y1 <= (face.y1 + face.y2) / 2 <= y2
     ]
     assert len(faces) == 1, f"one detected face at {box}, found {len(faces)}"
@@ -115,7 +117,7 @@ def test_a_stranger_a_teacher_names_does_not_mark_the_student_before_an_admin_ap
     client.force_login(admin)
     queue = client.get("/admin/recognition/heldfacephoto/").content.decode()
     assert f"/files/enrolment/{photo.pk}/" in queue and "BBT Bernadette" in queue
-    assert f"<td class=\"field-distance\">{photo.own_distance:.2f}</td>" in queue
+    assert f'<td class="field-distance">{photo.own_distance:.2f}</td>' in queue
     queue_action(client, "approve", photo)
     photo.refresh_from_db()
     assert (photo.status, photo.reviewed_by) == (FacePhoto.ACCEPTED, admin) and photo.reviewed_at is not None
@@ -328,7 +330,9 @@ def test_a_refused_photo_never_enters_the_gallery(client, school, photos_of_two_
     assert ada_photo.rejection_reason.startswith("Refused by")
     assert not ada_photo.embeddings.exists()
     ada = Student.objects.filter(pk=school.ada.pk)
-    assert embed_missing_photos(ada, engine) == 0 and not set(ada.values_list("pk", flat=True)) & set(load_gallery(engine.embedder.name).students)
+    assert embed_missing_photos(ada, engine) == 0 and not set(ada.values_list("pk", flat=True)) & set(
+        load_gallery(engine.embedder.name).students
+    )
     # Approving it later changes nothing: only a held photo can be approved.
     approve_held_photos(FacePhoto.objects.filter(pk=ada_photo.pk), school.admin)
     assert FacePhoto.objects.get(pk=ada_photo.pk).status == FacePhoto.REJECTED

@@ -4,6 +4,7 @@ write. Real worker processes, a real SIGKILL, a real database trigger; nothing o
 Runs on the configured database and broker: SQLite + the filesystem broker by default,
 PostgreSQL + Redis with DATABASE_URL and CELERY_BROKER_URL set.
 """
+
 import json
 import os
 import shutil
@@ -78,8 +79,21 @@ def worker_process(log_path, **environment):
     )
     env.update(environment)
     command = [
-        sys.executable, "-m", "celery", "-A", "attendance_site", "worker", "--pool", "solo", "--concurrency", "1",
-        "--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "attendance_site",
+        "worker",
+        "--pool",
+        "solo",
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -164,8 +178,19 @@ def private_redis(port, folder):
     whatever happened; yields a client."""
     folder.mkdir(parents=True, exist_ok=True)
     command = [
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-        "--dir", str(folder), "--daemonize", "no",
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(folder),
+        "--daemonize",
+        "no",
     ]
     with open(folder / "redis.log", "ab") as log:
         process = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
@@ -218,7 +243,9 @@ def test_captures_queued_when_redis_restarts_without_persistence_are_processed_o
 
     # Killed (SIGKILL: nothing saved on the way out) and started again on the same port.
     with private_redis(port, tmp_path / "redis") as broker:
-        assert broker.llen("celery") == 0, "the restarted Redis still holds the message: it is not the restart under test"
+        assert broker.llen("celery") == 0, (
+            "the restarted Redis still holds the message: it is not the restart under test"
+        )
         assert broker.dbsize() == 0
         assert status_of(capture) == Capture.QUEUED
 

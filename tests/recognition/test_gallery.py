@@ -2,6 +2,7 @@
 photos of the active model, consent recorded, active), kept in memory and read again only when
 its fingerprint changes; the rival check of decide() sees it whole. Real database, real models,
 real photos of the shared dataset; a large school is made of real rows with made-up vectors."""
+
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,11 +12,11 @@ from django.utils import timezone
 
 from recognition.captures import create_capture
 from recognition.enrolment import add_enrolment_photo, record_consent
+from recognition.enrolment_review import approve_held_photos
 from recognition.models import Capture, DetectedFace, FaceEmbedding, FacePhoto
 from recognition.processing import embed_missing_photos, process_capture, school_gallery
 from recognition.tasks import embed_missing_enrolment_photos, requeue_waiting_captures
 from students.models import Student
-from recognition.enrolment_review import approve_held_photos
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import enrol_identities
 

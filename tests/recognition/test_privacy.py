@@ -1,6 +1,7 @@
 """Face images are biometric data: they leave the disk with their rows, and old class photos
 are not kept longer than the retention period. The files need not show a face (tests.helpers.photo_jpeg),
 except the one the face engine must accept."""
+
 from datetime import timedelta
 from pathlib import Path
 

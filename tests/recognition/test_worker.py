@@ -1,5 +1,6 @@
 """The whole path with a real Celery worker on the configured broker (Redis in CI, the
 filesystem broker by default): upload -> queue -> detect, embed, match -> attendance."""
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -24,7 +25,9 @@ def attendance_snapshot(session):
 
 
 def faces_snapshot(capture):
-    return sorted(DetectedFace.objects.filter(capture=capture).values_list("x1", "y1", "x2", "y2", "student__full_name"))
+    return sorted(
+        DetectedFace.objects.filter(capture=capture).values_list("x1", "y1", "x2", "y2", "student__full_name")
+    )
 
 
 def test_a_real_worker_marks_the_enrolled_people_in_a_group_photo_present(faces_dataset, engine):
@@ -37,7 +40,9 @@ def test_a_real_worker_marks_the_enrolled_people_in_a_group_photo_present(faces_
 
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
         capture = create_capture(session, SimpleUploadedFile("bbt4.jpg", photo, "image/jpeg"))
-        assert wait_for(lambda: Capture.objects.get(pk=capture.pk).status in (Capture.DONE, Capture.FAILED), WORKER_TIMEOUT)
+        assert wait_for(
+            lambda: Capture.objects.get(pk=capture.pk).status in (Capture.DONE, Capture.FAILED), WORKER_TIMEOUT
+        )
         assert wait_for(lambda: not FacePhoto.objects.filter(status=FacePhoto.PENDING).exists(), WORKER_TIMEOUT)
 
     capture.refresh_from_db()

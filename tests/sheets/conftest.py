@@ -31,4 +31,3 @@ def google(service_account_key, settings, tmp_path):
 
 def write_key_file(path, private_key, fake):
     path.write_text(json.dumps(service_account_info(private_key, SERVICE_ACCOUNT_EMAIL, f"{fake.url}/token")))
-

@@ -5,6 +5,7 @@ Spreadsheets live in memory as {title: {(row, column): text}} with a grid size p
 and Google's rules that a sync depends on are kept: writes outside the grid are refused, a batch
 is all or nothing, and a spreadsheet not shared with the service account answers 403.
 """
+
 import base64
 import json
 import re
@@ -130,7 +131,9 @@ class FakeGoogle(LocalHTTPServer):
             return api_error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
         if self.failures:
             status = self.failures.pop(0)
-            return api_error(status, f"Injected failure {status}.", "RESOURCE_EXHAUSTED" if status == 429 else "UNAVAILABLE")
+            return api_error(
+                status, f"Injected failure {status}.", "RESOURCE_EXHAUSTED" if status == 429 else "UNAVAILABLE"
+            )
         spreadsheet = self.spreadsheets.get(spreadsheet_id)
         if spreadsheet is None:
             return api_error(404, "Requested entity was not found.", "NOT_FOUND")
@@ -163,7 +166,7 @@ class FakeGoogle(LocalHTTPServer):
     @staticmethod
     def apply(worksheets, request):
         by_id = {ws.sheet_id: ws for ws in worksheets}
-        (kind, body), = request.items()
+        ((kind, body),) = request.items()
         if kind == "addSheet":
             props = body["properties"]
             if props["sheetId"] in by_id or any(ws.title == props["title"] for ws in worksheets):

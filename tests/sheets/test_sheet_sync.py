@@ -1,5 +1,6 @@
 """The Sheets mirror end to end: our code and the real gspread / google-auth client, over real
 HTTP, against the local fake Google; Celery tasks run eagerly through their real retry path."""
+
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -231,7 +232,13 @@ def test_with_google_down_during_a_change_nothing_is_lost_once_it_is_back(
         ["0007", "Grace Hopper", "L", ""],
     ]
     assert google.table(SCHOOL_SPREADSHEET, LOG)[-1] == [
-        "2025-03-31 09:00", "MATH1", "0042", "Ada Lovelace", "present", "2025-03-31 08:59:00", "photo",
+        "2025-03-31 09:00",
+        "MATH1",
+        "0042",
+        "Ada Lovelace",
+        "present",
+        "2025-03-31 08:59:00",
+        "photo",
     ]
     assert sheets.sheet_sync_problem(first_sync) == ""
     assert not sync_state(first_sync).is_behind
@@ -271,7 +278,12 @@ def test_grid_and_log_in_separate_spreadsheets_get_a_read_and_a_write_each(cours
         timestamp_worksheet="Log",
     )
     call_command("sync_sheets", "--course", "MATH1")
-    assert google.table("grid-book", "Register")[0] == ["Student number", "Name", "2025-03-03 09:00", "2025-03-31 09:00"]
+    assert google.table("grid-book", "Register")[0] == [
+        "Student number",
+        "Name",
+        "2025-03-03 09:00",
+        "2025-03-31 09:00",
+    ]
     assert google.table("log-book", "Log") == [LOG_HEADER]
     assert sorted(google.sheets_requests()) == [
         ("GET", "/v4/spreadsheets/grid-book"),

@@ -1,4 +1,5 @@
 """Fixtures of the web tests, and the helpers of the tests that drive a real Chromium."""
+
 import shutil
 from importlib import import_module
 
@@ -9,8 +10,12 @@ from tests.helpers import skip_or_fail
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 # The pytestmark of a module of browser tests.

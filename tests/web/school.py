@@ -1,5 +1,6 @@
 """A small school shared by the web and API tests: two teachers with a course each, students
 with logins, a session per course in its own room, and device tokens for a course and a room."""
+
 from dataclasses import dataclass
 
 import pytest
@@ -43,7 +44,9 @@ def school(db):
     other_session = make_session(other_course)
     other_session.room = "R99"
     other_session.save()
-    return School(teacher, other_teacher, admin, ada_user, ada, bob, cyd, dan, course, other_course, session, other_session)
+    return School(
+        teacher, other_teacher, admin, ada_user, ada, bob, cyd, dan, course, other_course, session, other_session
+    )
 
 
 def device_token(name="Room camera", **scope):
@@ -56,4 +59,3 @@ def device_token(name="Room camera", **scope):
 
 BBT = ["BBT_Bernadette", "BBT_Howard", "BBT_Raj", "BBT_Sheldon", "BBT_Stuart"]
 BBT_GROUP_PHOTO = "group/faceapi_bbt4.jpg"
-

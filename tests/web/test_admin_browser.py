@@ -2,6 +2,7 @@
 Content-Security-Policy: recording consent (on the student's form, and by the list action's
 page that asks who gave it), adding a teacher, the friendly 404, the API reference; and the
 camera pages saying why a camera did not start, and stopping it."""
+
 import time
 
 import pytest
@@ -75,7 +76,9 @@ def test_the_consent_action_asks_who_gave_it_before_recording(open_browser, live
     page.get_by_label("Consent given by").fill("Signed forms, Sept 2026")
     page.screenshot(path=str(screenshots_dir(tmp_path) / f"consent-action-{width}.png"), full_page=True)
     page.get_by_role("button", name="Record consent").click()
-    page.locator(".messagelist").get_by_text("Consent recorded for 2 student(s), given by Signed forms, Sept 2026.").wait_for()
+    page.locator(".messagelist").get_by_text(
+        "Consent recorded for 2 student(s), given by Signed forms, Sept 2026."
+    ).wait_for()
     assert set(Student.objects.values_list("consent_given_by", flat=True)) == {"Signed forms, Sept 2026"}
 
 
@@ -164,7 +167,9 @@ def test_a_refused_camera_is_reported_as_refused(open_browser, live_server, tmp_
     )
 
 
-def test_over_plain_http_the_page_says_the_camera_needs_https(open_browser, live_server, settings, tmp_path, faces_dataset):
+def test_over_plain_http_the_page_says_the_camera_needs_https(
+    open_browser, live_server, settings, tmp_path, faces_dataset
+):
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "rollcall.test"]
     camera, _ = write_y4m(tmp_path / "raj.y4m", sorted((faces_dataset / "identities" / "BBT_Raj").iterdir())[0])
     make_user("boss", role="Admin", is_staff=True, is_superuser=True)
@@ -178,7 +183,9 @@ def test_over_plain_http_the_page_says_the_camera_needs_https(open_browser, live
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{site}/")
     page.goto(f"{site}/students/{raj.pk}/enrol/")
-    assert started_and_refused(page, "enrol-result") == "The camera needs HTTPS: open this page at its https:// address."
+    assert (
+        started_and_refused(page, "enrol-result") == "The camera needs HTTPS: open this page at its https:// address."
+    )
 
 
 STREAM_ENDED = "window.__stream.getTracks().every((track) => track.readyState === 'ended')"

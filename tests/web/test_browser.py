@@ -1,5 +1,6 @@
 """In a real Chromium: a teacher uploads a class photo and watches the boxes, names and roster
 appear without reloading; a student reads their history."""
+
 from datetime import timedelta
 
 from django.utils import timezone
@@ -56,7 +57,9 @@ def test_a_student_sees_their_history(page, live_server, tmp_path):
     course = make_course("MATH1", students=[ada])
     past = timezone.now() - timedelta(days=2)
     sessions = [make_session(course, starts_at=past + timedelta(days=day)) for day in (0, 1)]
-    AttendanceRecord.objects.create(session=sessions[0], student=ada, status="present", source="photo", first_seen_at=sessions[0].starts_at)
+    AttendanceRecord.objects.create(
+        session=sessions[0], student=ada, status="present", source="photo", first_seen_at=sessions[0].starts_at
+    )
     AttendanceRecord.objects.create(session=sessions[1], student=ada, status="absent", source="manual")
 
     log_in(page, live_server, "ada", lands_on="/me/attendance/")

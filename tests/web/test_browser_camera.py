@@ -2,6 +2,7 @@
 photo (a Y4M file written from the shared dataset): a teacher's snapshots on the session page,
 one click or every N seconds, and a staff member enrolling a student by camera (the shot is
 checked by the worker, eager Celery here, while the page polls for the verdict)."""
+
 import time
 from datetime import timedelta
 

@@ -1,6 +1,7 @@
 """The classroom camera client against a live test server, with a real video file as its
 camera: real frames of a class (a group photo), real recognition, real HTTP. Where nothing is
 recognised, the frames are a made-up photo (tests.helpers.photo_jpeg): no dataset needed."""
+
 import cv2
 import pytest
 from django.core.management import CommandError, call_command
@@ -34,19 +35,29 @@ def classroom(tmp_path):
     return course, make_session(course), write_video(tmp_path / "class.avi", tmp_path / "class.jpg")
 
 
-def test_the_camera_sends_snapshots_and_prints_who_was_recognised(faces_dataset, live_server, tmp_path, eager_celery, capsys):
+def test_the_camera_sends_snapshots_and_prints_who_was_recognised(
+    faces_dataset, live_server, tmp_path, eager_celery, capsys
+):
     course = make_course("PHYS1")
     enrol_identities(faces_dataset, BBT, course, photos_each=2)
     session = make_session(course)
     video = write_video(tmp_path / "class.avi", faces_dataset / BBT_GROUP_PHOTO)
     device, token = device_token(course=course)
     call_command(
-        "camera", server=live_server.url, token=token, session=session.pk, source=str(video), interval=1, max_snapshots=2,
+        "camera",
+        server=live_server.url,
+        token=token,
+        session=session.pk,
+        source=str(video),
+        interval=1,
+        max_snapshots=2,
     )
     out = capsys.readouterr().out
     captures = list(Capture.objects.filter(session=session).order_by("pk"))
     assert len(captures) == 2
-    assert all(capture.device == device and capture.source == "camera" and capture.status == "done" for capture in captures)
+    assert all(
+        capture.device == device and capture.source == "camera" and capture.status == "done" for capture in captures
+    )
     seen = set(AttendanceRecord.objects.filter(session=session).values_list("student__full_name", flat=True))
     # Raj's face in this photo (0.315) is only a suggestion under the dlib operating point.
     assert seen == {"BBT Sheldon", "BBT Bernadette"}, out
@@ -68,7 +79,9 @@ def test_the_camera_stops_at_the_end_of_a_video_file(live_server, classroom, cap
 def test_the_camera_rides_out_an_unreachable_server_without_crashing(classroom, capsys):
     _, session, video = classroom
     waits = []
-    client = CameraClient("http://127.0.0.1:9", "any-token", session.pk, out=print, sleep=waits.append, backoff=(1, 2, 4))
+    client = CameraClient(
+        "http://127.0.0.1:9", "any-token", session.pk, out=print, sleep=waits.append, backoff=(1, 2, 4)
+    )
     assert run_camera(client, str(video), interval=1, max_snapshots=2) == 2
     out = capsys.readouterr().out
     assert waits == [1, 2, 4, 1, 2, 4]

@@ -3,6 +3,7 @@ removes a photo sent by mistake from the session page; the latest photo is drawn
 numbered faces, earlier ones compact; the numbers are readable and do not collide; the page
 reports no Content-Security-Policy violation after the actions. Screenshots go to
 ROLLCALL_SCREENSHOTS (a temporary folder by default)."""
+
 from datetime import timedelta
 
 from django.utils import timezone
@@ -24,9 +25,12 @@ def badges_overlap(page):
     """Whether any two face numbers drawn on the latest photo overlap on screen."""
     boxes = [node.bounding_box() for node in page.locator(".capture.latest svg circle.badge").all()]
     return any(
-        a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
-        and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
-        for i, a in enumerate(boxes) for b in boxes[i + 1:]
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
     )
 
 

@@ -1,6 +1,7 @@
 """In a real Chromium, every page works under the Content-Security-Policy: no violation is
 reported on the login, home, course, session (with a recognised class photo drawn), my
 attendance, enrol-by-camera, admin and API docs pages, and every image on them loads."""
+
 import os
 from pathlib import Path
 
@@ -9,8 +10,8 @@ from django.utils import timezone
 from recognition.enrolment import record_consent
 from students.models import AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
-from tests.web.conftest import BROWSER_TESTS, log_in
 from tests.helpers import enrol_identities
+from tests.web.conftest import BROWSER_TESTS, log_in
 from tests.web.school import BBT_GROUP_PHOTO
 from tests.web.test_browser_camera import write_y4m
 
@@ -32,7 +33,9 @@ def watched(page):
     """The page, recording policy violations; page.csp_console holds the console's reports."""
     page.add_init_script(RECORD_VIOLATIONS)
     page.csp_console = []
-    page.on("console", lambda message: "Content Security Policy" in message.text and page.csp_console.append(message.text))
+    page.on(
+        "console", lambda message: "Content Security Policy" in message.text and page.csp_console.append(message.text)
+    )
     return page
 
 
@@ -68,7 +71,9 @@ def test_the_pages_report_no_policy_violation(open_browser, live_server, faces_d
     student_user = make_user("ada", role="Student")
     ada = make_student("S1", "Ada Lovelace", user=student_user)
     course.students.add(ada)
-    AttendanceRecord.objects.create(session=session, student=ada, status="present", source="photo", first_seen_at=timezone.now())
+    AttendanceRecord.objects.create(
+        session=session, student=ada, status="present", source="photo", first_seen_at=timezone.now()
+    )
     make_user("boss", role="Admin", is_staff=True, is_superuser=True)
     raj = make_student("S9", "Raj Again")
     record_consent(Student.objects.filter(pk=raj.pk), recorded_by=None, given_by="Raj")
@@ -86,9 +91,12 @@ def test_the_pages_report_no_policy_violation(open_browser, live_server, faces_d
     assert page.locator(".faces .label").count() == page.locator("svg polygon.box").count() >= 3
     assert_no_violation(page, "session with a recognised photo")
     # The drawn photo loaded as an image too: the SVG <image> has no naturalWidth to check.
-    assert page.evaluate(
-        "fetch(document.querySelector('svg image').getAttribute('href')).then((r) => r.headers.get('content-type'))"
-    ) == "image/jpeg"
+    assert (
+        page.evaluate(
+            "fetch(document.querySelector('svg image').getAttribute('href')).then((r) => r.headers.get('content-type'))"
+        )
+        == "image/jpeg"
+    )
     page.screenshot(path=str(shots / "session-1280.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(shots / "session-390.png"), full_page=True)

@@ -1,6 +1,7 @@
 """The enrolment camera's check runs in a real Celery worker on the configured broker: the web
 request only stores the shot (pending) and answers 202; the page's poll then reads the
 worker's verdict."""
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile

@@ -2,6 +2,7 @@
 by the worker (here eager Celery, the worker's code in-process); the page polls the shot until
 it is accepted, or refused with the reason (it then stays, refused and never used). A shot
 refused before the engine looks at it needs no face: it is made up (tests.helpers.photo_jpeg)."""
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -49,8 +50,13 @@ def test_a_shot_of_one_face_is_checked_by_the_worker_and_saved(
     photo = FacePhoto.objects.get(student=consenting_ada)
     assert sent.json()["status_url"] == f"/students/{consenting_ada.pk}/enrol/shots/{photo.pk}/"
     assert verdict.json() == {
-        "accepted": True, "held": False, "status": "accepted", "reason": "", "photo": photo.pk,
-        "url": f"/files/enrolment/{photo.pk}/", "status_url": sent.json()["status_url"],
+        "accepted": True,
+        "held": False,
+        "status": "accepted",
+        "reason": "",
+        "photo": photo.pk,
+        "url": f"/files/enrolment/{photo.pk}/",
+        "status_url": sent.json()["status_url"],
     }
     from recognition.processing import face_engine
 

@@ -1,5 +1,6 @@
 """The teacher and student pages: what each role sees, what each form changes, and that
 everybody else gets a 404 (or the login page when not logged in)."""
+
 import csv
 import io
 from datetime import timedelta
@@ -55,15 +56,22 @@ def test_the_course_page_shows_the_grid_percentages_and_who_is_below_the_thresho
     first = held(school.session, minutes_ago=120)
     second = held(make_session(school.course), minutes_ago=30)
     for session, student, status in [
-        (first, school.ada, "present"), (second, school.ada, "late"),
-        (first, school.bob, "present"), (second, school.bob, "absent"),
-        (first, school.cyd, "excused"), (second, school.cyd, "present"),
+        (first, school.ada, "present"),
+        (second, school.ada, "late"),
+        (first, school.bob, "present"),
+        (second, school.bob, "absent"),
+        (first, school.cyd, "excused"),
+        (second, school.cyd, "present"),
     ]:
         AttendanceRecord.objects.create(session=session, student=student, status=status, source="manual")
     client.force_login(school.teacher)
     response = client.get(f"/courses/{school.course.pk}/")
     rows = {row.student.full_name: row for row in response.context["rows"]}
-    assert {name: row.percentage for name, row in rows.items()} == {"Ada Lovelace": 100.0, "Bob Babbage": 50.0, "Cyd Charisse": 100.0}
+    assert {name: row.percentage for name, row in rows.items()} == {
+        "Ada Lovelace": 100.0,
+        "Bob Babbage": 50.0,
+        "Cyd Charisse": 100.0,
+    }
     assert [row.student.full_name for row in response.context["below_threshold"]] == ["Bob Babbage"]
     assert "Below 80% attendance" in response.content.decode()
 
@@ -75,9 +83,15 @@ def test_the_course_page_shows_the_grid_percentages_and_who_is_below_the_thresho
 
 def test_a_teacher_creates_a_session_from_the_course_page(client, school):
     client.force_login(school.teacher)
-    response = client.post(f"/courses/{school.course.pk}/", {
-        "starts_at": "2030-03-04T09:00", "ends_at": "2030-03-04T10:00", "room": "R12", "late_after_minutes": 5,
-    })
+    response = client.post(
+        f"/courses/{school.course.pk}/",
+        {
+            "starts_at": "2030-03-04T09:00",
+            "ends_at": "2030-03-04T10:00",
+            "room": "R12",
+            "late_after_minutes": 5,
+        },
+    )
     session = school.course.sessions.get(room="R12", late_after_minutes=5)
     assert response.status_code == 302 and response["Location"] == f"/sessions/{session.pk}/"
     assert timezone.localtime(session.starts_at).hour == 9
@@ -85,9 +99,14 @@ def test_a_teacher_creates_a_session_from_the_course_page(client, school):
 
 def test_a_session_that_ends_before_it_starts_is_refused_with_a_reason(client, school):
     client.force_login(school.teacher)
-    response = client.post(f"/courses/{school.course.pk}/", {
-        "starts_at": "2030-03-04T10:00", "ends_at": "2030-03-04T09:00", "late_after_minutes": 5,
-    })
+    response = client.post(
+        f"/courses/{school.course.pk}/",
+        {
+            "starts_at": "2030-03-04T10:00",
+            "ends_at": "2030-03-04T09:00",
+            "late_after_minutes": 5,
+        },
+    )
     assert response.status_code == 200
     assert "The session must end after it starts." in response.content.decode()
     assert school.course.sessions.count() == 1
@@ -97,17 +116,28 @@ def test_a_session_that_ends_before_it_starts_is_refused_with_a_reason(client, s
 def test_course_and_session_pages_are_404_for_everybody_else(client, school, who):
     client.force_login(getattr(school, who))
     for url in [
-        f"/courses/{school.course.pk}/", f"/courses/{school.course.pk}/attendance.csv", f"/sessions/{school.session.pk}/",
+        f"/courses/{school.course.pk}/",
+        f"/courses/{school.course.pk}/attendance.csv",
+        f"/sessions/{school.session.pk}/",
     ]:
         assert client.get(url).status_code == 404, url
-    for url in [f"/sessions/{school.session.pk}/close/", f"/sessions/{school.session.pk}/students/{school.ada.pk}/status/"]:
+    for url in [
+        f"/sessions/{school.session.pk}/close/",
+        f"/sessions/{school.session.pk}/students/{school.ada.pk}/status/",
+    ]:
         assert client.post(url, {"status": "absent"}).status_code == 404, url
     assert not AttendanceRecord.objects.exists() and school.session.closed_at is None
 
 
 def test_the_session_page_shows_the_roster_and_how_each_status_was_decided(client, school):
-    AttendanceRecord.objects.create(session=school.session, student=school.ada, status="present", source="photo",
-                                    match_distance=0.42, first_seen_at=school.session.starts_at)
+    AttendanceRecord.objects.create(
+        session=school.session,
+        student=school.ada,
+        status="present",
+        source="photo",
+        match_distance=0.42,
+        first_seen_at=school.session.starts_at,
+    )
     client.force_login(school.teacher)
     page = client.get(f"/sessions/{school.session.pk}/").content.decode()
     assert "Recognised in a class photo (distance 0.42)" in page
@@ -117,7 +147,9 @@ def test_the_session_page_shows_the_roster_and_how_each_status_was_decided(clien
 def test_a_teacher_changes_a_status_with_a_reason(client, school):
     client.force_login(school.teacher)
     response = client.post(
-        f"/sessions/{school.session.pk}/students/{school.bob.pk}/status/", {"status": "excused", "reason": "Dentist"}, follow=True
+        f"/sessions/{school.session.pk}/students/{school.bob.pk}/status/",
+        {"status": "excused", "reason": "Dentist"},
+        follow=True,
     )
     record = AttendanceRecord.objects.get(session=school.session, student=school.bob)
     assert (record.status, record.source, record.marked_by) == ("excused", "manual", school.teacher)
@@ -153,9 +185,12 @@ def test_a_done_capture_is_drawn_with_a_box_and_a_name_on_every_face(client, sch
     client.force_login(school.teacher)
     page = client.get(f"/sessions/{school.session.pk}/").content.decode()
     # Drawn 1000 units wide: the 400 x 300 photo's boxes scaled by 2.5.
-    assert '<image href="/files/captures/%d/" width="1000" height="750"/>' % capture.pk in page
+    assert f'<image href="/files/captures/{capture.pk}/" width="1000" height="750"/>' in page
     assert 'points="50,75 225,75 225,275 50,275"' in page and '<span class="label">Ada Lovelace</span>' in page
-    assert 'class="box unknown" points="500,100 675,100 675,300 500,300"' in page and '<span class="label">Unknown</span>' in page
+    assert (
+        'class="box unknown" points="500,100 675,100 675,300 500,300"' in page
+        and '<span class="label">Unknown</span>' in page
+    )
     assert f"/faces/{unknown.pk}/assign/" in page
 
 
@@ -177,7 +212,9 @@ def test_assigning_an_unknown_face_marks_the_student_and_can_enrol_the_crop(clie
 def test_a_face_is_not_added_to_enrolment_photos_without_consent(client, school, private_media_root):
     _, unknown = capture_with_faces(school.session, [school.ada], private_media_root)
     client.force_login(school.teacher)
-    response = client.post(f"/faces/{unknown.pk}/assign/", {"student": school.bob.pk, "add_to_enrolment": "1"}, follow=True)
+    response = client.post(
+        f"/faces/{unknown.pk}/assign/", {"student": school.bob.pk, "add_to_enrolment": "1"}, follow=True
+    )
     assert "No consent for face photos is recorded for Bob Babbage" in response.content.decode()
     unknown.refresh_from_db()
     assert unknown.student is None
@@ -196,8 +233,13 @@ def test_faces_cannot_be_assigned_by_others_or_to_students_of_another_course(cli
 
 def test_a_student_sees_their_own_history_and_nobody_elses(client, school):
     session = held(school.session)
-    AttendanceRecord.objects.create(session=session, student=school.ada, status="late", source="photo",
-                                    first_seen_at=session.starts_at + timedelta(minutes=12, seconds=5))
+    AttendanceRecord.objects.create(
+        session=session,
+        student=school.ada,
+        status="late",
+        source="photo",
+        first_seen_at=session.starts_at + timedelta(minutes=12, seconds=5),
+    )
     AttendanceRecord.objects.create(session=session, student=school.bob, status="absent", source="manual")
     client.force_login(school.ada_user)
     response = client.get("/me/attendance/")
@@ -223,7 +265,9 @@ def test_capture_images_and_face_crops_are_only_for_the_courses_teachers(client,
 
 
 def test_a_failed_capture_can_be_tried_again_by_its_teacher_only(client, school, private_media_root):
-    capture = Capture(session=school.session, taken_at=timezone.now(), status=Capture.FAILED, error="Recognition failed: boom.")
+    capture = Capture(
+        session=school.session, taken_at=timezone.now(), status=Capture.FAILED, error="Recognition failed: boom."
+    )
     capture.image.save("class.jpg", ContentFile(jpeg_bytes()), save=False)
     capture.save()
     client.force_login(school.other_teacher)

@@ -3,6 +3,7 @@ row says so where the teacher tapped (no reload, nothing off-screen, no sideways
 same without the page's script; closing asks for a yes and can be undone; a photo sent to a
 session closed meanwhile is refused with how to reopen it. No policy violation on the way.
 Screenshots go to ROLLCALL_SCREENSHOTS when it is set."""
+
 import pytest
 
 from recognition.models import Capture
@@ -17,8 +18,14 @@ pytestmark = BROWSER_TESTS
 
 PHONE = {"width": 390, "height": 844}
 NAMES = [
-    "Ada Lovelace", "Bob Babbage", "Cyd Charisse", "Dan Dare", "Eve Polastri-Villanelle Featherstonehaugh",
-    "Fay Wray", "Gus Grissom", "Hal Incandenza",
+    "Ada Lovelace",
+    "Bob Babbage",
+    "Cyd Charisse",
+    "Dan Dare",
+    "Eve Polastri-Villanelle Featherstonehaugh",
+    "Fay Wray",
+    "Gus Grissom",
+    "Hal Incandenza",
 ]
 
 
@@ -48,7 +55,12 @@ def open_session(open_browser, live_server, session, viewport, javascript=True):
 def in_view(page, locator):
     box = locator.bounding_box()
     size = page.viewport_size
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] + box["width"] <= size["width"]
+    return (
+        box is not None
+        and box["y"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and box["x"] + box["width"] <= size["width"]
+    )
 
 
 def no_sideways_scroll(page):
@@ -120,7 +132,9 @@ def test_closing_takes_a_yes_and_a_reopen_undoes_it(open_browser, live_server, l
 
     finish.get_by_label("Yes, close it").check()
     finish.get_by_role("button", name="Close session").click()
-    message = page.locator("#finish").get_by_text(f"Session closed; {len(students)} student(s) not seen were marked absent.")
+    message = page.locator("#finish").get_by_text(
+        f"Session closed; {len(students)} student(s) not seen were marked absent."
+    )
     message.wait_for()
     assert in_view(page, message)
     session.refresh_from_db()
@@ -145,7 +159,9 @@ def test_closing_takes_a_yes_and_a_reopen_undoes_it(open_browser, live_server, l
     assert_no_violation(page, f"reopened session at {viewport['width']} px")
 
 
-def test_a_photo_sent_to_a_session_closed_meanwhile_is_refused_with_how_to_reopen(open_browser, live_server, lesson, tmp_path):
+def test_a_photo_sent_to_a_session_closed_meanwhile_is_refused_with_how_to_reopen(
+    open_browser, live_server, lesson, tmp_path
+):
     session, teacher, _ = lesson
     page = open_session(open_browser, live_server, session, PHONE)
     close_session(session, teacher)  # from another phone, while this page is open

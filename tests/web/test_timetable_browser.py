@@ -1,6 +1,7 @@
 """In a real Chromium: a teacher makes six weeks of Monday and Wednesday sessions from the course
 page, skipping a holiday, and cancels one; the pages break no Content-Security-Policy rule and
 fit a phone. Screenshots go to ROLLCALL_SCREENSHOTS when it is set."""
+
 from datetime import timedelta
 
 from django.utils import timezone

@@ -13,7 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("--server", required=True, help="The site's address, e.g. https://rollcall.school.example")
         parser.add_argument("--token", required=True, help="The device token an admin created for this room or course.")
         parser.add_argument(
-            "--session", type=int, default=None,
+            "--session",
+            type=int,
+            default=None,
             help="The class session's id. Leave it out for a room's camera: each snapshot goes to the session on "
             "in the device's room at the time (none on: the snapshot is refused and the camera carries on).",
         )
@@ -26,7 +28,7 @@ class Command(BaseCommand):
         try:
             sent = run_camera(client, options["source"], options["interval"], options["max_snapshots"])
         except CameraError as error:
-            raise CommandError(str(error))
+            raise CommandError(str(error)) from error
         except KeyboardInterrupt:
             return
         self.stdout.write(f"Stopped after {sent} snapshot(s).")

@@ -12,14 +12,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="source", metavar="PATH", help="A local copy of the weights file.")
-        parser.add_argument("--to", dest="dest", metavar="PATH", help="Where to install them (default: FACENET_WEIGHTS or the torch cache).")
+        parser.add_argument(
+            "--to",
+            dest="dest",
+            metavar="PATH",
+            help="Where to install them (default: FACENET_WEIGHTS or the torch cache).",
+        )
 
     def handle(self, source=None, dest=None, **options):
         dest = dest or settings.FACENET_WEIGHTS or default_weights_path()
         try:
             installed = fetch_facenet_weights(dest, source_file=source)
         except (RuntimeError, ValueError, OSError) as error:
-            raise CommandError(str(error))
+            raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS(f"FaceNet weights installed at {installed}."))
         self.stdout.write(
             "FACE_EMBEDDER=auto uses FaceNet only once it is calibrated: run "

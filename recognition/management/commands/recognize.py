@@ -27,7 +27,7 @@ class Command(BaseCommand):
         try:
             image = load_image(photo)
         except (ImageRejected, FileNotFoundError) as error:
-            raise CommandError(f"{photo}: {error}")
+            raise CommandError(f"{photo}: {error}") from error
         waiting = consent_warning(students, course or "the school")
         if waiting:
             self.stderr.write(self.style.WARNING(waiting))
@@ -72,12 +72,16 @@ def face_rows(faces, decisions):
     for face, decision in zip(faces, decisions):
         distance = None if decision.distance is None else round(decision.distance, 4)
         suggested = decision.suggested_student
-        rows.append({
-            "box": [round(v) for v in face.box],
-            "student": names.get(decision.marked_student),
-            "suggestion": {"student": names.get(suggested), "distance": distance} if suggested is not None else None,
-            "distance": distance,
-        })
+        rows.append(
+            {
+                "box": [round(v) for v in face.box],
+                "student": names.get(decision.marked_student),
+                "suggestion": {"student": names.get(suggested), "distance": distance}
+                if suggested is not None
+                else None,
+                "distance": distance,
+            }
+        )
     return rows
 
 

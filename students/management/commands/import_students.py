@@ -12,8 +12,8 @@ from django.db import transaction
 
 from recognition.engine.images import check_upload_size
 from recognition.enrolment import add_enrolment_photo, consent_warning, record_consent
-from recognition.uploads import ImageRejected, check_photo_upload
 from recognition.models import FacePhoto
+from recognition.uploads import ImageRejected, check_photo_upload
 from students.models import Course, Student
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}
@@ -148,7 +148,7 @@ class Command(BaseCommand):
         parser.add_argument("--course", help="Enrol every imported student in this course code (created when missing).")
         parser.add_argument(
             "--course-name",
-            help="The name of the course --course creates, e.g. \"Mathematics, year 1\"; without it the name is left "
+            help='The name of the course --course creates, e.g. "Mathematics, year 1"; without it the name is left '
             "blank, to be filled in the admin. An existing course keeps its name.",
         )
         parser.add_argument(
