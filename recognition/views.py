@@ -80,6 +80,11 @@ def face_crop_image(request, pk):
     return private_file(face.crop, f"face-{face.pk}")
 
 
+# The session page shows messages tagged with this in its photos' section, where the teacher
+# corrected the face, rather than at the top of the page (students/views.py messages_by_place).
+FACES_PLACE = "captures"
+
+
 def back_to_faces(session_id):
     return redirect(reverse("session_detail", args=[session_id]) + "#captures")
 
@@ -91,9 +96,9 @@ def correct_faces(request, pk, correction, done):
     try:
         result = correction(faces, request.user)
     except ReviewRefused as refusal:
-        messages.error(request, str(refusal))
+        messages.error(request, str(refusal), extra_tags=FACES_PLACE)
     else:
-        messages.success(request, done(result, faces))
+        messages.success(request, done(result, faces), extra_tags=FACES_PLACE)
     return back_to_faces(faces[0].capture.session_id)
 
 
@@ -104,13 +109,13 @@ def assign_face_view(request, pk):
     session = faces[0].capture.session
     student_pk = request.POST.get("student", "")
     if not student_pk.isdigit():
-        messages.error(request, "Choose the student this face belongs to.")
+        messages.error(request, "Choose the student this face belongs to.", extra_tags=FACES_PLACE)
         return back_to_faces(session.pk)
     student = get_object_or_404(session.course.students, pk=student_pk)
     try:
         photo = assign_faces(faces, student, request.user, add_to_enrolment=bool(request.POST.get("add_to_enrolment")))
     except ReviewRefused as refusal:
-        messages.error(request, str(refusal))
+        messages.error(request, str(refusal), extra_tags=FACES_PLACE)
     else:
         added = (
             (
@@ -120,7 +125,7 @@ def assign_face_view(request, pk):
             if photo
             else ""
         )
-        messages.success(request, f"Marked {student.full_name} as seen.{added}")
+        messages.success(request, f"Marked {student.full_name} as seen.{added}", extra_tags=FACES_PLACE)
     return back_to_faces(session.pk)
 
 

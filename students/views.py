@@ -126,8 +126,8 @@ def course_csv(request, pk):
 
 def messages_by_place(request):
     """The pending messages, split: one whose extra_tags name a place on the session page (a
-    roster row "student-<id>", "finish") is shown there, where the teacher acted; the rest at
-    the top. Reading them marks them all shown."""
+    roster row "student-<id>", "finish", "captures") is shown there, where the teacher acted;
+    the rest at the top. Reading them marks them all shown."""
     top, placed = [], {}
     for message in messages.get_messages(request):
         if message.extra_tags:
@@ -152,6 +152,7 @@ def session_detail(request, pk):
             # Overrides the context processor's: the placed messages are not repeated at the top.
             "messages": top,
             "finish_messages": placed.get("finish", []),
+            "captures_messages": placed.get("captures", []),
             "captures": captures,
             "roster": rows,
             "not_seen": sum(1 for _, record, _ in rows if record is None),

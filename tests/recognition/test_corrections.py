@@ -217,6 +217,21 @@ def test_reassigning_a_marked_face_moves_the_mark(client, bbt, faces_dataset):
     assert FaceCorrection.objects.get().note == f"Face in capture {capture.pk} identified as BBT Howard by Tess Teacher"
 
 
+def test_a_correction_on_the_page_is_confirmed_beside_the_photos_not_at_the_top(client, bbt, faces_dataset):
+    """Failed before: the page came back at #captures with the message at the top, off-screen."""
+    teacher, session, cast = bbt
+    capture = photo(bbt, faces_dataset, BBT4, 1)
+    face = face_at(capture, SHELDON_IN_BBT4)
+    client.force_login(teacher)
+
+    page = client.post(f"/faces/{face.pk}/assign/", {"student": cast["BBT Howard"].pk}, follow=True)
+
+    html = page.content.decode()
+    assert page.redirect_chain[-1][0].endswith("#captures")
+    assert html.count("Marked BBT Howard as seen.") == 1
+    assert html.index('id="captures"') < html.index("Marked BBT Howard as seen.")
+
+
 def test_not_one_of_my_students_dismisses_the_face_and_marks_nobody(client, bbt, faces_dataset):
     teacher, session, cast = bbt
     capture = photo(bbt, faces_dataset, BBT4, 1)
