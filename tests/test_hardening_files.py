@@ -215,7 +215,7 @@ def test_a_photo_with_a_broken_exif_block_does_not_break_the_session_page(client
     capture = done_capture(client, school, jpeg_with_broken_exif())
     page = client.get(f"/sessions/{school.session.pk}/")
     assert page.status_code == 200
-    assert f'<image href="/files/captures/{capture.pk}/" width="320" height="240"/>' in page.content.decode()
+    assert f'<image href="/files/captures/{capture.pk}/" width="1000" height="750"/>' in page.content.decode()
 
 
 @pytest.mark.django_db
@@ -224,7 +224,7 @@ def test_the_session_page_does_not_open_image_files(client, school):
     default_storage.delete(capture.image.name)
     page = client.get(f"/sessions/{school.session.pk}/")
     assert page.status_code == 200
-    assert f'<image href="/files/captures/{capture.pk}/" width="320" height="240"/>' in page.content.decode()
+    assert f'<image href="/files/captures/{capture.pk}/" width="1000" height="750"/>' in page.content.decode()
 
 
 @pytest.mark.slow
@@ -239,7 +239,7 @@ def test_the_worker_stores_the_upright_size_of_a_class_photo_with_a_broken_exif_
     assert capture.faces.count() >= 3
     page = client.get(f"/sessions/{school.session.pk}/")
     assert page.status_code == 200
-    assert f'width="{group.width}" height="{group.height}"/>' in page.content.decode()
+    assert f'width="1000" height="{round(1000 * group.height / group.width)}"/>' in page.content.decode()
 
 
 @pytest.mark.django_db
