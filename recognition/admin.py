@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from students.login import ReadOnlyAdmin
+
 from .authentication import issue_token
 from .enrolment import add_enrolment_photo
 from .enrolment_review import approve_held_photos, refuse_held_photos
@@ -133,7 +135,7 @@ class FacePhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(HeldFacePhoto)
-class HeldFacePhotoAdmin(admin.ModelAdmin):
+class HeldFacePhotoAdmin(ReadOnlyAdmin):
     """The review queue: each held photo beside the student's accepted ones, with why it waits.
     Approving or refusing is recorded on the photo (who, when)."""
 
@@ -161,15 +163,6 @@ class HeldFacePhotoAdmin(admin.ModelAdmin):
             .select_related("student", "added_by")
             .prefetch_related(Prefetch("student__face_photos", queryset=accepted, to_attr="accepted"))
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -269,20 +262,11 @@ class CaptureAdmin(admin.ModelAdmin):
 
 
 @admin.register(FaceCorrection)
-class FaceCorrectionAdmin(admin.ModelAdmin):
+class FaceCorrectionAdmin(ReadOnlyAdmin):
     """The corrections' audit trail: read only, as an audit trail is."""
 
     list_display = ["made_at", "session", "capture_number", "action", "student", "made_by", "note"]
     list_filter = ["action", "session__course"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DeviceToken)

@@ -16,6 +16,7 @@ from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, Stud
 from .csv_files import csv_download
 from .export import student_export_zip
 from .forms import SessionSeriesForm
+from .login import ReadOnlyAdmin
 from .models import (
     AttendanceChange,
     AttendanceRecord,
@@ -307,7 +308,7 @@ class NoticeStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(ReadOnlyAdmin):
     """What went out, to whom, and what is still waiting; written only by students/notices.py."""
 
     list_display = ["kind", "recipient", "student", "course", "session", "status", "attempts", "created_at", "sent_at"]
@@ -319,12 +320,3 @@ class NoticeAdmin(admin.ModelAdmin):
     @admin.display(description="Status")
     def status(self, notice):
         return notice.status
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -124,3 +124,17 @@ class RollCallAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         return answer_429_when_refused(super().login(request, extra_context))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """An admin page that only shows records (a review queue, an audit trail, sent notices):
+    nobody adds, edits or deletes them there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
