@@ -211,19 +211,8 @@ class DetectedFaceInline(admin.TabularInline):
         "suggested_match_distance",
         "decided_by",
     ]
-    readonly_fields = [
-        "x1",
-        "y1",
-        "x2",
-        "y2",
-        "score",
-        "decision",
-        "reason",
-        "match_distance",
-        "suggested_student",
-        "suggested_match_distance",
-        "decided_by",
-    ]
+    # A person changes only whom the face is; everything else is what the worker found.
+    readonly_fields = [field for field in fields if field != "student"]
 
     @admin.display(description="Distance")
     def match_distance(self, face):

@@ -129,3 +129,27 @@ class LocalHTTPServer:
                 pass
 
         return Handler
+
+
+def save_student_with_photo(client, student, upload):
+    """Save a student's admin page with one new enrolment photo in its inline (no existing photo
+    form sent): each post adds one photo."""
+    return client.post(
+        f"/admin/students/student/{student.pk}/change/",
+        {
+            "student_number": student.student_number,
+            "full_name": student.full_name,
+            "email": "",
+            "user": "",
+            "is_active": "on",
+            "consent_given_by": "",
+            "face_photos-TOTAL_FORMS": "1",
+            "face_photos-INITIAL_FORMS": "0",
+            "face_photos-MIN_NUM_FORMS": "0",
+            "face_photos-MAX_NUM_FORMS": "1000",
+            "face_photos-0-id": "",
+            "face_photos-0-student": str(student.pk),
+            "face_photos-0-image": upload,
+            "_save": "Save",
+        },
+    )

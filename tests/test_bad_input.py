@@ -23,7 +23,7 @@ from recognition.models import Capture, FacePhoto
 from recognition.processing import process_capture
 from students.models import Student
 from tests.factories import make_course, make_session
-from tests.helpers import enrol_identities, photo_jpeg
+from tests.helpers import enrol_identities, photo_jpeg, save_student_with_photo
 from tests.web.school import BBT_GROUP_PHOTO, device_token
 from tests.web.test_camera_client import write_video
 
@@ -173,28 +173,6 @@ def test_an_upload_is_refused_with_advice_and_nothing_stored(
 
 
 # ---- the admin's enrolment photo inline on the student page ----
-
-
-def save_student_with_photo(client, student, upload):
-    return client.post(
-        f"/admin/students/student/{student.pk}/change/",
-        {
-            "student_number": student.student_number,
-            "full_name": student.full_name,
-            "email": "",
-            "user": "",
-            "is_active": "on",
-            "consent_given_by": "",
-            "face_photos-TOTAL_FORMS": "1",
-            "face_photos-INITIAL_FORMS": "0",
-            "face_photos-MIN_NUM_FORMS": "0",
-            "face_photos-MAX_NUM_FORMS": "1000",
-            "face_photos-0-id": "",
-            "face_photos-0-student": str(student.pk),
-            "face_photos-0-image": upload,
-            "_save": "Save",
-        },
-    )
 
 
 def inline_errors(response):

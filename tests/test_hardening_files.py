@@ -16,6 +16,7 @@ from recognition.engine.images import check_upload, load_image
 from recognition.enrolment import add_enrolment_photo
 from recognition.models import Capture, DetectedFace, FacePhoto, capture_path
 from recognition.processing import process_capture
+from tests.helpers import save_student_with_photo
 from tests.web.school import (
     BBT_GROUP_PHOTO,
     device_token,
@@ -264,35 +265,14 @@ def test_the_migration_gives_stored_captures_their_upright_size_tolerantly(clien
 # ---- one check for every upload, one way in for every enrolment photo ----
 
 
-def admin_inline_upload(client, student, upload):
-    # The student page with no existing photo form sent: each post adds one photo.
-    return client.post(
-        f"/admin/students/student/{student.pk}/change/",
-        {
-            "student_number": student.student_number,
-            "full_name": student.full_name,
-            "email": "",
-            "user": "",
-            "is_active": "on",
-            "consent_given_by": "",
-            "face_photos-TOTAL_FORMS": "1",
-            "face_photos-INITIAL_FORMS": "0",
-            "face_photos-MIN_NUM_FORMS": "0",
-            "face_photos-MAX_NUM_FORMS": "1000",
-            "face_photos-0-id": "",
-            "face_photos-0-student": str(student.pk),
-            "face_photos-0-image": upload,
-            "_save": "Save",
-        },
-    )
-
-
 @pytest.mark.django_db
 def test_the_admin_inline_adds_a_photo_once_named_by_its_format(client, school):
     client.force_login(school.admin)
     png = encoded(a_photo(), "PNG")
     for _ in range(2):
-        response = admin_inline_upload(client, school.ada, SimpleUploadedFile("me.html", png, content_type="text/html"))
+        response = save_student_with_photo(
+            client, school.ada, SimpleUploadedFile("me.html", png, content_type="text/html")
+        )
         assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
     [photo] = FacePhoto.objects.filter(student=school.ada)
     assert photo.image.name.endswith(".png") and photo.status == FacePhoto.PENDING
