@@ -411,6 +411,13 @@ WORKER_NICE = int(os.environ.get("WORKER_NICE", 0))
 WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", 10))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+# The most pixels a photo may have (read from its header, before any decoding): the worker's
+# time and memory grow with the pixels, not the bytes (a 1.6 kB WebP can hold 40 MP). 25 MP
+# takes a 24 MP phone photo (5712x4284), a 12 MP one (4032x3024) and a 4K camera frame.
+MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", 25_000_000))
+# A capture whose recognition was started this many times without finishing (its worker died:
+# out of memory, killed) is given up as failed, with the reason, instead of being handed out again.
+CAPTURE_MAX_ATTEMPTS = int(os.environ.get("CAPTURE_MAX_ATTEMPTS", 3))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A OneRoster bundle (students/oneroster.py): the most its files may unpack to, all together;
 # a zip that inflates to more is refused (a zip bomb).

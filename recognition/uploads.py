@@ -10,7 +10,7 @@ from .engine.images import CheckedPhoto, ImageRejected, check_upload
 def check_photo_upload(fileobj, nbytes) -> CheckedPhoto:
     """Raise ImageRejected, with advice for the sender, unless this is a photo we can store and
     read back; otherwise return the bytes to store, their format's extension and upright size."""
-    return check_upload(fileobj, nbytes, settings.UPLOAD_MAX_BYTES)
+    return check_upload(fileobj, nbytes, settings.UPLOAD_MAX_BYTES, settings.MAX_PHOTO_PIXELS)
 
 
 __all__ = ["CheckedPhoto", "ImageRejected", "check_photo_upload"]

@@ -6,15 +6,17 @@ go through. The refusals need pixels but no face: their photo is made up (tests.
 so they run without the shared dataset; the photos that must be recognised come from it."""
 
 import io
+import os
 import struct
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from PIL import Image
+from PIL import EpsImagePlugin, Image
 
 from recognition.camera_client import CameraClient, describe, run_camera
 from recognition.engine.images import load_image
@@ -41,6 +43,21 @@ def small_upload_limit(settings):
     settings.UPLOAD_MAX_BYTES = UPLOAD_LIMIT
 
 
+@pytest.fixture(autouse=True)
+def ghostscript_that_tells(tmp_path, monkeypatch):
+    """A `gs` first on the PATH that records each run and fails, as Pillow's EPS reader would
+    find it: no upload, on any route, may ever start it. Returns the file a run would write."""
+    ran = tmp_path / "gs-ran"
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "gs").write_text(f'#!/bin/sh\necho "$@" >> {ran}\nexit 1\n')
+    (folder / "gs").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow looks for gs again
+    yield ran
+    assert not ran.exists(), f"Ghostscript ran: {ran.read_text()}"
+
+
 @pytest.fixture
 def any_photo():
     """A photo to spoil in the ways BAD_FILES do; no face needed, they are refused before detection."""
@@ -62,6 +79,25 @@ def png_header(width, height):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
+EPS = b"""%!PS-Adobe-3.0 EPSF-3.0
+%%BoundingBox: 0 0 64 48
+%%EndComments
+0 0 moveto 64 48 lineto stroke
+showpage
+%%EOF
+"""
+
+
+@cache
+def webp_of_6300_pixels_square():
+    """40 MP of one colour: 38 bytes as lossless WebP, and the worker's time and memory of a 40 MP photo."""
+    return encoded(Image.new("RGB", (6300, 6300), (90, 90, 90)), "WEBP", lossless=True, quality=0, method=0)
+
+
+def in_format(format):
+    return lambda photo: encoded(Image.open(io.BytesIO(photo)), format)
+
+
 @dataclass(frozen=True)
 class BadFile:
     name: str
@@ -77,7 +113,7 @@ class BadFile:
 
 BAD_FILES = [
     pytest.param(
-        BadFile("notes.jpg", lambda _: b"Lesson notes: bring calculators.\n", "Upload a JPEG or PNG image"),
+        BadFile("notes.jpg", lambda _: b"Lesson notes: bring calculators.\n", "Upload a JPEG, PNG or WebP image"),
         id="not-an-image",
     ),
     pytest.param(
@@ -85,9 +121,17 @@ BAD_FILES = [
     ),
     pytest.param(BadFile("bomb.png", lambda _: png_header(50_000, 50_000), "too many pixels"), id="decompression-bomb"),
     pytest.param(
-        BadFile("poster.png", lambda _: png_header(8000, 6000), "8000x6000 pixels (48 MP); the limit is 40 MP"),
-        id="over-40-megapixels",
+        BadFile("poster.png", lambda _: png_header(8000, 6000), "8000x6000 pixels (48 MP); the limit is 25 MP"),
+        id="over-the-pixel-limit",
     ),
+    pytest.param(
+        BadFile("tiny.webp", lambda _: webp_of_6300_pixels_square(), "6300x6300 pixels (39.7 MP); the limit is 25 MP"),
+        id="a-few-bytes-of-40-megapixels",
+    ),
+    pytest.param(BadFile("drawing.jpg", lambda _: EPS, "This file is a PostScript (EPS) image"), id="eps"),
+    pytest.param(BadFile("scan.tif", in_format("TIFF"), "This file is a TIFF image"), id="tiff"),
+    pytest.param(BadFile("scan.bmp", in_format("BMP"), "This file is a BMP image"), id="bmp"),
+    pytest.param(BadFile("funny.gif", in_format("GIF"), "This file is a GIF image"), id="gif"),
     # JPEG readers stop at the end-of-image marker: this is a readable photo, only too big.
     pytest.param(
         BadFile("big.jpg", lambda photo: photo + bytes(UPLOAD_LIMIT), "the limit is 2 MB"), id="over-the-size-limit"
@@ -170,6 +214,24 @@ def test_an_upload_is_refused_with_advice_and_nothing_stored(
     # session.js shows body.image[0] in the upload log; the camera prints it.
     assert bad.says in response.json()["image"][0]
     assert stored(private_media_root) == before
+
+
+def test_the_ghostscript_trap_catches_pillows_eps_reader(ghostscript_that_tells):
+    # What an upload must never do: Pillow, left to guess the format, hands EPS to gs.
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the fake gs fails; only that it ran matters
+        Image.open(io.BytesIO(EPS)).load()
+    assert ghostscript_that_tells.exists()
+    ghostscript_that_tells.unlink()
+
+
+@pytest.mark.parametrize("caller", ["teacher page", "device API"])
+def test_an_eps_upload_is_refused_before_ghostscript_could_run(client, school, ghostscript_that_tells, caller):
+    headers = as_caller(client, school, caller)
+    upload = SimpleUploadedFile("class.jpg", EPS, content_type="image/jpeg")
+    response = upload_capture(client, school.session, upload, headers)
+    assert response.status_code == 400
+    assert "PostScript (EPS)" in response.json()["image"][0]
+    assert not ghostscript_that_tells.exists()
 
 
 # ---- the admin's enrolment photo inline on the student page ----

@@ -14,6 +14,25 @@ DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: above any phone camera, below a decomp
 # ISO-BMFF brands used by HEIC/HEIF photos (iPhone default); Pillow cannot read them.
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
 
+# What a photo's first bytes must be, per format we take. Phones, cameras and browsers save
+# photos as JPEG, PNG or WebP; the format is decided from these bytes before any decoder runs,
+# and only that format's decoder is then given the file. Every other format Pillow knows
+# stays out of reach of an upload: EPS would run Ghostscript, and TIFF, BMP, GIF and the rest
+# are decoders no camera needs (a scan or a screenshot converts in any viewer).
+_SIGNATURES = {
+    "JPEG": lambda head: head.startswith(b"\xff\xd8\xff"),
+    "PNG": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
+    "WEBP": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+}
+# Formats people do send, named in the refusal so that they know what to convert.
+_NAMED_FORMATS = [
+    ("GIF", lambda head: head.startswith((b"GIF87a", b"GIF89a"))),
+    ("TIFF", lambda head: head.startswith((b"II*\0", b"MM\0*"))),
+    ("BMP", lambda head: head.startswith(b"BM")),
+    ("PDF", lambda head: head.startswith(b"%PDF")),
+    ("PostScript (EPS)", lambda head: head.startswith((b"%!PS", b"\xc5\xd0\xd3\xc6"))),
+]
+
 
 # What each EXIF orientation asks a viewer to do to the stored pixels to show them upright.
 _UPRIGHT_TRANSPOSE = {
@@ -36,8 +55,9 @@ BROWSER_FORMATS = {
     "PNG": ("png", "image/png"),
     "WEBP": ("webp", "image/webp"),
 }
-# Pillow's openers to try on a stored file (MPO comes from the JPEG opener).
-_SERVED_OPENERS = ["JPEG", "PNG", "WEBP"]
+# Pillow's openers for the formats we take (MPO comes from the JPEG opener): every file is
+# opened with these alone, never with every format Pillow knows.
+ACCEPTED_OPENERS = list(_SIGNATURES)
 
 
 class ImageRejected(ValueError):
@@ -74,6 +94,27 @@ def _is_heif(head: bytes) -> bool:
     return len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
+def sniffed_format(data: bytes) -> str:
+    """The format of the photo, decided from its first bytes alone (no decoder runs): JPEG, PNG
+    or WebP. Raises ImageRejected, naming the format when it is one people send by mistake."""
+    head = data[:16]
+    for name, matches in _SIGNATURES.items():
+        if matches(head):
+            return name
+    if _is_heif(head):
+        raise ImageRejected(
+            "HEIC/HEIF photos (the iPhone default) are not supported. Convert the photo to JPEG "
+            "(on iPhone: Settings > Camera > Formats > Most Compatible) and upload it again."
+        )
+    for name, matches in _NAMED_FORMATS:
+        if matches(head):
+            raise ImageRejected(
+                f"This file is a {name} image. Photos are taken as JPEG, PNG or WebP, as phones, cameras and "
+                "browsers save them: save or export it as JPEG and upload it again."
+            )
+    raise ImageRejected("This file is not a photo we can read. Upload a JPEG, PNG or WebP image.")
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
@@ -101,21 +142,18 @@ def _open_checked(data: bytes, max_pixels: int, draft: bool) -> tuple[Image.Imag
     most of the inverse DCT and the full-size pixel buffer."""
     if not data:
         raise ImageRejected("The file is empty. Choose the photo again and re-upload it.")
-    if _is_heif(data[:12]):
-        raise ImageRejected(
-            "HEIC/HEIF photos (the iPhone default) are not supported. Convert the photo to JPEG "
-            "(on iPhone: Settings > Camera > Formats > Most Compatible) and upload it again."
-        )
+    format = sniffed_format(data)
     try:
         with warnings.catch_warnings():
             # Our own pixel cap below replaces Pillow's global warning/limit.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=[format])
+            # The size comes from the header: nothing is decoded before the pixel cap.
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageRejected(
-                    f"The photo is {width}x{height} pixels ({width * height / 1e6:.0f} MP); the limit is "
-                    f"{max_pixels / 1e6:.0f} MP. Resize it (e.g. to 4000 px on the long side) and upload it again."
+                    f"The photo is {width}x{height} pixels ({megapixels(width * height)} MP); the limit is "
+                    f"{megapixels(max_pixels)} MP. Resize it (e.g. to 4000 px on the long side) and upload it again."
                 )
             if draft and image.format == "JPEG":
                 image.draft(None, (1, 1))  # the smallest scale libjpeg offers (1/8)
@@ -124,18 +162,25 @@ def _open_checked(data: bytes, max_pixels: int, draft: bool) -> tuple[Image.Imag
         raise
     except Image.DecompressionBombError as exc:
         raise ImageRejected(
-            f"The photo has too many pixels to process safely (limit {max_pixels / 1e6:.0f} MP). "
+            f"The photo has too many pixels to process safely (limit {megapixels(max_pixels)} MP). "
             "Resize it and upload it again."
         ) from exc
     except UnidentifiedImageError as exc:
-        raise ImageRejected("This file is not a photo we can read. Upload a JPEG or PNG image.") from exc
+        raise ImageRejected(
+            "The photo is damaged or was not uploaded completely. Take or export it again and re-upload it."
+        ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(
             "The photo is damaged or was not uploaded completely. Take or export it again and re-upload it."
         ) from exc
     if width == 0 or height == 0:
-        raise ImageRejected("The photo has no pixels. Upload a JPEG or PNG image.")
+        raise ImageRejected("The photo has no pixels. Upload a JPEG, PNG or WebP image.")
     return image, (width, height)
+
+
+def megapixels(pixels: int) -> str:
+    """12.2 for 12,192,768 pixels; 16 for 16,000,000."""
+    return f"{pixels / 1e6:.1f}".removesuffix(".0")
 
 
 def exif_orientation(image: Image.Image) -> int:
@@ -165,7 +210,7 @@ def load_image(path_or_fileobj, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.I
 class CheckedPhoto:
     """An upload that passed check_upload, ready to store."""
 
-    content: bytes  # the upload itself, or its JPEG conversion when browsers cannot show it
+    content: bytes  # the upload itself, stored as it came
     extension: str  # of the decoded format ("jpg", "png", "webp"), never the uploader's
     width: int  # upright, as load_image returns it and browsers show it
     height: int
@@ -174,26 +219,21 @@ class CheckedPhoto:
 def check_upload(fileobj, nbytes: int, limit: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> CheckedPhoto:
     """The one check every uploaded photo passes (class photos, snapshots, enrolment photos):
     refuse, with the same messages, every file load_image refuses, and return what to store.
+    Only JPEG, PNG and WebP pass (sniffed_format), each a format every browser shows, so every
+    stored file can be served as the image it is; max_pixels bounds what the worker must detect in.
 
     A JPEG is decoded in draft mode (1/8 scale) for about half the cost of a full decode: the
-    worker decodes it in full later. A format browsers cannot show (TIFF, BMP, GIF...) is stored
-    as an upright JPEG, so that every stored file can be served as the image it is."""
+    worker decodes it in full later."""
     check_upload_size(nbytes, limit)
     data = _read_bytes(fileobj)
     image, stored_size = _open_checked(data, max_pixels, draft=True)
-    if image.format in BROWSER_FORMATS:
-        return CheckedPhoto(data, BROWSER_FORMATS[image.format][0], *_viewed_size(stored_size, image))
-    # Only JPEGs are drafted: this image is decoded in full.
-    upright = _upright_rgb(image)
-    buffer = io.BytesIO()
-    upright.save(buffer, format="JPEG", quality=92)
-    return CheckedPhoto(buffer.getvalue(), "jpg", *upright.size)
+    return CheckedPhoto(data, BROWSER_FORMATS[image.format][0], *_viewed_size(stored_size, image))
 
 
 def upright_size(fileobj) -> tuple[int, int]:
     """Width and height of a stored photo as load_image returns it (and browsers show it), read
-    from its header alone. Raises what Image.open raises when it is no image at all."""
-    with Image.open(fileobj) as image:
+    from its header alone. Raises what Image.open raises when it is no JPEG, PNG or WebP."""
+    with Image.open(fileobj, formats=ACCEPTED_OPENERS) as image:
         return _viewed_size(image.size, image)
 
 
@@ -207,7 +247,7 @@ def served_type(fileobj) -> tuple[str, str] | None:
     """(extension, Content-Type) of a stored face image, found from its bytes, never its name;
     None when it is not a JPEG, PNG or WebP, which must then not be served at all."""
     try:
-        with Image.open(fileobj, formats=_SERVED_OPENERS) as image:
+        with Image.open(fileobj, formats=ACCEPTED_OPENERS) as image:
             return BROWSER_FORMATS.get(image.format)
     except Exception:  # noqa: BLE001 - whatever Pillow cannot open as one of them is refused
         return None
