@@ -1,7 +1,6 @@
 """Captures over the REST API: the session page, scripts and classroom cameras send photos
 here and poll each capture until the worker has done with it."""
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -11,7 +10,6 @@ from rest_framework.exceptions import PermissionDenied, Throttled, ValidationErr
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from attendance_site.ratelimit import over_limit
 from students.permissions import (
     captures_for_caller,
     captures_managed_by,
@@ -21,7 +19,14 @@ from students.permissions import (
 )
 
 from .authentication import IsPersonOrDevice, device_of
-from .captures import ImageRejected, SessionCancelled, SessionClosed, TakenAtRefused, create_capture
+from .captures import (
+    ImageRejected,
+    SessionCancelled,
+    SessionClosed,
+    TakenAtRefused,
+    create_capture,
+    upload_limit_refusal,
+)
 from .classroom import NoSessionOn, session_on_now
 from .models import Capture
 from .queries import latest_captures, person_faces, with_faces
@@ -82,8 +87,9 @@ def receive_capture(request, session_for):
     create_capture; answered 202 with the capture, or why it was refused."""
     device = device_of(request)
     uploader = f"device:{device.pk}" if device else f"user:{request.user.pk}"
-    if over_limit("upload", uploader, settings.UPLOAD_RATE_LIMIT, 60):
-        raise Throttled(detail=f"More than {settings.UPLOAD_RATE_LIMIT} photos a minute: wait a minute and send again.")
+    refusal = upload_limit_refusal(uploader)
+    if refusal:
+        raise Throttled(detail=refusal)
     upload = CaptureUploadSerializer(data=request.data)
     upload.is_valid(raise_exception=True)
     try:

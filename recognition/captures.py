@@ -3,10 +3,12 @@ comes through create_capture, so a refused file never leaves a row or a file beh
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from attendance_site.ratelimit import over_limit
 from students.attendance import closed_sentence
 from students.sheets import local_time
 
@@ -48,6 +50,14 @@ def check_taken_at(session, taken_at, now):
 
 def minutes(delta):
     return delta // timedelta(minutes=1)
+
+
+def upload_limit_refusal(uploader):
+    """Count one photo sent for recognition by the uploader ("user:<id>", "device:<id>"): the
+    refusal to give past UPLOAD_RATE_LIMIT a minute, else None."""
+    if over_limit("upload", uploader, settings.UPLOAD_RATE_LIMIT, 60):
+        return f"More than {settings.UPLOAD_RATE_LIMIT} photos a minute: wait a minute and send again."
+    return None
 
 
 def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOTO, taken_at=None, device=None):
@@ -92,14 +102,15 @@ def retry_capture(capture):
     """Queue a capture that failed (or whose worker was lost) for recognition again.
 
     A capture that is done is left alone: redoing it would replace faces a teacher may have
-    reassigned. Returns whether it was queued."""
+    reassigned. A person's retry gives it CAPTURE_MAX_ATTEMPTS attempts again. Returns whether
+    it was queued."""
     from .tasks import process_capture
 
     with transaction.atomic():
         queued = (
             Capture.objects.filter(pk=capture.pk)
             .exclude(status=Capture.DONE)
-            .update(status=Capture.QUEUED, error="", finished_at=None)
+            .update(status=Capture.QUEUED, error="", finished_at=None, attempts=0)
         )
         if queued:
             process_capture.delay_on_commit(capture.pk)

@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 
 from students.attendance import mark_seen
@@ -180,11 +180,8 @@ def process_capture(capture_id):
     """Recognise the faces of one capture and mark attendance. Safe to run twice: a capture that
     is done is left alone, and all of its results are written in one transaction."""
     capture = Capture.objects.select_related("session__course").get(pk=capture_id)
-    if capture.status == Capture.DONE:
+    if capture.status == Capture.DONE or not start_attempt(capture):
         return capture
-    Capture.objects.filter(pk=capture.pk).update(
-        status=Capture.PROCESSING, started_at=timezone.now(), attempts=capture.attempts + 1, error=""
-    )
     engine = face_engine()
     with capture.image.open("rb") as handle:
         image = load_image(handle)
@@ -196,6 +193,24 @@ def process_capture(capture_id):
     embed_missing_photos(roster.filter(consent_recorded_at__isnull=False), engine)
     save_results(capture, recognise(image, list(roster.values_list("pk", flat=True)), engine, with_crops=True))
     return capture
+
+
+def start_attempt(capture):
+    """Count this delivery of the capture as an attempt; False, and the capture failed with the
+    reason, when CAPTURE_MAX_ATTEMPTS attempts were started already and none finished. A photo
+    that kills its worker (out of memory) is handed out again after each death: without the cap
+    it would take the workers down one after the other, for ever."""
+    if capture.attempts >= settings.CAPTURE_MAX_ATTEMPTS:
+        record_failure(
+            capture.pk,
+            f"Recognition was started {capture.attempts} times and never finished: the worker stopped each "
+            "time (it may have run out of memory). Try again, or send a smaller photo.",
+        )
+        return False
+    Capture.objects.filter(pk=capture.pk).update(
+        status=Capture.PROCESSING, started_at=timezone.now(), attempts=F("attempts") + 1, error=""
+    )
+    return True
 
 
 def lock_matched_students(course, matches):

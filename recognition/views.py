@@ -15,7 +15,7 @@ from students.permissions import (
     students_taught_by,
 )
 
-from .captures import retry_capture
+from .captures import retry_capture, upload_limit_refusal
 from .engine.images import served_type
 from .enrolment import add_enrolment_photo
 from .enrolment_review import WithdrawRefused, withdraw_held_photo
@@ -169,7 +169,11 @@ def capture_remove(request, pk):
 @require_POST
 def capture_retry(request, pk):
     capture = get_object_or_404(captures_managed_by(request.user), pk=pk)
-    if retry_capture(capture):
+    # A retry costs a worker what an upload costs: it counts against the same limit.
+    refusal = upload_limit_refusal(f"user:{request.user.pk}")
+    if refusal:
+        messages.error(request, refusal)
+    elif retry_capture(capture):
         messages.success(request, "The photo is queued for recognition again.")
     else:
         messages.error(request, "This photo was already recognised; it is not redone.")

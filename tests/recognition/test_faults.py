@@ -29,8 +29,8 @@ from recognition.models import Capture, DetectedFace
 from recognition.tasks import process_capture
 from students.models import AttendanceChange, AttendanceRecord
 from tests.conftest import REPO_ROOT
-from tests.factories import make_course, make_session
-from tests.helpers import enrol_identities, skip_or_fail, wait_for
+from tests.factories import make_course, make_session, make_user
+from tests.helpers import enrol_identities, photo_jpeg, skip_or_fail, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -338,7 +338,7 @@ def test_a_write_refused_mid_capture_leaves_nothing_and_the_capture_can_be_retri
 
     capture.refresh_from_db()
     assert capture.status == Capture.DONE, capture.error
-    assert capture.attempts == 2
+    assert capture.attempts == 1  # a person's retry starts the count of attempts again
     assert DetectedFace.objects.filter(capture=capture).count() == FACES_IN_PHOTO
     assert len(crop_files()) == FACES_IN_PHOTO
     assert dict(session.attendance.values_list("student__full_name", "status")) == RECOGNISED
@@ -352,3 +352,40 @@ def test_a_capture_that_is_done_is_not_retried(faces_dataset):
 
     assert not retry_capture(capture)
     assert capture.status == Capture.DONE
+
+
+def test_a_capture_whose_worker_died_each_time_fails_with_the_reason_instead_of_going_round_again(
+    client, engine, settings
+):
+    """Each delivery counts an attempt as it starts; a worker that dies (out of memory on a huge
+    photo) leaves the capture processing and its message is handed out again. After
+    CAPTURE_MAX_ATTEMPTS such starts the next delivery gives it up, and the teacher sees why."""
+    settings.CAPTURE_MAX_ATTEMPTS = 3
+    teacher = make_user("teacher", role="Teacher")
+    course = make_course("BBT", teacher=teacher)
+    session = make_session(course)
+    given_up, last_chance = (
+        create_capture(session, SimpleUploadedFile("class.jpg", photo_jpeg(), "image/jpeg")) for _ in range(2)
+    )
+    # What three (and two) workers killed mid-photo leave behind.
+    Capture.objects.filter(pk=given_up.pk).update(status=Capture.PROCESSING, attempts=3)
+    Capture.objects.filter(pk=last_chance.pk).update(status=Capture.PROCESSING, attempts=2)
+
+    process_capture(given_up.pk)
+    process_capture(last_chance.pk)
+
+    given_up.refresh_from_db()
+    assert (given_up.status, given_up.attempts) == (Capture.FAILED, 3)
+    assert "started 3 times and never finished" in given_up.error
+    assert not DetectedFace.objects.filter(capture=given_up).exists()
+    last_chance.refresh_from_db()
+    assert (last_chance.status, last_chance.attempts) == (Capture.DONE, 3), last_chance.error
+
+    client.force_login(teacher)
+    assert client.get(f"/api/captures/{given_up.pk}/").json()["status"] == "failed"
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "started 3 times and never finished" in page
+    # "Try again" is a person's decision: the photo gets its attempts again.
+    client.post(f"/captures/{given_up.pk}/retry/")
+    given_up.refresh_from_db()
+    assert (given_up.status, given_up.attempts) == (Capture.QUEUED, 0)
