@@ -7,6 +7,8 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 
 from .models import Course, Student
+from .names import refuse_control_characters
+from .teachers import split_full_name
 
 GIVEN_BY_HELP = "The student, or for a minor the guardian who signed. Saving with a name records consent now, by you."
 
@@ -68,14 +70,30 @@ class ConsentForm(forms.Form):
     """The page the "Record consent" action asks on: whose consent it is."""
 
     given_by = forms.CharField(
-        label="Consent given by", max_length=200, help_text="The students, or the guardians' consent form (its name)."
+        label="Consent given by",
+        max_length=200,
+        validators=[refuse_control_characters],
+        help_text="The students, or the guardians' consent form (its name).",
     )
 
 
 class TeacherInvitationForm(forms.Form):
-    full_name = forms.CharField(max_length=300)
-    email = forms.EmailField(label="E-mail", help_text="The invitation goes here; it is also their login name.")
+    full_name = forms.CharField(validators=[refuse_control_characters])
+    # The e-mail is also the login name, which holds 150 characters.
+    email = forms.EmailField(
+        label="E-mail", max_length=150, help_text="The invitation goes here; it is also their login name."
+    )
     courses = courses_field("Courses they teach")
+
+    def clean_full_name(self):
+        full_name = self.cleaned_data["full_name"]
+        User = get_user_model()
+        for part, field in zip(split_full_name(full_name), ("first_name", "last_name"), strict=True):
+            limit = User._meta.get_field(field).max_length
+            if len(part) > limit:
+                which = "given names" if field == "first_name" else "family name (the last word)"
+                raise forms.ValidationError(f"The {which} can have at most {limit} characters; this has {len(part)}.")
+        return full_name
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()

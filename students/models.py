@@ -3,9 +3,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.signals import pre_delete
+from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
+
+from .names import one_line, refuse_control_characters
 
 # The role groups (students/migrations/0002_role_groups.py; what they mean: students/permissions.py).
 ADMIN_GROUP = "Admin"
@@ -19,8 +21,8 @@ def logins_a_student_may_have():
 
 
 class Student(models.Model):
-    student_number = models.CharField(max_length=32, unique=True)
-    full_name = models.CharField(max_length=200)
+    student_number = models.CharField(max_length=32, unique=True, validators=[refuse_control_characters])
+    full_name = models.CharField(max_length=200, validators=[refuse_control_characters])
     email = models.EmailField(blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -38,7 +40,10 @@ class Student(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     consent_given_by = models.CharField(
-        max_length=200, blank=True, help_text="Who consented: the student, or a guardian's name for a minor."
+        max_length=200,
+        blank=True,
+        validators=[refuse_control_characters],
+        help_text="Who consented: the student, or a guardian's name for a minor.",
     )
     # OneRoster import (students/oneroster.py): the school's system's id for this student.
     sourced_id = models.CharField(
@@ -67,8 +72,8 @@ class Student(models.Model):
 
 
 class Course(models.Model):
-    code = models.CharField(max_length=32, unique=True)
-    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=32, unique=True, validators=[refuse_control_characters])
+    name = models.CharField(max_length=200, validators=[refuse_control_characters])
     teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught")
     students = models.ManyToManyField(Student, blank=True, related_name="courses")
     # OneRoster import (students/oneroster.py): the school's system's id of the class.
@@ -421,3 +426,21 @@ def delete_attendance_written_meanwhile(sender, instance, **kwargs):
     # committed since would be left pointing at no student, and the deletion would fail.
     instance.wait_for_captures_saving()
     AttendanceRecord.objects.filter(student=instance).delete()
+
+
+# The text fields of each model that hold a name: saved on one line whatever wrote them
+# (students/names.py); forms refuse a name that is not, with a message.
+NAME_FIELDS = {
+    Student: ["student_number", "full_name", "consent_given_by"],
+    Course: ["code", "name"],
+    settings.AUTH_USER_MODEL: ["first_name", "last_name"],
+}
+
+
+def keep_names_on_one_line(sender, instance, **kwargs):
+    for field in NAME_FIELDS.get(sender) or NAME_FIELDS[sender._meta.label]:
+        setattr(instance, field, one_line(getattr(instance, field)))
+
+
+for named_model in NAME_FIELDS:
+    pre_save.connect(keep_names_on_one_line, sender=named_model, dispatch_uid=f"one-line-names-{named_model}")

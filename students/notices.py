@@ -15,6 +15,7 @@ notice is tried again by a later beat run after an exponential backoff (next_att
 Messages name the student, course and session time and whom to contact; nothing biometric.
 """
 
+import logging
 import smtplib
 from datetime import datetime, time, timedelta
 from email.utils import parseaddr
@@ -28,6 +29,8 @@ from recognition.models import Capture
 
 from .models import AttendanceRecord, ClassSession, Course, Notice
 from .overview import PERCENTAGE_RULE, attendance_rows, attended_and_counted, held_sessions
+
+log = logging.getLogger(__name__)
 
 # A notice about an absence older than this is no news to a guardian, and turning notices on
 # must not send a year of past absences.
@@ -244,12 +247,20 @@ def retry_delay(attempts):
 
 
 def is_refused_for_good(error):
-    """The server refused this message with a permanent (5xx) answer: an unknown mailbox, a
-    rejected message. Everything else (4xx, no connection, a failed login, a rejected sender)
-    is about the server or our settings, not this notice, and is worth trying again."""
+    """This message can never be sent as it is: the server refused it with a permanent (5xx)
+    answer (an unknown mailbox, a rejected message), or it cannot even be written (a header
+    Django refuses, BadHeaderError, is a ValueError)."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
-    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500
+    if isinstance(error, smtplib.SMTPDataError):
+        return error.smtp_code >= 500
+    return isinstance(error, ValueError)
+
+
+def is_about_the_server(error):
+    """A failure of the server or of our settings, not of this notice (a 4xx answer, no
+    connection, a failed login, a refused sender): the next notices would fail alike."""
+    return isinstance(error, (smtplib.SMTPException, OSError)) and not is_refused_for_good(error)
 
 
 def message_id(notice):
@@ -269,7 +280,9 @@ def deliver(notice):
     )
     try:
         message.send()
-    except (smtplib.SMTPException, OSError) as error:
+    except Exception as error:  # noqa: BLE001 - whatever fails is recorded on this notice, and the run goes on
+        if not isinstance(error, (smtplib.SMTPException, OSError, ValueError)):
+            log.exception("Notice %s could not be sent", notice.pk)
         return error
     return None
 
@@ -293,18 +306,33 @@ def record_failure(notice, error, now):
     )
 
 
+def give_up_if_out_of_attempts(notice):
+    """A notice claimed NOTICE_MAX_ATTEMPTS times whose runs all died before recording how it
+    went (a worker killed mid-send) is given up like one refused that often. Returns whether."""
+    if notice.attempts < settings.NOTICE_MAX_ATTEMPTS:
+        return False
+    said = f" The last error: {notice.last_error}" if notice.last_error else ""
+    Notice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(
+        next_attempt_at=None,
+        last_error=f"Given up after {notice.attempts} attempts; the last ones stopped before recording how "
+        f"they went.{said}"[:2000],
+    )
+    return True
+
+
 def due_notices(now):
     return Notice.objects.filter(sent_at__isnull=True, next_attempt_at__lte=now).order_by("next_attempt_at", "pk")
 
 
 def send_due_notices(now=None):
-    """Send every due notice this run can claim. When the server fails for a reason that is not
-    this message's, the run stops: the rest wait for the next run without spending an attempt.
+    """Send every due notice this run can claim. One notice's failure is recorded on it and
+    the run goes on to the next; only when the server fails, for a reason that is not this
+    message's, does the run stop: the rest wait for the next run without spending an attempt.
     Returns how many were sent."""
     now = now or timezone.now()
     sent = 0
     for notice in due_notices(now):
-        if not claim(notice, now):
+        if give_up_if_out_of_attempts(notice) or not claim(notice, now):
             continue
         error = deliver(notice)
         if error is None:
@@ -312,6 +340,6 @@ def send_due_notices(now=None):
             sent += 1
             continue
         record_failure(notice, error, now)
-        if not is_refused_for_good(error):
+        if is_about_the_server(error):
             break
     return sent

@@ -37,6 +37,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from .models import Course, RosterTeacher, Student
+from .names import has_control_characters
 
 # The columns this import reads; a file may have more (OneRoster 1.1 lists them all).
 COLUMNS = {
@@ -316,7 +317,15 @@ def check_references(row, column, known, what, errors):
 def check_length(row, value, model, field_name, what, errors):
     limit = model._meta.get_field(field_name).max_length
     if len(value) > limit:
-        errors.append(row.error(f"{what} {value!r} is longer than {limit} characters."))
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        errors.append(row.error(f"{what} {shown!r} is {len(value)} characters long; the most is {limit}."))
+
+
+def check_one_line(row, columns, errors):
+    for column in columns:
+        if has_control_characters(row[column]):
+            said = f"{column} {row[column]!r} is not one line: it has a line break or control character."
+            errors.append(row.error(said))
 
 
 def check_unique(row, value, seen, what, errors):
@@ -334,6 +343,8 @@ def check_users(roster, orgs, errors):
             continue
         if not full_name(row):
             errors.append(row.error("givenName and familyName are both empty."))
+        check_one_line(row, ["givenName", "familyName", "identifier", "username", "email"], errors)
+        check_length(row, row["email"], User, "email", "email", errors)
         if row["email"]:
             try:
                 validate_email(row["email"])
@@ -341,8 +352,11 @@ def check_users(roster, orgs, errors):
                 errors.append(row.error(f"email {row['email']!r} is not an e-mail address."))
         if role == STUDENT:
             check_length(row, student_number(row), Student, "student_number", "identifier", errors)
+            check_length(row, full_name(row), Student, "full_name", "the name (givenName familyName)", errors)
             check_unique(row, student_number(row), numbers, "identifier", errors)
         else:
+            check_length(row, row["givenName"], User, "first_name", "givenName", errors)
+            check_length(row, row["familyName"], User, "last_name", "familyName", errors)
             try:
                 User.username_validator(teacher_username(row))
             except ValidationError:
@@ -361,6 +375,7 @@ def check_classes(roster, orgs, courses, errors):
         if not row["classCode"]:
             errors.append(row.error("classCode is empty; it becomes the course's code."))
             continue
+        check_one_line(row, ["classCode", "title"], errors)
         check_length(row, row["classCode"], Course, "code", "classCode", errors)
         check_length(row, course_name(row), Course, "name", "title", errors)
         check_unique(row, row["classCode"], codes, "classCode", errors)

@@ -253,6 +253,54 @@ def test_a_mailbox_refused_for_good_is_not_retried_and_the_others_still_go(smtp,
     assert send_after_close(session, extra=timedelta(days=1)) == 0
 
 
+def test_a_student_named_with_a_line_break_gets_a_one_line_subject(smtp, course):
+    # However the name got in (a quoted OneRoster field, a script), it is saved on one line.
+    enrol(course, "S1", "Ada\nLovelace", "ada.parent@home.example")
+    session = session_of(course, london(2026, 3, 2, 9, 0))
+    close_session(session, course.teachers.get())
+    assert send_after_close(session) == 1
+    [message] = smtp.messages
+    assert message["Subject"] == "Absence: Ada Lovelace, MATH1 on Mon 2 Mar 09:00"
+
+
+def test_a_notice_that_cannot_be_sent_fails_with_its_error_and_the_others_still_go(smtp, course):
+    enrol(course, "S1", "Ada Lovelace", "ada.parent@home.example")
+    enrol(course, "S2", "Bob Babbage", "bob.parent@home.example")
+    enrol(course, "S3", "Cyd Charisse", "cyd.parent@home.example")
+    session = session_of(course, london(2026, 3, 2, 9, 0))
+    close_session(session, course.teachers.get())
+    session.refresh_from_db()
+    now = session.closed_at + DELAY
+    notices.record_absence_notices(now)
+    # As a notice recorded before names were kept on one line would be: Django refuses the
+    # header (BadHeaderError), and it goes first.
+    Notice.objects.filter(student__full_name="Ada Lovelace").update(subject="Absence: Ada\nLovelace")
+
+    assert notices.send_due_notices(now) == 2
+    assert delivered_to(smtp) == ["bob.parent@home.example", "cyd.parent@home.example"]
+    bad = Notice.objects.get(student__full_name="Ada Lovelace")
+    assert (bad.status, bad.attempts) == ("failed", 1)
+    assert bad.last_error.startswith("BadHeaderError:"), bad.last_error
+    assert notices.send_due_notices(now + timedelta(days=1)) == 0 and len(smtp.messages) == 2
+
+
+def test_a_notice_whose_runs_all_died_is_given_up_at_the_attempt_limit(smtp, course, settings):
+    settings.NOTICE_MAX_ATTEMPTS = 3
+    enrol(course, "S1", "Ada Lovelace", "ada.parent@home.example")
+    session = session_of(course, london(2026, 3, 2, 9, 0))
+    close_session(session, course.teachers.get())
+    session.refresh_from_db()
+    now = session.closed_at + DELAY
+    notices.record_absence_notices(now)
+    # Three runs claimed it and died before recording anything: the claim's lease ran out.
+    Notice.objects.update(attempts=3, next_attempt_at=now)
+
+    assert notices.send_due_notices(now) == 0
+    notice = Notice.objects.get()
+    assert (notice.status, notice.attempts) == ("failed", 3) and smtp.messages == []
+    assert "Given up after 3 attempts" in notice.last_error
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_send_each_notice_once(smtp):
     course = make_course("MATH1", teacher=make_user("tess", email="tess@hilltop.example"))

@@ -499,3 +499,47 @@ def test_a_teacher_cannot_use_the_import_page(client, school):
     forged = {"bundle": base64.b64encode(zip_bytes(files)).decode(), "digest": "x", "confirm_removals": "on"}
     assert client.post(reverse(IMPORT_URL), forged).status_code in (302, 403)
     assert not Student.objects.filter(sourced_id__isnull=False).exists()
+
+
+# Names: one line, and no longer than their columns -------------------------------------------
+
+ODD_NAME_USERS = [
+    USERS_HEADER,
+    user("t1", "teacher", "jlee", "J" * 160, "Lee", "T100", "jordan.lee@hillside.example"),
+    user("t2", "teacher", "", "Kim", "Kahn", "T200", "kim.kahn@hillside.example"),
+    user("s1", "student", "asmith", "Avery", "Smith\nX-Injected: yes", "S2001", "avery@students.example"),
+    user("s2", "student", "bjones", "B" * 160, "J" * 90, "S2002", ""),
+    *USERS[5:],
+]
+
+
+def test_a_name_with_a_line_break_or_too_long_for_its_column_is_an_error_by_file_and_line(tmp_path, capsys):
+    files = bundle_files(users=ODD_NAME_USERS)
+
+    with pytest.raises(CommandError, match="3 error"):
+        run_import(write_folder(tmp_path / "bundle", files), capsys, apply=True)
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"users.csv line 2: givenName '{'J' * 57}...' is 160 characters long; the most is 150.",
+        "users.csv line 4: familyName 'Smith\\nX-Injected: yes' is not one line: it has a line break or control "
+        "character.",
+        # The quoted line break above makes the next row start one line further down.
+        f"users.csv line 6: the name (givenName familyName) '{'B' * 57}...' is 251 characters long; the most is 200.",
+    ]
+    assert not Student.objects.exists() and not User.objects.filter(username="jlee").exists()
+
+
+def test_the_admin_lists_the_name_errors_and_an_apply_of_that_bundle_writes_nothing(client, school):
+    """On PostgreSQL an over-long value is refused by the database (DataError): the apply must
+    never get that far."""
+    client.force_login(school.admin)
+    files = bundle_files(users=ODD_NAME_USERS)
+    page = upload(client, files).content.decode()
+    assert "users.csv line 2: givenName" in page and "is 160 characters long; the most is 150." in page
+    assert "users.csv line 4: familyName" in page and 'value="Apply"' not in page
+
+    forged = {"bundle": base64.b64encode(zip_bytes(files)).decode(), "digest": "x"}
+    response = client.post(reverse(IMPORT_URL), forged)
+    assert response.status_code == 200
+    assert "users.csv line 6: the name (givenName familyName)" in response.content.decode()
+    assert not Student.objects.filter(sourced_id__isnull=False).exists()
