@@ -332,7 +332,10 @@ CELERY_BEAT_SCHEDULE = {
 # Signing in (students/login.py, students/signin.py). Forgotten passwords are reset by e-mail
 # (see "E-mail" below).
 PASSWORD_RESET_RATE_LIMIT = int(os.environ.get("PASSWORD_RESET_RATE_LIMIT", 5))  # per hour per address and per e-mail
-PASSWORD_RESET_TIMEOUT = 3 * 3600  # a reset link works for three hours
+# How long a link to choose a password works: a reset (Forgot password?) and a new teacher's
+# invitation, which may be read days later. Each e-mail states its own (students/passwords.py).
+PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("PASSWORD_RESET_HOURS", 3)) * 3600)
+INVITATION_TIMEOUT = int(float(os.environ.get("INVITATION_DAYS", 3)) * 86400)
 
 # Optional sign-in with the school's Google Workspace or Microsoft 365 account, through
 # django-allauth's OpenID Connect client. It only signs in existing logins whose e-mail address

@@ -6,7 +6,8 @@ from rest_framework.permissions import IsAuthenticated
 
 from recognition import api as recognition_api
 from students import api as students_api
-from students.login import RateLimitedLoginView, RateLimitedPasswordResetView
+from students.login import RateLimitedLoginView, RateLimitedPasswordResetView, ResetLinkSentView
+from students.passwords import invitation_tokens
 
 api_urlpatterns = [
     path("courses/", students_api.course_list, name="api_courses"),
@@ -38,9 +39,14 @@ api_urlpatterns = [
 # routed: passwords go through /login/ and the views below.
 signin_urlpatterns = [
     path("password-reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
-    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password-reset/sent/", ResetLinkSentView.as_view(), name="password_reset_done"),
     path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path(
+        "invitation/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(token_generator=invitation_tokens),
+        name="invitation_confirm",
+    ),
     path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
 ]
 

@@ -8,14 +8,17 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.contrib.auth.views import LoginView, PasswordResetView
+from django.contrib.auth.views import LoginView, PasswordResetDoneView, PasswordResetView
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.forms.forms import NON_FIELD_ERRORS
 
 from attendance_site.ratelimit import client_address, over_limit
 
 from .admin_forms import person_label
+from .passwords import address_key, lifetime_words
 from .permissions import is_school_admin
+from .tasks import send_password_reset
 
 TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute, then try again."
 TOO_MANY_ATTEMPTS_CODE = "too_many_attempts"
@@ -70,7 +73,11 @@ class RateLimitedLoginView(LoginView):
 
 class ResetRequestLimit(PasswordResetForm):
     """Counts every request per address and per e-mail address, known or not, so the form can
-    neither flood someone's inbox nor tell by its answer which addresses have a login."""
+    neither flood someone's inbox nor tell by its answer which addresses have a login. An
+    e-mail address is counted under every spelling that reaches the same login (address_key).
+
+    Saving only queues the e-mail for the worker (students/passwords.py), the same for every
+    address: neither the answer nor its timing says whether a login uses it."""
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,12 +85,16 @@ class ResetRequestLimit(PasswordResetForm):
 
     def clean(self):
         limit = settings.PASSWORD_RESET_RATE_LIMIT
-        email = self.cleaned_data.get("email", "").lower()
+        email = self.cleaned_data.get("email", "")
         by_address = over_limit("reset-address", client_address(self.request), limit, 3600)
-        by_email = bool(email) and over_limit("reset-email", email, limit, 3600)
+        by_email = bool(email) and over_limit("reset-email", address_key(email), limit, 3600)
         if by_address or by_email:
             raise ValidationError(TOO_MANY_RESETS, code=TOO_MANY_ATTEMPTS_CODE)
         return super().clean()
+
+    def save(self, use_https=False, request=None, **kwargs):
+        domain = get_current_site(request).domain
+        send_password_reset.delay_on_commit(self.cleaned_data["email"], domain, use_https)
 
 
 class RateLimitedPasswordResetView(PasswordResetView):
@@ -94,6 +105,11 @@ class RateLimitedPasswordResetView(PasswordResetView):
 
     def form_invalid(self, form):
         return answer_429_when_refused(super().form_invalid(form))
+
+
+class ResetLinkSentView(PasswordResetDoneView):
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "valid_for": lifetime_words(settings.PASSWORD_RESET_TIMEOUT)}
 
 
 class PeopleByNameAutocomplete(AutocompleteJsonView):

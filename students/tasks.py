@@ -5,7 +5,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from . import notices, sheets
+from . import notices, passwords, sheets
 
 
 def attendance_changed(course_id):
@@ -61,3 +61,13 @@ def send_weekly_digests():
     """Weekly (beat, NOTICE_DIGEST_WEEKDAY at NOTICE_DIGEST_HOUR): the low-attendance digests."""
     notices.record_weekly_digests()
     return notices.send_due_notices()
+
+
+# --- Password resets (students/passwords.py) ------------------------------------------------
+
+
+@shared_task
+def send_password_reset(email, domain, use_https):
+    """The reset e-mail to each login with this address (none: nothing). The request only
+    queues this, whatever the address, so that its timing tells nobody which have a login."""
+    passwords.send_reset_links(email, domain, use_https)

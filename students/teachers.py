@@ -5,7 +5,6 @@ password until they follow the link."""
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from .models import TEACHER_GROUP
+from .passwords import invitation_tokens, lifetime_words
 
 INVITATION_SUBJECT = "Your Roll Call login"
 
@@ -25,19 +25,20 @@ def split_full_name(full_name):
 
 def set_password_link(user, site_url):
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    path = reverse("password_reset_confirm", kwargs={"uidb64": uidb64, "token": token})
+    token = invitation_tokens.make_token(user)
+    path = reverse("invitation_confirm", kwargs={"uidb64": uidb64, "token": token})
     return site_url.rstrip("/") + path
 
 
 def invitation_text(user, courses, link):
-    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    valid_for = lifetime_words(settings.INVITATION_TIMEOUT)
     taught = ", ".join(str(course) for course in courses) or "none yet"
     return (
         f"Hello {user.get_full_name()},\n\n"
         f"You have a Roll Call login to take attendance in your courses ({taught}).\n"
-        f"Your login name is {user.username}. Choose your password here (the link works once, for {days} days):\n\n"
-        f"{link}\n"
+        f"Your login name is {user.username}. Choose your password here (the link works once, for {valid_for}):\n\n"
+        f"{link}\n\n"
+        'When it has stopped working, use "Forgot password?" on the login page.\n'
     )
 
 

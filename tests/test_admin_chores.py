@@ -182,7 +182,7 @@ def test_an_admin_adds_a_teacher_in_one_form_who_sets_a_password_from_the_e_mail
     [invitation] = mail.outbox
     assert invitation.to == ["penny@school.example"]
     assert "penny@school.example" in invitation.body and "MATH1 Course MATH1" in invitation.body
-    link = next(word for word in invitation.body.split() if "/reset/" in word)
+    link = next(word for word in invitation.body.split() if "/invitation/" in word)
     client.logout()
     form = client.get(link, follow=True)  # Django swaps the token for a session and redirects
     assert form.status_code == 200 and "new_password1" in form.content.decode()
