@@ -95,6 +95,15 @@ class RosterTeacher(models.Model):
 
     sourced_id = models.CharField(max_length=255, unique=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_teacher")
+    # An import changes a login only when it made it, or a person confirmed it by name once; an
+    # admin's login never without that person's confirmation each time (students/oneroster.py).
+    import_manages = models.BooleanField(
+        default=False, help_text="The import made this login, or an admin confirmed that it may keep it up to date."
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.user.username} ({self.sourced_id})"

@@ -35,8 +35,9 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from .models import Course, RosterTeacher, Student
+from .models import ADMIN_GROUP, Course, RosterTeacher, Student
 from .names import has_control_characters
 
 # The columns this import reads; a file may have more (OneRoster 1.1 lists them all).
@@ -76,6 +77,11 @@ CONSENT_NOTE = (
 TEACHER_LOGIN_NOTE = (
     "New teacher logins have no usable password: the teachers set one with password reset or school sign-in."
 )
+
+
+# Why an existing login's changes wait for a person to confirm them by name (why_held).
+ADMINS_LOGIN = "an admin's login"
+NOT_MADE_HERE = "a login the import did not make"
 
 
 class BundleRefused(Exception):
@@ -426,6 +432,9 @@ class Step:
     kind: str
     rows: list
     run: Callable[[], None] | None = None
+    # The existing login it changes when that is one the import may change only when a person
+    # confirms it by name (Plan.held).
+    login: str | None = None
 
 
 @dataclass
@@ -433,10 +442,36 @@ class Plan:
     steps: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     removals_applied: bool = False
+    # {login name: why}: existing logins this plan would change that the import did not make,
+    # or an admin's; their steps run only when a person confirms each by name.
+    held: dict = field(default_factory=dict)
+    held_ids: dict = field(default_factory=dict)  # {user id: login name} of the same
+    confirmed: list = field(default_factory=list)  # the held logins whose steps ran
 
-    def add(self, section, kind, rows, run=None):
+    def add(self, section, kind, rows, run=None, login=None):
         if rows:
-            self.steps.append(Step(section, kind, list(rows), run))
+            self.steps.append(Step(section, kind, list(rows), run, login))
+
+    def hold(self, user, why):
+        self.held[user.username] = why
+        self.held_ids[user.pk] = user.username
+
+    def login_held(self, person):
+        """The login name of a held teacher's login, else None."""
+        return self.held_ids.get(person.pk) if isinstance(person, User) and person.pk else None
+
+    def held_rows(self):
+        """[(login, why, [(section, row)])] of the changes that wait for a person's confirmation."""
+        found = []
+        for login, why in sorted(self.held.items()):
+            rows = [(step.section, row) for step in self.steps if step.login == login for row in step.rows]
+            if rows:
+                found.append((login, why, rows))
+        return found
+
+    def unconfirmed(self):
+        """The held logins with changes that were not run: nobody confirmed them."""
+        return [login for login, _, _ in self.held_rows() if login not in self.confirmed]
 
     def count(self, kind, section=None):
         return sum(len(step.rows) for step in self.steps if step.kind == kind and section in (None, step.section))
@@ -447,12 +482,15 @@ class Plan:
     @property
     def digest(self):
         """What the preview showed, unchanged rows included: an apply that would do otherwise is refused."""
-        shown = [(step.section, step.kind, step.rows) for step in self.steps]
-        return hashlib.sha256(json.dumps(shown).encode()).hexdigest()
+        shown = [(step.section, step.kind, step.rows, step.login) for step in self.steps]
+        return hashlib.sha256(json.dumps([shown, sorted(self.held.items())]).encode()).hexdigest()
 
-    def run(self, confirm_removals):
+    def run(self, confirm_removals, confirmed_logins=()):
+        self.confirmed = sorted(set(confirmed_logins) & set(self.held))
         for step in self.steps:
-            if step.run and (step.kind != REMOVE or confirm_removals):
+            if not step.run or (step.kind == REMOVE and not confirm_removals):
+                continue
+            if step.login is None or step.login in self.confirmed:
                 step.run()
         self.removals_applied = confirm_removals
 
@@ -485,9 +523,9 @@ def plan_import(roster):
     return plan
 
 
-def plan_record(plan, section, instance, wanted, label, follow_ups=()):
+def plan_record(plan, section, instance, wanted, label, follow_ups=(), login=None):
     """A create, update or unchanged step for one course, teacher or student. follow_ups:
-    [(what it does, function)] run after the record is saved."""
+    [(what it does, function)] run after the record is saved; login: see Step.login."""
     if instance.pk is None:
         plan.add(section, CREATE, [label], saving(instance, wanted, follow_ups))
         return
@@ -495,7 +533,7 @@ def plan_record(plan, section, instance, wanted, label, follow_ups=()):
     if changes or follow_ups:
         said = [f"{name} {getattr(instance, name)!r} -> {value!r}" for name, value in changes.items()]
         said += [what for what, _ in follow_ups]
-        plan.add(section, UPDATE, [f"{label}: {', '.join(said)}"], saving(instance, changes, follow_ups))
+        plan.add(section, UPDATE, [f"{label}: {', '.join(said)}"], saving(instance, changes, follow_ups), login)
     else:
         plan.add(section, UNCHANGED, [label])
 
@@ -542,10 +580,12 @@ def plan_courses(roster, plan):
 
 
 def plan_teachers(roster, plan):
-    """{user sourcedId: User (saved or to be created)} for the bundle's active teachers."""
+    """{user sourcedId: User (saved or to be created)} for the bundle's active teachers. An
+    existing login the import did not make (or an admin's) is held (why_held)."""
     active = roster.active("users", TEACHER)
     links = RosterTeacher.objects.filter(sourced_id__in=active).select_related("user")
     linked = {link.sourced_id: link.user for link in links}
+    managed = {link.user_id for link in links if link.import_manages}
     by_username = {
         user.username: user
         for user in User.objects.filter(username__in=[teacher_username(r) for r in active.values()]).select_related(
@@ -573,14 +613,35 @@ def plan_teachers(roster, plan):
             wanted["password"] = make_password(None)
         user = user or holder or User()
         teachers[sourced_id] = user
+        why = why_held(user, user.pk in managed)
+        if why:
+            plan.hold(user, why)
         follow_ups = []
         if user.pk not in in_group:
             follow_ups.append(("into the Teacher group", lambda user=user: user.groups.add(group)))
         if sourced_id not in linked:
-            link = lambda user=user, sid=sourced_id: RosterTeacher.objects.create(sourced_id=sid, user=user)  # noqa: E731
+            made_here = user.pk is None
+
+            def link(user=user, sid=sourced_id, made_here=made_here):
+                RosterTeacher.objects.create(sourced_id=sid, user=user, import_manages=made_here)
+
             follow_ups.append((f"linked to {sourced_id}", link))
-        plan_record(plan, TEACHERS, user, wanted, f"{wanted['username']} ({full_name(row)})", follow_ups)
+        label = f"{wanted['username']} ({full_name(row)})"
+        plan_record(plan, TEACHERS, user, wanted, label, follow_ups, plan.login_held(user))
     return teachers
+
+
+def why_held(user, import_manages):
+    """Why the import may change this existing login only when a person confirms it by name, or
+    None. An admin's login is never changed by a file without that; nor is one the import did
+    not make, until a person has confirmed it once (RosterTeacher.import_manages)."""
+    if user.pk is None:
+        return None
+    if user.is_superuser or user.is_staff or user.groups.filter(name=ADMIN_GROUP).exists():
+        return ADMINS_LOGIN
+    if not import_manages:
+        return NOT_MADE_HERE
+    return None
 
 
 def plan_students(roster, plan):
@@ -633,15 +694,25 @@ def plan_enrolments(roster, courses, teachers, students, plan):
             current = {person.pk: person for person in getattr(course, members).all()} if course.pk else {}
             entries = wanted[class_id, role]
             kept = {person.pk for person, _ in entries if person.pk in current}
-            added = [person for person, _ in entries if person.pk not in current]
-            removed = [person for pk, person in current.items() if pk not in kept]
-            add = lambda c=course, m=members, a=added: getattr(c, m).add(*a)  # noqa: E731
-            remove = lambda c=course, m=members, r=removed: getattr(c, m).remove(*r)  # noqa: E731
-            new = [label for person, label in entries if person.pk not in current]
-            plan.add(ENROLMENTS, CREATE, enrolment_rows(code, role, new), add)
-            plan.add(ENROLMENTS, REMOVE, enrolment_rows(code, role, map(member_label, removed)), remove)
+            added = [(person, label) for person, label in entries if person.pk not in current]
+            removed = [(person, member_label(person)) for pk, person in current.items() if pk not in kept]
+            # A held login's enrolments are steps of their own, run only when it is confirmed.
+            for login, people in by_held_login(plan, added).items():
+                add = lambda c=course, m=members, a=[p for p, _ in people]: getattr(c, m).add(*a)  # noqa: E731
+                plan.add(ENROLMENTS, CREATE, enrolment_rows(code, role, [label for _, label in people]), add, login)
+            for login, people in by_held_login(plan, removed).items():
+                remove = lambda c=course, m=members, r=[p for p, _ in people]: getattr(c, m).remove(*r)  # noqa: E731
+                plan.add(ENROLMENTS, REMOVE, enrolment_rows(code, role, [label for _, label in people]), remove, login)
             kept_labels = [label for person, label in entries if person.pk in current]
             plan.add(ENROLMENTS, UNCHANGED, enrolment_rows(code, role, kept_labels))
+
+
+def by_held_login(plan, people):
+    """{held login name or None: [(person, label)]}, None first, in the people's order."""
+    grouped = {None: []}
+    for person, label in people:
+        grouped.setdefault(plan.login_held(person), []).append((person, label))
+    return grouped
 
 
 def enrolment_rows(code, role, labels):
@@ -681,12 +752,18 @@ def plan_teacher_removals(roster, plan):
                 user.groups.remove(group)
                 user.courses_taught.remove(*imported)
 
-            plan.add(TEACHERS, REMOVE, [f"{user.username}: out of the Teacher group{off}"], withdraw)
+            why = why_held(user, link.import_manages)
+            if why:
+                plan.hold(user, why)
+            rows = [f"{user.username}: out of the Teacher group{off}"]
+            plan.add(TEACHERS, REMOVE, rows, withdraw, plan.login_held(user))
 
 
-def apply_roster(roster, confirm_removals=False, previewed_digest=None):
+def apply_roster(roster, confirm_removals=False, previewed_digest=None, confirmed_logins=(), confirmed_by=None):
     """Plan and apply in one transaction; with errors nothing is written. previewed_digest: the
-    digest of the plan a person approved; when the plan differs now, PreviewOutdated."""
+    digest of the plan a person approved; when the plan differs now, PreviewOutdated.
+    confirmed_logins: the held logins (Plan.held) a person confirmed by name, confirmed_by that
+    person (None: on the command line); the steps of the others are not run."""
     try:
         with transaction.atomic():
             plan = plan_import(roster)
@@ -694,11 +771,22 @@ def apply_roster(roster, confirm_removals=False, previewed_digest=None):
                 return plan
             if previewed_digest is not None and plan.digest != previewed_digest:
                 raise PreviewOutdated("The roster changed since the preview: check the new preview and apply again.")
-            plan.run(confirm_removals)
+            plan.run(confirm_removals, confirmed_logins)
+            record_confirmations(plan, confirmed_by)
     except IntegrityError as error:
         refused = f"the database refused a change ({error}); nothing was written."
         plan.errors.append(RosterError("bundle", None, refused))
     return plan
+
+
+def record_confirmations(plan, confirmed_by):
+    """A login a person confirmed by name is, from now on, one the import may keep up to date,
+    like one it made, recorded with who confirmed it and when; an admin's never is."""
+    confirmed = [pk for pk, login in plan.held_ids.items() if login in plan.confirmed]
+    not_admins = [pk for pk in confirmed if plan.held[plan.held_ids[pk]] != ADMINS_LOGIN]
+    RosterTeacher.objects.filter(user__in=not_admins).update(
+        import_manages=True, confirmed_by=confirmed_by, confirmed_at=timezone.now()
+    )
 
 
 # What the preview says ---------------------------------------------------------------------------
@@ -729,7 +817,27 @@ def preview_lines(plan, verbose=False):
     for kind in shown:
         for section, row in plan.rows(kind):
             lines.append(f"  {removed if kind == REMOVE else kind} {section}: {row}")
-    return [*lines, totals(plan), *notes(plan)]
+    return [*held_lines(plan), *lines, totals(plan), *notes(plan)]
+
+
+HELD_NOTE = (
+    "Existing logins this bundle would change that the import did not make, or an admin's: nothing "
+    "is changed on them unless each is confirmed by name"
+)
+
+
+def held_lines(plan):
+    """The held logins' changes, first and marked: a bundle that names an admin's login must not
+    pass as one line among hundreds."""
+    held = plan.held_rows()
+    if not held:
+        return []
+    lines = [f"!! {HELD_NOTE} (--confirm-login NAME):"]
+    for login, why, rows in held:
+        done = " (confirmed, applied)" if login in plan.confirmed else ""
+        lines.append(f"!!   {login}: {why}{done}")
+        lines += [f"!!     {section}: {row}" for section, row in rows]
+    return lines
 
 
 def totals(plan):

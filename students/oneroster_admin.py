@@ -59,8 +59,16 @@ def apply_bundle(request, context):
         context.update(preview)
         return TemplateResponse(request, "admin/students/oneroster_import.html", context)
     confirm = form.cleaned_data["confirm_removals"]
+    # Each held login (students/oneroster.py: Plan.held) is its own box, ticked by name.
+    logins = request.POST.getlist("confirm_login")
     try:
-        plan = oneroster.apply_roster(preview["roster"], confirm, previewed_digest=form.cleaned_data["digest"])
+        plan = oneroster.apply_roster(
+            preview["roster"],
+            confirm,
+            previewed_digest=form.cleaned_data["digest"],
+            confirmed_logins=logins,
+            confirmed_by=request.user,
+        )
     except oneroster.PreviewOutdated as outdated:
         context.update(preview, outdated=str(outdated))
         return TemplateResponse(request, "admin/students/oneroster_import.html", context)
@@ -70,6 +78,10 @@ def apply_bundle(request, context):
     messages.success(request, f"OneRoster bundle applied. {oneroster.totals(plan)}")
     if plan.count(oneroster.REMOVE) and not confirm:
         messages.warning(request, f"{plan.count(oneroster.REMOVE)} removal(s) not applied: they were not confirmed.")
+    if plan.unconfirmed():
+        messages.warning(
+            request, f"The changes to {', '.join(plan.unconfirmed())} were not applied: they were not confirmed."
+        )
     return redirect("admin:students_student_changelist")
 
 
@@ -92,6 +104,8 @@ def preview_context(content):
         "kinds": oneroster.KINDS,
         "changes": [(kind, plan.rows(kind)) for kind in oneroster.KINDS],
         "notes": oneroster.notes(plan),
+        "held": plan.held_rows(),
+        "held_note": oneroster.HELD_NOTE,
         "apply_form": ApplyForm(initial={"bundle": carried, "digest": plan.digest}),
         "removals": plan.count(oneroster.REMOVE),
     }

@@ -543,3 +543,102 @@ def test_the_admin_lists_the_name_errors_and_an_apply_of_that_bundle_writes_noth
     assert response.status_code == 200
     assert "users.csv line 6: the name (givenName familyName)" in response.content.decode()
     assert not Student.objects.filter(sourced_id__isnull=False).exists()
+
+
+# Logins the import did not make ------------------------------------------------------------------
+
+
+def users_naming(username, email="mallory@evil.example"):
+    """The school's bundle with teacher t1's login name set to `username`."""
+    return [
+        user("t1", "teacher", username, "Mallory", "Evil", "T100", email) if row[0] == "t1" else row for row in USERS
+    ]
+
+
+def test_a_bundle_naming_an_admins_login_changes_nothing_on_it_without_a_confirmation_naming_it(tmp_path, capsys):
+    boss = make_user("boss", is_staff=True, is_superuser=True, email="boss@school.example")
+    bundle = write_folder(tmp_path / "bundle", bundle_files(users=users_naming("boss")))
+
+    preview = run_import(bundle, capsys).splitlines()
+    # First, marked, before the hundreds of rows of a real bundle.
+    assert preview[:4] == [
+        "!! Existing logins this bundle would change that the import did not make, or an admin's: nothing is "
+        "changed on them unless each is confirmed by name (--confirm-login NAME):",
+        "!!   boss: an admin's login",
+        "!!     teachers: boss (Mallory Evil): first_name '' -> 'Mallory', last_name '' -> 'Evil', email "
+        "'boss@school.example' -> 'mallory@evil.example', into the Teacher group, linked to t1",
+        "!!     enrolments: MATH7: teacher boss",
+    ]
+
+    out = run_import(bundle, capsys, apply=True)
+    assert "The changes to boss were not applied: run again with --confirm-login boss." in out
+    boss.refresh_from_db()
+    assert (boss.email, boss.first_name) == ("boss@school.example", "")
+    assert not RosterTeacher.objects.filter(user=boss).exists()
+    assert not boss.groups.exists() and not boss.courses_taught.exists()
+    # Everything else was applied.
+    assert Course.objects.get(code="MATH7").students.count() == 3
+    assert User.objects.get(username="kim.kahn@hillside.example").courses_taught.get().code == "ART7"
+
+    run_import(bundle, capsys, apply=True, confirm_logins=["boss"])
+    boss.refresh_from_db()
+    assert boss.email == "mallory@evil.example" and boss.roster_teacher.sourced_id == "t1"
+    assert not boss.roster_teacher.import_manages  # an admin's login waits for a confirmation every time
+
+
+def test_a_password_reset_to_the_bundles_address_reaches_no_admin(
+    client, tmp_path, capsys, eager_celery, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    make_user("boss", is_staff=True, is_superuser=True, email="boss@school.example")
+    run_import(write_folder(tmp_path / "bundle", bundle_files(users=users_naming("boss"))), capsys, apply=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/password-reset/", {"email": "mallory@evil.example"})
+    assert mail.outbox == []
+
+
+def test_a_login_made_by_hand_is_changed_only_once_confirmed_and_kept_up_to_date_after(tmp_path, capsys):
+    jlee = make_user("jlee", role="Teacher", email="jl@old.example")
+    bundle = write_folder(tmp_path / "first", bundle_files())
+
+    out = run_import(bundle, capsys, apply=True)
+    assert "!!   jlee: a login the import did not make" in out
+    assert "The changes to jlee were not applied" in out
+    jlee.refresh_from_db()
+    assert jlee.email == "jl@old.example" and not jlee.courses_taught.exists()
+
+    run_import(bundle, capsys, apply=True, confirm_logins=["jlee"])
+    jlee.refresh_from_db()
+    assert jlee.email == "jordan.lee@hillside.example" and jlee.courses_taught.get().code == "MATH7"
+    link = jlee.roster_teacher
+    assert link.import_manages and link.confirmed_at is not None and link.confirmed_by is None  # the command line
+
+    renamed = [user("t1", "teacher", "jlee", "Jordan", "Lee-Park", "T100", "jordan.lee@hillside.example"), *USERS[2:]]
+    out = run_import(
+        write_folder(tmp_path / "second", bundle_files(users=[USERS_HEADER, *renamed])), capsys, apply=True
+    )
+    assert "!!" not in out
+    jlee.refresh_from_db()
+    assert jlee.last_name == "Lee-Park"
+
+
+def test_the_admin_page_shows_a_held_login_first_and_changes_it_only_when_its_box_is_ticked(client, school):
+    client.force_login(school.admin)
+    files = bundle_files(users=users_naming(school.admin.username))
+
+    preview = upload(client, files)
+    page = preview.content.decode()
+    assert page.index("<h2>Preview</h2>") < page.index('name="confirm_login" value="boss"') < page.index("<summary>")
+    assert "Also change <strong>boss</strong> (an admin&#x27;s login)" in page
+
+    applied = client.post(reverse(IMPORT_URL), apply_form_of(preview), follow=True)
+    assert "The changes to boss were not applied" in applied.content.decode()
+    school.admin.refresh_from_db()
+    assert school.admin.email == "" and not RosterTeacher.objects.filter(user=school.admin).exists()
+
+    client.post(reverse(IMPORT_URL), {**apply_form_of(upload(client, files)), "confirm_login": "boss"})
+    school.admin.refresh_from_db()
+    assert school.admin.email == "mallory@evil.example"
+    assert Course.objects.get(code="MATH7").teachers.get() == school.admin

@@ -18,14 +18,23 @@ class Command(BaseCommand):
             action="store_true",
             help="With --apply, also apply what the preview lists as 'would be removed'.",
         )
+        parser.add_argument(
+            "--confirm-login",
+            action="append",
+            default=[],
+            metavar="NAME",
+            dest="confirm_logins",
+            help="With --apply, also apply the changes to this existing login, one the import did not make or "
+            "an admin's (the preview lists them first, marked !!). Once per login.",
+        )
 
-    def handle(self, bundle, apply=False, confirm_removals=False, verbosity=1, **options):
+    def handle(self, bundle, apply=False, confirm_removals=False, confirm_logins=(), verbosity=1, **options):
         try:
             roster, errors = read_roster(read_bundle(bundle))
         except BundleRefused as refused:
             raise CommandError(f"{bundle}: {refused}") from refused
         self.refuse_on(errors, bundle)
-        plan = apply_roster(roster, confirm_removals) if apply else plan_import(roster)
+        plan = apply_roster(roster, confirm_removals, confirmed_logins=confirm_logins) if apply else plan_import(roster)
         self.refuse_on(plan.errors, bundle)
         for line in preview_lines(plan, verbose=verbosity > 1):
             self.stdout.write(line)
@@ -36,6 +45,10 @@ class Command(BaseCommand):
         if plan.count(REMOVE) and not confirm_removals:
             pending = plan.count(REMOVE)
             self.stdout.write(f"{pending} removal(s) not applied: run again with --apply --confirm-removals.")
+        waiting = plan.unconfirmed()
+        if waiting:
+            flags = " ".join(f"--confirm-login {login}" for login in waiting)
+            self.stdout.write(f"The changes to {', '.join(waiting)} were not applied: run again with {flags}.")
 
     def refuse_on(self, errors, bundle):
         for error in errors:
