@@ -428,6 +428,9 @@ ONEROSTER_MAX_BYTES = int(os.environ.get("ONEROSTER_MAX_BYTES", 50_000_000))
 # Class photos and face crops are deleted after this many days; attendance records stay.
 CAPTURE_RETENTION_DAYS = int(os.environ.get("CAPTURE_RETENTION_DAYS", 30))
 ATTENDANCE_THRESHOLD_PERCENT = float(os.environ.get("ATTENDANCE_THRESHOLD_PERCENT", 80))
+# The longest a class session may be (students/schedule.py): a room's camera sends its snapshots
+# to the session in its room at the time, so a session spanning years would take them all.
+MAX_SESSION_HOURS = float(os.environ.get("MAX_SESSION_HOURS", 12))
 
 # E-mail (Django's e-mail framework). Printed to the console until EMAIL_HOST names the school's
 # SMTP server; then sent through it, with STARTTLS unless EMAIL_USE_TLS=0.

@@ -261,8 +261,8 @@ class FaceCorrectionAdmin(ReadOnlyAdmin):
 @admin.register(DeviceToken)
 class DeviceTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "course", "room", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["course"]
-    search_fields = ["name", "room"]
+    list_filter = ["course", "room"]
+    search_fields = ["name", "room__name"]
     fields = ["name", "course", "room", "created_by", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]

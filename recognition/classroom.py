@@ -41,7 +41,7 @@ def session_on_now(device, moment):
 
 def scope_words(device):
     of_course = f" of {device.course.code}" if device.course_id else ""
-    in_room = f" in {device.room}" if device.room else ""
+    in_room = f" in {device.room}" if device.room_id else ""
     return of_course, in_room
 
 
@@ -56,7 +56,7 @@ def nothing_on_message(device, moment):
     if upcoming is None:
         return f"No session{of_course} is on{in_room} now, and none is timetabled."
     course = "" if device.course_id else f"{upcoming.course.code} "
-    room = f" in {upcoming.room}" if upcoming.room and not device.room else ""
+    room = f" in {upcoming.room}" if upcoming.room_id and not device.room_id else ""
     return f"No session{of_course} is on{in_room} now; the next is {course}on {when(upcoming.starts_at)}{room}."
 
 
@@ -64,6 +64,7 @@ def clash_message(device, sessions):
     of_course, in_room = scope_words(device)
     listed = ", ".join(f"{session.course.code} (session {session.pk})" for session in sessions)
     return (
-        f"{len(sessions)} sessions{of_course} are on{in_room} at once: {listed}. Send to one with "
-        "/api/sessions/<id>/captures/, or give the device a course."
+        f"{len(sessions)} sessions{of_course} are on{in_room} at once: {listed}. No snapshot goes to either, so "
+        "that no course gets another's photos. An admin should move one of them to another room (or bind the "
+        "device to a course); meanwhile send to one with /api/sessions/<id>/captures/."
     )

@@ -304,7 +304,7 @@ def delete_faces_of_student(sender, instance, **kwargs):
 
 
 class DeviceToken(models.Model):
-    """A classroom camera's credential, scoped to one room or one course.
+    """A classroom camera's credential, bound to one of the school's rooms, one course, or both.
 
     Only the sha256 of the token is stored: the token itself is shown once, when it is created.
     """
@@ -318,8 +318,13 @@ class DeviceToken(models.Model):
         related_name="device_tokens",
         help_text="The device may send captures to this course's sessions.",
     )
-    room = models.CharField(
-        max_length=64, blank=True, help_text="The device may send captures to sessions held in this room."
+    room = models.ForeignKey(
+        "students.Room",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="device_tokens",
+        help_text="The device may send captures to sessions held in this room.",
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(
@@ -333,7 +338,7 @@ class DeviceToken(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(course__isnull=False) | ~models.Q(room=""), name="device_token_has_a_scope"
+                condition=models.Q(course__isnull=False) | models.Q(room__isnull=False), name="device_token_has_a_scope"
             )
         ]
 

@@ -2,6 +2,7 @@ from functools import partial
 
 from django.contrib import admin
 from django.contrib.admin.helpers import AdminForm
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -23,6 +24,7 @@ from .models import (
     ClassSession,
     Course,
     Notice,
+    Room,
     SessionSeries,
     SheetSync,
     Student,
@@ -224,8 +226,25 @@ class ClassSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Restore the selected cancelled sessions")
     def restore_sessions(self, request, queryset):
-        changed = sum(set_cancelled(session, False) for session in queryset)
+        changed = 0
+        for session in queryset:
+            try:
+                changed += set_cancelled(session, False)
+            except ValidationError as refused:
+                self.message_user(request, f"{session} was not restored: {' '.join(refused.messages)}", "error")
         self.message_user(request, f"{changed} session(s) restored.")
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    """The school's rooms: sessions are held in them and a classroom camera is bound to one."""
+
+    list_display = ["name", "session_count"]
+    search_fields = ["name"]
+
+    @admin.display(description="Sessions")
+    def session_count(self, room):
+        return room.sessions.count()
 
 
 class AttendanceChangeInline(admin.TabularInline):

@@ -1,7 +1,7 @@
 from django import forms
 
 from .models import WEEKDAYS, AttendanceRecord, ClassSession, SessionSeries
-from .timetable import TimetableError, check_timetable, parse_skip_dates
+from .timetable import TimetableError, check_room_free_on, check_timetable, parse_skip_dates
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -12,18 +12,18 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 
 class ClassSessionForm(forms.ModelForm):
+    """One session; its length and room are checked by the model (students/schedule.py)."""
+
     class Meta:
         model = ClassSession
         fields = ["starts_at", "ends_at", "room", "late_after_minutes"]
         labels = {"starts_at": "Starts", "ends_at": "Ends", "late_after_minutes": "Late after (minutes)"}
         widgets = {"starts_at": LocalDateTimeInput(), "ends_at": LocalDateTimeInput()}
+        help_texts = {"room": "The rooms are the school's (an admin adds them)."}
 
-    def clean(self):
-        cleaned = super().clean()
-        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
-        if starts_at and ends_at and ends_at <= starts_at:
-            self.add_error("ends_at", "The session must end after it starts.")
-        return cleaned
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["room"].empty_label = "No room"
 
 
 class StatusForm(forms.Form):
@@ -74,6 +74,8 @@ class SessionSeriesForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["weekdays"] = self.instance.weekday_numbers
+        if "room" in self.fields:
+            self.fields["room"].empty_label = "No room"
 
     def clean_weekdays(self):
         return "".join(str(day) for day in sorted(set(self.cleaned_data["weekdays"])))
@@ -89,13 +91,20 @@ class SessionSeriesForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.errors:
             try:
-                check_timetable(
+                dates = check_timetable(
                     [int(day) for day in self.timetable_value("weekdays")],
                     self.timetable_value("start_time"),
                     self.timetable_value("end_time"),
                     self.timetable_value("first_date"),
                     self.timetable_value("last_date"),
                     self.timetable_value("skip_dates"),
+                )
+                made = set(self.instance.sessions.values_list("series_date", flat=True)) if self.instance.pk else set()
+                check_room_free_on(
+                    self.timetable_value("room"),
+                    [day for day in dates if day not in made],
+                    self.timetable_value("start_time"),
+                    self.timetable_value("end_time"),
                 )
             except TimetableError as error:
                 self.add_error(error.field if error.field in self.fields else None, str(error))

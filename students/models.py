@@ -2,7 +2,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -109,6 +110,29 @@ class RosterTeacher(models.Model):
         return f"{self.user.username} ({self.sourced_id})"
 
 
+class Room(models.Model):
+    """A room the school defines (in the admin): sessions are held in one, and a classroom
+    camera's device token is bound to one (recognition.DeviceToken). Nobody else makes rooms,
+    so a session cannot be put in a room that a camera serves by spelling it differently."""
+
+    name = models.CharField(
+        max_length=64, validators=[refuse_control_characters], help_text="As the school calls it, e.g. 'Room 12'."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="one_room_per_name_ignoring_case",
+                violation_error_message="A room of this name exists already (names are compared without case).",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
 
@@ -121,7 +145,7 @@ class SessionSeries(models.Model):
     weekdays = models.CharField(max_length=7, help_text="The weekday numbers, Monday 0: '02' is Monday and Wednesday.")
     start_time = models.TimeField()
     end_time = models.TimeField()
-    room = models.CharField(max_length=64, blank=True)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="session_series")
     late_after_minutes = models.PositiveIntegerField(
         default=10, help_text="A student first seen more than this many minutes after the start is late."
     )
@@ -167,7 +191,14 @@ class ClassSession(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    room = models.CharField(max_length=64, blank=True)
+    room = models.ForeignKey(
+        Room,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        help_text="A room's camera sends its snapshots to the session held there at the time.",
+    )
     late_after_minutes = models.PositiveIntegerField(
         default=10, help_text="A student first seen more than this many minutes after the start is late."
     )
@@ -207,6 +238,28 @@ class ClassSession(models.Model):
     @property
     def late_mark(self):
         return self.starts_at + timedelta(minutes=self.late_after_minutes)
+
+    def clean(self):
+        super().clean()
+        from .schedule import check_schedule  # schedule reads this module's models
+
+        check_schedule(self)
+
+    def save(self, *args, **kwargs):
+        """Whatever saves a session (a form, the API, the admin, a restore), its times and room
+        are checked again here, with its room's row locked: two sessions made at once in one
+        room cannot both pass (students/schedule.py). A save that changes none of them (a close)
+        is not checked: a session made before the rules keeps working."""
+        from .schedule import SCHEDULE_FIELDS, check_schedule
+
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not SCHEDULE_FIELDS.intersection(update_fields):
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            if self.room_id:
+                Room.objects.select_for_update().filter(pk=self.room_id).values_list("pk", flat=True).first()
+            check_schedule(self)
+            return super().save(*args, **kwargs)
 
 
 class AttendanceRecord(models.Model):
@@ -442,6 +495,7 @@ def delete_attendance_written_meanwhile(sender, instance, **kwargs):
 NAME_FIELDS = {
     Student: ["student_number", "full_name", "consent_given_by"],
     Course: ["code", "name"],
+    Room: ["name"],
     settings.AUTH_USER_MODEL: ["first_name", "last_name"],
 }
 

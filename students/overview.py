@@ -35,7 +35,7 @@ def held_sessions(course, now=None):
 def upcoming_sessions(course, now=None):
     """Sessions on now or to come, cancelled ones included (the course page strikes them through)."""
     now = now or timezone.now()
-    return course.sessions.filter(closed_at__isnull=True, ends_at__gt=now).order_by("starts_at")
+    return course.sessions.filter(closed_at__isnull=True, ends_at__gt=now).select_related("room").order_by("starts_at")
 
 
 def attended_and_counted(statuses):

@@ -113,15 +113,15 @@ def students_enrollable_by(user):
 
 
 def sessions_for_device(device):
-    """A device scoped to a course sends to that course's sessions, one scoped to a room to the
+    """A device bound to a course sends to that course's sessions, one bound to a room to the
     sessions held in that room; a device given both is held to both."""
     if not device.is_active:
         return ClassSession.objects.none()
     sessions = ClassSession.objects.all()
     if device.course_id:
         sessions = sessions.filter(course_id=device.course_id)
-    if device.room:
-        sessions = sessions.filter(room__iexact=device.room)
+    if device.room_id:
+        sessions = sessions.filter(room_id=device.room_id)
     return sessions
 
 

@@ -1,6 +1,8 @@
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from .models import AttendanceRecord, ClassSession, Course, Student
+from .models import AttendanceRecord, ClassSession, Course, Room, Student
+from .schedule import check_schedule
 
 
 class StudentBriefSerializer(serializers.ModelSerializer):
@@ -25,7 +27,29 @@ class CourseSerializer(serializers.ModelSerializer):
         }
 
 
+class RoomField(serializers.SlugRelatedField):
+    """A room by its name, compared without case; null (or "") for none."""
+
+    default_error_messages = {"does_not_exist": "No room is named '{value}': the school's admins add the rooms."}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="name", queryset=Room.objects.all(), allow_null=True, required=False, **kwargs)
+
+    def to_internal_value(self, data):
+        if data in ("", None):
+            return None
+        room = Room.objects.filter(name__iexact=str(data).strip()).first()
+        if room is None:
+            self.fail("does_not_exist", value=data)
+        return room
+
+
 class ClassSessionSerializer(serializers.ModelSerializer):
+    room = RoomField(
+        help_text="The room's name, one of the school's rooms (an admin adds them); null for none. A room's "
+        "camera (device token) sends to the session held in its room at the time."
+    )
+
     class Meta:
         model = ClassSession
         fields = [
@@ -45,9 +69,6 @@ class ClassSessionSerializer(serializers.ModelSerializer):
             "course": {"help_text": "The course's id; a new session belongs to the course of its path."},
             "starts_at": {"help_text": "When the class starts (ISO 8601 with a time zone)."},
             "ends_at": {"help_text": "When the class ends; after starts_at."},
-            "room": {
-                "help_text": "Where it is held; a room's camera (device token) sends to the sessions in its room."
-            },
             "closed_at": {
                 "help_text": "When a teacher closed it: the students not seen by then are absent. Null while open."
             },
@@ -56,8 +77,12 @@ class ClassSessionSerializer(serializers.ModelSerializer):
         }
 
     def validate(self, attrs):
-        if attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": "The session must end after it starts."})
+        # The model's own rules (students/schedule.py): no more than MAX_SESSION_HOURS long,
+        # never in a room another session holds then.
+        try:
+            check_schedule(ClassSession(pk=getattr(self.instance, "pk", None), **attrs))
+        except ValidationError as refused:
+            raise serializers.ValidationError(refused.message_dict) from refused
         return attrs
 
 

@@ -10,7 +10,8 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ClassSession
+from .models import ClassSession, Room
+from .schedule import clash_problem, length_problem
 from .tasks import attendance_changed
 
 # A school year of five lessons a week is about 200: more from one form is a typo in a date.
@@ -66,6 +67,10 @@ def check_timetable(weekdays, start_time, end_time, first_date, last_date, skip_
         raise TimetableError(
             f"A session must end after it starts: {end_time:%H:%M} is not after {start_time:%H:%M}.", "end_time"
         )
+    # As long as on the clock (across a change of the clocks, an hour more or less in fact).
+    too_long = length_problem(datetime.combine(first_date, start_time), datetime.combine(first_date, end_time))
+    if too_long:
+        raise TimetableError(too_long, "end_time")
     if last_date < first_date:
         raise TimetableError(
             f"The last date ({day_words(last_date)}) is before the first ({day_words(first_date)}).", "last_date"
@@ -108,13 +113,35 @@ def occurrence(series, day):
     )
 
 
+def check_room_free_on(room, dates, start_time, end_time):
+    """TimetableError, listing them, when the room is taken at these times on some of the dates."""
+    if room is None:
+        return
+    taken = [day for day in dates if clash_problem(room, local_moment(day, start_time), local_moment(day, end_time))]
+    if taken:
+        shown = ", ".join(day_words(day) for day in taken[:5]) + (
+            f" and {len(taken) - 5} more" if len(taken) > 5 else ""
+        )
+        raise TimetableError(
+            f"{room} is taken by another session at these times on {shown}. Choose another time or room, or "
+            "add those dates to the dates with no session.",
+            "room",
+        )
+
+
 @transaction.atomic
 def create_series_sessions(series):
     """Make the series' sessions that do not exist yet; returns how many were made. A date
     already made (even if since moved or cancelled) is never made again, so this can run any
-    number of times, and after the last date is moved later it makes only the new ones."""
+    number of times, and after the last date is moved later it makes only the new ones. Raises
+    TimetableError when the room is taken on some of them (the form says so before saving)."""
     made = set(series.sessions.values_list("series_date", flat=True))
-    missing = [occurrence(series, day) for day in series_dates(series) if day not in made]
+    if series.room_id:
+        # Held until the commit: a session made meanwhile in the room cannot slip in between.
+        Room.objects.select_for_update().filter(pk=series.room_id).values_list("pk", flat=True).first()
+    dates = [day for day in series_dates(series) if day not in made]
+    check_room_free_on(series.room, dates, series.start_time, series.end_time)
+    missing = [occurrence(series, day) for day in dates]
     # The constraint on (series, series_date) holds against a second submit racing this one.
     ClassSession.objects.bulk_create(missing, ignore_conflicts=True)
     return len(missing)
@@ -123,7 +150,8 @@ def create_series_sessions(series):
 @transaction.atomic
 def set_cancelled(session, cancelled):
     """Cancel a session (it then counts nowhere) or restore it. Whatever was recorded in it is
-    kept, so a restore brings it back as it was. Returns whether anything changed."""
+    kept, so a restore brings it back as it was. Returns whether anything changed. A restore
+    raises ValidationError when the session is too long or its room was taken meanwhile."""
     if session.is_cancelled == cancelled:
         return False
     session.cancelled_at = timezone.now() if cancelled else None

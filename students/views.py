@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +18,7 @@ from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
 from .permissions import courses_managed_by, in_reach, sessions_managed_by, student_of
-from .timetable import create_series_sessions, set_cancelled
+from .timetable import TimetableError, create_series_sessions, set_cancelled
 
 
 def managed_course(request, pk):
@@ -47,7 +49,7 @@ def home(request):
             "todays_sessions": (
                 sessions_managed_by(request.user)
                 .filter(starts_at__date=today, cancelled_at__isnull=True)
-                .select_related("course")
+                .select_related("course", "room")
             ),
             "student": student,
         },
@@ -74,8 +76,14 @@ def course_timetable(request, pk):
     if not series_form.is_valid():
         return course_page(request, course, series_form=series_form)
     series_form.instance.course = course
-    series = series_form.save()
-    made = create_series_sessions(series)
+    try:
+        with transaction.atomic():
+            series = series_form.save()
+            made = create_series_sessions(series)
+    except TimetableError as error:
+        # A session taken in the room since the form was checked: nothing was saved.
+        series_form.add_error(error.field, str(error))
+        return course_page(request, course, series_form=series_form)
     messages.success(request, f"{made} session(s) created: {series}.")
     return redirect(reverse("course_detail", args=[course.pk]) + "#sessions")
 
@@ -253,8 +261,12 @@ def session_edit(request, pk):
 def session_set_cancelled(request, pk):
     session = managed_session(request, pk)
     cancelled = request.POST.get("cancelled") == "1"
-    set_cancelled(session, cancelled)
-    messages.success(request, f"Session {session} {'cancelled: it counts nowhere' if cancelled else 'restored'}.")
+    try:
+        set_cancelled(session, cancelled)
+    except ValidationError as refused:
+        messages.error(request, f"Session {session} was not restored: {' '.join(refused.messages)}")
+    else:
+        messages.success(request, f"Session {session} {'cancelled: it counts nowhere' if cancelled else 'restored'}.")
     return redirect(reverse("course_detail", args=[session.course_id]) + "#sessions")
 
 

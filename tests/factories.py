@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from students.models import ClassSession, Course, Student
+from students.models import ClassSession, Course, Room, Student
 
 
 def make_user(username, role=None, **fields):
@@ -29,11 +29,17 @@ def make_student(number, name=None, user=None):
     return Student.objects.create(student_number=number, full_name=name or f"Student {number}", user=user)
 
 
-def make_session(course, starts_at=None, minutes=60, late_after_minutes=10):
+def make_room(name):
+    """The school's room of that name (compared without case), made when missing."""
+    return Room.objects.filter(name__iexact=name).first() or Room.objects.create(name=name)
+
+
+def make_session(course, starts_at=None, minutes=60, late_after_minutes=10, room=None):
     starts_at = starts_at or timezone.now().replace(microsecond=0) - timedelta(minutes=5)
     return ClassSession.objects.create(
         course=course,
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=minutes),
         late_after_minutes=late_after_minutes,
+        room=make_room(room) if isinstance(room, str) else room,
     )

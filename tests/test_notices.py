@@ -11,8 +11,8 @@ from django.db import connection
 from recognition.models import Capture
 from students import notices, tasks
 from students.attendance import close_session, mark_seen, set_status
-from students.models import AttendanceRecord, ClassSession, Notice
-from tests.factories import make_course, make_student, make_user
+from students.models import AttendanceRecord, Notice
+from tests.factories import make_course, make_session, make_student, make_user
 from tests.smtp_server import LocalSMTPServer
 from tests.test_code_health import run_python
 
@@ -49,10 +49,8 @@ def london(*args):
     return datetime(*args, tzinfo=LONDON)
 
 
-def session_of(course, starts_at, minutes=60, room=""):
-    return ClassSession.objects.create(
-        course=course, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes), room=room
-    )
+def session_of(course, starts_at, minutes=60, room=None):
+    return make_session(course, starts_at, minutes=minutes, room=room)
 
 
 @pytest.fixture

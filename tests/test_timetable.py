@@ -12,7 +12,7 @@ from students.models import AttendanceRecord, ClassSession, SessionSeries
 from students.overview import attendance_rows, held_sessions
 from students.sheets import checkmark_rows, timestamp_rows
 from students.timetable import MAX_OCCURRENCES, create_series_sessions, set_cancelled
-from tests.factories import make_session
+from tests.factories import make_room, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def timetable_post(first, last, **changes):
         "weekdays": [MONDAY, WEDNESDAY],
         "start_time": "09:00",
         "end_time": "10:00",
-        "room": "Room 12",
+        "room": make_room("Room 12").pk,
         "late_after_minutes": 10,
         "first_date": first.isoformat(),
         "last_date": last.isoformat(),
@@ -50,7 +50,7 @@ def make_series(course, first, last, weekdays="02", start=time(9), end=time(10),
         weekdays=weekdays,
         start_time=start,
         end_time=end,
-        room="Room 12",
+        room=make_room("Room 12"),
         first_date=first,
         last_date=last,
         skip_dates=skip_dates,
@@ -80,7 +80,7 @@ def test_a_teacher_makes_six_weeks_of_monday_and_wednesday_sessions_skipping_a_h
     assert {timezone.localtime(session.starts_at).weekday() for session in sessions} == {MONDAY, WEDNESDAY}
     hours = {(timezone.localtime(s.starts_at).time(), timezone.localtime(s.ends_at).time()) for s in sessions}
     assert hours == {(time(9), time(10))}
-    assert {(s.room, s.late_after_minutes, s.course_id) for s in sessions} == {("Room 12", 10, school.course.pk)}
+    assert {(s.room.name, s.late_after_minutes, s.course_id) for s in sessions} == {("Room 12", 10, school.course.pk)}
     page = client.get(response["Location"]).content.decode()
     assert "11 session(s) created" in page
 
@@ -203,16 +203,16 @@ def test_a_teacher_edits_one_occurrence_and_leaves_the_rest(client, one_week):
         {
             "starts_at": f"{day}T11:00",
             "ends_at": f"{day}T12:00",
-            "room": "Hall",
+            "room": make_room("Hall").pk,
             "late_after_minutes": 5,
         },
     )
     assert response.status_code == 302
     monday.refresh_from_db()
-    assert (local_starts([monday]), monday.room, monday.late_after_minutes) == ([f"Mon {day} 11:00"], "Hall", 5)
+    assert (local_starts([monday]), monday.room.name, monday.late_after_minutes) == ([f"Mon {day} 11:00"], "Hall", 5)
     wednesday_before = wednesday.starts_at
     wednesday.refresh_from_db()
-    assert (wednesday.starts_at, wednesday.room) == (wednesday_before, "Room 12")
+    assert (wednesday.starts_at, wednesday.room.name) == (wednesday_before, "Room 12")
     assert (
         client.post(
             f"/sessions/{monday.pk}/edit/",

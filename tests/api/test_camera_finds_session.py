@@ -16,7 +16,7 @@ from recognition.models import Capture
 from students.models import ClassSession
 from students.timetable import set_cancelled
 from tests.api.test_api import as_device, jpeg
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_room, make_session
 from tests.helpers import photo_jpeg
 from tests.web.school import device_token
 from tests.web.test_camera_client import write_video
@@ -32,9 +32,19 @@ def london(settings):
 
 
 def session_in(course, room, starts_at, minutes=60):
-    session = make_session(course, starts_at=starts_at, minutes=minutes)
-    session.room = room
-    session.save()
+    return make_session(course, starts_at=starts_at, minutes=minutes, room=room)
+
+
+def session_laid_over_another_in(course, room, starts_at, minutes=60):
+    """A session at the same time as another in its room, as one made before rooms were the
+    school's and checked (students/schedule.py) may be: no route makes one now."""
+    [session] = ClassSession.objects.bulk_create(
+        [
+            ClassSession(
+                course=course, room=make_room(room), starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes)
+            )
+        ]
+    )
     return session
 
 
@@ -78,7 +88,7 @@ def test_no_session_on_is_refused_with_409_naming_the_room_and_the_next_session(
     response = send(client, token)
     assert response.status_code == 409
     assert response.json() == {"detail": "No session is on in Room 12 now; the next is MATH1 on Tue 5 Jan at 09:00."}
-    assert not Capture.objects.filter(device__room="Room 12").exists()
+    assert not Capture.objects.filter(device__room__name="Room 12").exists()
 
 
 def test_the_message_names_the_room_for_a_course_camera_and_says_when_nothing_is_timetabled(client, school):
@@ -116,20 +126,22 @@ def test_no_route_takes_a_photo_of_a_cancelled_session(client, school):
 
 
 def test_a_device_scoped_to_a_course_and_room_only_takes_that_courses_session(client, school):
-    session_in(school.other_course, "R12", timezone.now() - timedelta(minutes=5))  # ART1 also in R12
+    session_laid_over_another_in(school.other_course, "R12", timezone.now() - timedelta(minutes=5))  # ART1 too
     _, token = device_token(course=school.course, room="R12")
     assert send(client, token).json()["session"] == school.session.pk
 
 
 def test_two_courses_on_at_once_in_one_room_are_refused_rather_than_guessed(client, school):
-    clash = session_in(school.other_course, "R12", timezone.now() - timedelta(minutes=5))
+    clash = session_laid_over_another_in(school.other_course, "R12", timezone.now() - timedelta(minutes=5))
     _, token = device_token(room="R12")
     response = send(client, token)
     assert response.status_code == 409
     assert response.json()["detail"] == (
         f"2 sessions are on in R12 at once: MATH1 (session {school.session.pk}), ART1 (session {clash.pk}). "
-        "Send to one with /api/sessions/<id>/captures/, or give the device a course."
+        "No snapshot goes to either, so that no course gets another's photos. An admin should move one of them "
+        "to another room (or bind the device to a course); meanwhile send to one with /api/sessions/<id>/captures/."
     )
+    assert not Capture.objects.exists()
 
 
 def test_the_route_goes_through_create_captures_checks(client, school):

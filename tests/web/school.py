@@ -7,7 +7,7 @@ import pytest
 
 from recognition.authentication import issue_token
 from recognition.models import DeviceToken
-from tests.factories import make_course, make_session, make_student, make_user
+from tests.factories import make_course, make_room, make_session, make_student, make_user
 
 
 @dataclass
@@ -38,19 +38,17 @@ def school(db):
     dan = make_student("S4", "Dan Dare", user=make_user("dan", role="Student"))
     course = make_course("MATH1", teacher=teacher, students=[ada, bob, cyd])
     other_course = make_course("ART1", teacher=other_teacher, students=[dan])
-    session = make_session(course)
-    session.room = "R12"
-    session.save()
-    other_session = make_session(other_course)
-    other_session.room = "R99"
-    other_session.save()
+    session = make_session(course, room="R12")
+    other_session = make_session(other_course, room="R99")
     return School(
         teacher, other_teacher, admin, ada_user, ada, bob, cyd, dan, course, other_course, session, other_session
     )
 
 
 def device_token(name="Room camera", **scope):
-    """A saved DeviceToken and the token a camera would send."""
+    """A saved DeviceToken and the token a camera would send; room: a Room or its name."""
+    if isinstance(scope.get("room"), str):
+        scope["room"] = make_room(scope["room"])
     device = DeviceToken(name=name, **scope)
     token = issue_token(device)
     device.save()

@@ -88,11 +88,11 @@ def test_a_teacher_creates_a_session_from_the_course_page(client, school):
         {
             "starts_at": "2030-03-04T09:00",
             "ends_at": "2030-03-04T10:00",
-            "room": "R12",
+            "room": school.session.room.pk,
             "late_after_minutes": 5,
         },
     )
-    session = school.course.sessions.get(room="R12", late_after_minutes=5)
+    session = school.course.sessions.get(room__name="R12", late_after_minutes=5)
     assert response.status_code == 302 and response["Location"] == f"/sessions/{session.pk}/"
     assert timezone.localtime(session.starts_at).hour == 9
 
