@@ -53,6 +53,22 @@ def static_root():
 
 
 @pytest.fixture
+def smtp(settings):
+    """A real SMTP server on 127.0.0.1 (tests/smtp_server.py) that Django's e-mail goes to."""
+    from tests.smtp_server import LocalSMTPServer
+
+    server = LocalSMTPServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
+    settings.EMAIL_TIMEOUT = 5
+    settings.DEFAULT_FROM_EMAIL = "Roll Call <attendance@school.example>"
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def eager_celery(monkeypatch):
     """Tasks run in-process as they are sent (a capture's recognition right after the request's
     commit, as a worker would a moment later); a task's retries run at once, one after the other,

@@ -13,24 +13,10 @@ from students import notices, tasks
 from students.attendance import close_session, mark_seen, set_status
 from students.models import AttendanceRecord, Notice
 from tests.factories import make_course, make_session, make_student, make_user
-from tests.smtp_server import LocalSMTPServer
 from tests.test_code_health import run_python
 
 LONDON = ZoneInfo("Europe/London")
 DELAY = timedelta(minutes=15)
-
-
-@pytest.fixture
-def smtp(settings):
-    server = LocalSMTPServer()
-    server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
-    settings.EMAIL_TIMEOUT = 5
-    settings.DEFAULT_FROM_EMAIL = "Roll Call <attendance@school.example>"
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +51,14 @@ def enrol(course, number, name, guardian_email=""):
     student.save()
     course.students.add(student)
     return student
+
+
+def notices_recorded_after_close(session):
+    """Record the absence notices due once the delay after the close has passed; returns that moment."""
+    session.refresh_from_db()
+    now = session.closed_at + DELAY
+    notices.record_absence_notices(now)
+    return now
 
 
 def send_after_close(session, extra=timedelta()):
@@ -221,9 +215,7 @@ def test_the_wait_doubles_after_each_refusal_up_to_the_cap_and_then_the_notice_i
     enrol(course, "S1", "Ada Lovelace", "ada.parent@home.example")
     session = session_of(course, london(2026, 3, 2, 9, 0))
     close_session(session, course.teachers.get())
-    session.refresh_from_db()
-    now = session.closed_at + DELAY
-    notices.record_absence_notices(now)
+    now = notices_recorded_after_close(session)
     smtp.refuse_next("DATA", "451 4.3.0 Try again later", times=4)
     waits = []
     for _ in range(4):
@@ -267,9 +259,7 @@ def test_a_notice_that_cannot_be_sent_fails_with_its_error_and_the_others_still_
     enrol(course, "S3", "Cyd Charisse", "cyd.parent@home.example")
     session = session_of(course, london(2026, 3, 2, 9, 0))
     close_session(session, course.teachers.get())
-    session.refresh_from_db()
-    now = session.closed_at + DELAY
-    notices.record_absence_notices(now)
+    now = notices_recorded_after_close(session)
     # As a notice recorded before names were kept on one line would be: Django refuses the
     # header (BadHeaderError), and it goes first.
     Notice.objects.filter(student__full_name="Ada Lovelace").update(subject="Absence: Ada\nLovelace")
@@ -287,9 +277,7 @@ def test_a_notice_whose_runs_all_died_is_given_up_at_the_attempt_limit(smtp, cou
     enrol(course, "S1", "Ada Lovelace", "ada.parent@home.example")
     session = session_of(course, london(2026, 3, 2, 9, 0))
     close_session(session, course.teachers.get())
-    session.refresh_from_db()
-    now = session.closed_at + DELAY
-    notices.record_absence_notices(now)
+    now = notices_recorded_after_close(session)
     # Three runs claimed it and died before recording anything: the claim's lease ran out.
     Notice.objects.update(attempts=3, next_attempt_at=now)
 

@@ -13,23 +13,10 @@ from django.db import connection
 
 from students.passwords import invitation_tokens, lifetime_words
 from tests.factories import make_user
-from tests.smtp_server import LocalSMTPServer
 
 pytestmark = pytest.mark.django_db
 
 ADD_TEACHER = "/admin/students/course/add-teacher/"
-
-
-@pytest.fixture
-def smtp(settings):
-    server = LocalSMTPServer()
-    server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
-    settings.EMAIL_TIMEOUT = 5
-    yield server
-    server.stop()
 
 
 def body_of(message):
