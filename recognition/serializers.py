@@ -111,7 +111,11 @@ class CaptureSerializer(serializers.ModelSerializer):
 
 class CaptureUploadSerializer(serializers.Serializer):
     # An empty file passes here so that create_capture refuses it with the advice every route gives.
-    image = serializers.FileField(allow_empty_file=True, help_text="A JPEG or PNG class photo or camera snapshot.")
+    image = serializers.FileField(
+        allow_empty_file=True,
+        help_text="A JPEG, PNG or WebP class photo or camera snapshot, of at most MAX_PHOTO_PIXELS pixels (25 MP by "
+        "default); any other format is refused with 400.",
+    )
     source = serializers.ChoiceField(
         choices=Capture.SOURCE_CHOICES, default=Capture.PHOTO, help_text="photo (uploaded) or camera (a snapshot)."
     )
