@@ -26,7 +26,8 @@ def shoot_both_widths(page, folder, name):
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def test_a_forgotten_password_is_reset_through_the_e_mailed_link(open_browser, live_server, tmp_path):
+def test_a_forgotten_password_is_reset_through_the_e_mailed_link(open_browser, live_server, tmp_path, eager_celery):
+    # eager_celery: the e-mail, which the worker sends, goes as the request commits.
     teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher", email="tess@school.example")
     make_course("MATH1", teacher=teacher)
     shots = screenshots_dir(tmp_path)
