@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from students.models import ClassSession, SessionSeries
-from tests.factories import make_course, make_user
+from tests.factories import make_course, make_room, make_user
 from tests.web.conftest import BROWSER_TESTS, log_in
 from tests.web.test_csp_browser import assert_no_violation, screenshots_dir, visit, watched
 
@@ -17,6 +17,7 @@ pytestmark = BROWSER_TESTS
 def test_a_teacher_makes_a_terms_sessions_and_cancels_one(open_browser, live_server, tmp_path):
     teacher = make_user("teacher", role="Teacher")
     course = make_course("MATH1", teacher=teacher)
+    make_room("Room 12")  # the school's rooms: the form offers them
     make_user("boss", role="Admin", is_staff=True, is_superuser=True)
     today = timezone.localdate()
     first = today + timedelta(days=7 - today.weekday())  # next Monday
@@ -31,7 +32,7 @@ def test_a_teacher_makes_a_terms_sessions_and_cancels_one(open_browser, live_ser
     timetable.get_by_label("Wed").check()
     timetable.get_by_label("Starts").fill("09:00")
     timetable.get_by_label("Ends").fill("10:00")
-    timetable.get_by_label("Room").fill("Room 12")
+    timetable.get_by_label("Room").select_option("Room 12")
     timetable.get_by_label("First date").fill(first.isoformat())
     timetable.get_by_label("Last date").fill((first + timedelta(weeks=6, days=-1)).isoformat())
     timetable.get_by_label("No session on (holidays)").fill(holiday.isoformat())
@@ -40,6 +41,20 @@ def test_a_teacher_makes_a_terms_sessions_and_cancels_one(open_browser, live_ser
     assert_no_violation(page, "course page with its sessions")
     assert page.locator(".session-list li").count() == 11
     assert SessionSeries.objects.get().sessions.count() == 11
+
+    # A one-off session over one of them in the same room is refused, saying by which.
+    one_off = page.locator("form", has=page.get_by_role("button", name="Create session"))
+    one_off.get_by_label("Starts").fill(f"{first.isoformat()}T09:30")
+    one_off.get_by_label("Ends").fill(f"{first.isoformat()}T10:30")
+    one_off.get_by_label("Room").select_option("Room 12")
+    one_off.get_by_role("button", name="Create session").click()
+    page.get_by_text("Room 12 is taken then by another session (MATH1, ").wait_for()
+    assert_no_violation(page, "course page refusing a session in a taken room")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(shots / "course-room-taken-390.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert ClassSession.objects.count() == 11
 
     second_monday = timezone.localtime(ClassSession.objects.get(series_date=first + timedelta(days=7)).starts_at)
     of_second_monday = f"the session of Mon {second_monday.day} {second_monday:%b} 09:00"
