@@ -9,6 +9,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from .names import one_line, refuse_control_characters
+from .schedule import SCHEDULE_FIELDS, check_schedule
 
 # The role groups (students/migrations/0002_role_groups.py; what they mean: students/permissions.py).
 ADMIN_GROUP = "Admin"
@@ -241,8 +242,6 @@ class ClassSession(models.Model):
 
     def clean(self):
         super().clean()
-        from .schedule import check_schedule  # schedule reads this module's models
-
         check_schedule(self)
 
     def save(self, *args, **kwargs):
@@ -250,8 +249,6 @@ class ClassSession(models.Model):
         are checked again here, with its room's row locked: two sessions made at once in one
         room cannot both pass (students/schedule.py). A save that changes none of them (a close)
         is not checked: a session made before the rules keeps working."""
-        from .schedule import SCHEDULE_FIELDS, check_schedule
-
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and not SCHEDULE_FIELDS.intersection(update_fields):
             return super().save(*args, **kwargs)

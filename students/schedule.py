@@ -11,8 +11,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .models import ClassSession
-
 # The fields whose change needs the checks again.
 SCHEDULE_FIELDS = {"starts_at", "ends_at", "room", "room_id", "cancelled_at"}
 
@@ -37,8 +35,8 @@ def length_problem(starts_at, ends_at):
 
 def clashing_sessions(room, starts_at, ends_at, exclude=None):
     """The sessions, not cancelled, held in the room at some moment between starts_at and ends_at."""
-    clashing = ClassSession.objects.filter(
-        room=room, cancelled_at__isnull=True, starts_at__lt=ends_at, ends_at__gt=starts_at
+    clashing = room.sessions.filter(
+        cancelled_at__isnull=True, starts_at__lt=ends_at, ends_at__gt=starts_at
     ).select_related("course")
     return clashing.exclude(pk=exclude) if exclude else clashing
 
