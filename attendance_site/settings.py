@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /api/docs/ loads nothing from elsewhere
     "csp",
+    "access",  # who may do what, for both apps: roles, classroom cameras' device tokens
     "students",
     "recognition",
 ]
@@ -89,7 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "students.permissions.school_admin_link",
+                "access.roles.school_admin_link",
             ],
         },
     },
@@ -128,10 +129,10 @@ UPLOAD_RATE_LIMIT = int(os.environ.get("UPLOAD_RATE_LIMIT", 60))  # uploads per 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A school admin holds every permission in /admin/ through their role, not through
-# per-model permissions (students/permissions.py).
+# per-model permissions (access/roles.py).
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "students.permissions.SchoolAdminBackend",
+    "access.roles.SchoolAdminBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -244,7 +245,7 @@ REST_FRAMEWORK = {
     # means "known, but not allowed". A request without a Token header falls through to the
     # login session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "recognition.authentication.DeviceTokenAuthentication",
+        "access.devices.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

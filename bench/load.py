@@ -180,8 +180,8 @@ def start_django(env):
 
 
 def device_token_for(course):
-    from recognition.authentication import issue_token
-    from recognition.models import DeviceToken
+    from access.devices import issue_token
+    from access.models import DeviceToken
 
     device = DeviceToken(name="load benchmark", course=course)
     token = issue_token(device)

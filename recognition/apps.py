@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class RecognitionConfig(AppConfig):
     name = "recognition"
     verbose_name = "Face recognition"
+
+    def ready(self):
+        from students import session_photos
+
+        from . import enrolment  # noqa: F401  (its receiver embeds the photos that waited for consent)
+        from .session_photos import Captures
+
+        session_photos.register(Captures())

@@ -7,19 +7,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from students.permissions import (
-    captures_managed_by,
-    face_photos_visible_to,
-    faces_managed_by,
-    students_enrollable_by,
-    students_taught_by,
-)
+from students.permissions import students_enrollable_by, students_taught_by
 
 from .captures import retry_capture, upload_limit_refusal
 from .engine.images import served_type
 from .enrolment import add_enrolment_photo
 from .enrolment_review import WithdrawRefused, withdraw_held_photo
 from .models import FacePhoto
+from .permissions import captures_managed_by, face_photos_visible_to, faces_managed_by
 from .queries import person_faces
 from .review import (
     ReviewRefused,

@@ -8,12 +8,10 @@ from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from access.roles import ADMIN_GROUP, TEACHER_GROUP
+
 from .names import one_line, refuse_control_characters
 from .schedule import SCHEDULE_FIELDS, check_schedule
-
-# The role groups (students/migrations/0002_role_groups.py; what they mean: students/permissions.py).
-ADMIN_GROUP = "Admin"
-TEACHER_GROUP = "Teacher"
 
 
 def logins_a_student_may_have():
@@ -113,7 +111,7 @@ class RosterTeacher(models.Model):
 
 class Room(models.Model):
     """A room the school defines (in the admin): sessions are held in one, and a classroom
-    camera's device token is bound to one (recognition.DeviceToken). Nobody else makes rooms,
+    camera's device token is bound to one (access.DeviceToken). Nobody else makes rooms,
     so a session cannot be put in a room that a camera serves by spelling it differently."""
 
     name = models.CharField(

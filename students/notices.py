@@ -25,10 +25,9 @@ from django.core.mail import EmailMessage
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from recognition.models import Capture
-
 from .models import AttendanceRecord, ClassSession, Course, Notice
 from .overview import PERCENTAGE_RULE, attendance_rows, attended_and_counted, held_sessions
+from .session_photos import session_photos
 
 log = logging.getLogger(__name__)
 
@@ -119,20 +118,11 @@ def teachers_to_notify(course, kind, key):
     return course.teachers.filter(is_active=True).exclude(email="").exclude(email__in=notified)
 
 
-def still_being_recognised():
-    """A photo of the session, taken before its close, that is still queued or being recognised."""
-    return Capture.objects.filter(
-        session=OuterRef("pk"),
-        status__in=[Capture.QUEUED, Capture.PROCESSING],
-        taken_at__lt=OuterRef("closed_at"),
-    )
-
-
 def sessions_due_for_absence_notices(now):
     closed_by = now - timedelta(minutes=settings.NOTICE_ABSENCE_DELAY_MINUTES)
     return (
         ClassSession.objects.filter(closed_at__lte=closed_by, closed_at__gt=closed_by - ABSENCE_LOOKBACK)
-        .exclude(Exists(still_being_recognised()))
+        .exclude(session_photos().being_recognised_before_close())
         .select_related("course")
     )
 
@@ -212,7 +202,7 @@ def sessions_without_attendance(now):
     ended_by = now - timedelta(minutes=settings.NOTICE_REMINDER_AFTER_MINUTES)
     return (
         ClassSession.objects.filter(ends_at__gte=start_of_today, ends_at__lte=ended_by)
-        .exclude(Exists(Capture.objects.filter(session=OuterRef("pk"))))
+        .exclude(session_photos().any_photo())
         .exclude(Exists(AttendanceRecord.objects.filter(session=OuterRef("pk"))))
         .select_related("course")
     )

@@ -37,7 +37,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import ADMIN_GROUP, Course, RosterTeacher, Student
+from access.roles import ADMIN_GROUP, TEACHER_GROUP
+
+from .models import Course, RosterTeacher, Student
 from .names import has_control_characters
 
 # The columns this import reads; a file may have more (OneRoster 1.1 lists them all).
@@ -592,7 +594,7 @@ def plan_teachers(roster, plan):
             "roster_teacher", "student"
         )
     }
-    group = Group.objects.get(name="Teacher")
+    group = Group.objects.get(name=TEACHER_GROUP)
     in_group = set(group.user_set.values_list("pk", flat=True))
     teachers = {}
     for sourced_id, row in active.items():
@@ -741,7 +743,7 @@ def plan_teacher_removals(roster, plan):
     """A teacher of an earlier import who left the bundle loses the Teacher group and the imported
     courses; the login stays (it may be an admin's too, and it is named in the audit trail)."""
     staying = roster.active("users", TEACHER)
-    group = Group.objects.get(name="Teacher")
+    group = Group.objects.get(name=TEACHER_GROUP)
     for link in RosterTeacher.objects.exclude(sourced_id__in=staying).select_related("user"):
         user = link.user
         imported = list(user.courses_taught.filter(sourced_id__isnull=False))

@@ -12,12 +12,12 @@ import io
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from access.roles import require_school_admin
+
 from . import oneroster
-from .permissions import is_school_admin
 
 
 class BundleUploadForm(forms.Form):
@@ -35,8 +35,7 @@ class ApplyForm(forms.Form):
 
 
 def import_oneroster(request, admin_site):
-    if not is_school_admin(request.user):
-        raise PermissionDenied
+    require_school_admin(request.user)
     context = {**admin_site.each_context(request), "title": "Import OneRoster", "upload_form": BundleUploadForm()}
     if request.method == "POST" and "digest" in request.POST:
         return apply_bundle(request, context)

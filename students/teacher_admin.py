@@ -4,19 +4,18 @@ import smtplib
 
 from django.contrib import messages
 from django.contrib.admin.helpers import AdminForm
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from access.roles import require_school_admin
+
 from .admin_forms import TeacherInvitationForm
 from .models import Course
-from .permissions import is_school_admin
 from .teachers import invite_teacher
 
 
 def add_teacher(request, admin_site):
-    if not is_school_admin(request.user):
-        raise PermissionDenied
+    require_school_admin(request.user)
     form = TeacherInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

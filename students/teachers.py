@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import TEACHER_GROUP
+from access.roles import TEACHER_GROUP
+
 from .passwords import invitation_tokens, lifetime_words
 
 INVITATION_SUBJECT = "Your Roll Call login"

@@ -9,15 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from recognition.models import Capture
-from recognition.queries import latest_captures
+from access.roles import student_of
 
 from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
 from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
-from .permissions import courses_managed_by, in_reach, sessions_managed_by, student_of
+from .permissions import courses_managed_by, in_reach, sessions_managed_by
+from .session_photos import session_photos
 from .timetable import TimetableError, create_series_sessions, set_cancelled
 
 
@@ -149,8 +149,6 @@ def messages_by_place(request):
 def session_detail(request, pk):
     session = managed_session(request, pk)
     top, placed = messages_by_place(request)
-    # The same captures as the JSON the page polls, so that the two can be compared.
-    captures = latest_captures(session.captures)
     rows = [(student, record, placed.get(f"student-{student.pk}", [])) for student, record in roster(session)]
     return render(
         request,
@@ -161,14 +159,13 @@ def session_detail(request, pk):
             "messages": top,
             "finish_messages": placed.get("finish", []),
             "captures_messages": placed.get("captures", []),
-            "captures": captures,
+            **session_photos().page_context(session),
             "roster": rows,
             "not_seen": sum(1 for _, record, _ in rows if record is None),
             "events": session.events.select_related("by"),
             "closed_sentence": closed_sentence(session) if session.closed_at else "",
             "students": session.course.students.filter(is_active=True),
             "status_choices": AttendanceRecord.STATUS_CHOICES,
-            "pending": [Capture.QUEUED, Capture.PROCESSING],
         },
     )
 
@@ -202,7 +199,7 @@ def session_close(request, pk):
         messages.error(request, "Not closed: tick “Yes, close it” first.", extra_tags="finish")
         return back_to(session, "finish")
     marked = close_session(session, request.user)
-    waiting = session.captures.filter(status__in=[Capture.QUEUED, Capture.PROCESSING]).count()
+    waiting = session_photos().being_recognised(session)
     still = (
         f" {waiting} photo(s) are still being recognised: whoever they show will still be marked as seen."
         if waiting

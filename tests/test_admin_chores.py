@@ -12,8 +12,9 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from recognition.enrolment import ConsentWithoutGiver, add_enrolment_photo, record_consent
+from recognition.enrolment import add_enrolment_photo
 from recognition.models import Capture, DetectedFace, FacePhoto
+from students.consent import ConsentWithoutGiver, record_consent
 from students.models import AttendanceRecord, Course, Student
 from tests.factories import make_student, make_user
 from tests.helpers import photo_jpeg

@@ -117,7 +117,7 @@ from django.urls import get_resolver
 get_resolver().url_patterns
 from django.test import Client
 from django.core.files.uploadedfile import SimpleUploadedFile
-from recognition.enrolment import record_consent
+from students.consent import record_consent
 from students.models import Student
 from tests.factories import make_student, make_user
 from tests.helpers import photo_jpeg

@@ -208,7 +208,7 @@ def test_a_listed_teacher_in_the_teacher_group_reaches_their_course_and_no_other
 
 
 def test_the_school_fixture_describes_valid_users(school):
-    from students.permissions import is_school_admin, is_teacher, student_of
+    from access.roles import is_school_admin, is_teacher, student_of
 
     assert is_school_admin(school.admin) and not is_school_admin(school.teacher)
     assert is_teacher(school.teacher) and is_teacher(school.other_teacher) and not is_teacher(school.ada_user)

@@ -26,8 +26,8 @@ FACE_STACK = ("torch", "torchvision", "facenet_pytorch", "dlib", "cv2", "face_re
 MAKE_A_SESSION_AND_A_CAMERA = """
 from datetime import timedelta
 from django.utils import timezone
-from recognition.authentication import issue_token
-from recognition.models import DeviceToken
+from access.devices import issue_token
+from access.models import DeviceToken
 from students.models import ClassSession, Course
 course = Course.objects.create(code="WEB1", name="Web only")
 starts_at = timezone.now() - timedelta(minutes=5)

@@ -15,11 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from recognition.authentication import issue_token
+from access.devices import issue_token
+from access.models import DeviceToken
 from recognition.captures import create_capture
 from recognition.engine.calibration import load_operating_point
 from recognition.engine.grouping import group_faces
-from recognition.models import Capture, DetectedFace, DeviceToken, FaceCorrection
+from recognition.models import Capture, DetectedFace, FaceCorrection
 from recognition.processing import process_capture
 from recognition.review import unknown_people
 from students.attendance import close_session, set_status

@@ -15,10 +15,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from recognition.captures import create_capture
 from recognition.engine.match import Gallery, OperatingPoint
-from recognition.enrolment import add_enrolment_photo, record_consent
+from recognition.enrolment import add_enrolment_photo
 from recognition.enrolment_review import approve_held_photos, check_against_gallery, refuse_held_photos
 from recognition.models import Capture, FaceEmbedding, FacePhoto
 from recognition.processing import embed_missing_photos, load_gallery
+from students.consent import record_consent
 from students.models import Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import enrol_identities, photo_jpeg

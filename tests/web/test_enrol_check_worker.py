@@ -7,8 +7,8 @@ from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attendance_site.celery import app as celery_app
-from recognition.enrolment import record_consent
 from recognition.models import FacePhoto
+from students.consent import record_consent
 from students.models import Student
 from tests.factories import make_student, make_user
 from tests.helpers import wait_for
