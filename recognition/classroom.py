@@ -14,7 +14,7 @@ class NoSessionOn(Exception):
 
 
 def sessions_that_can_be_on(device):
-    on = sessions_for_device(device).filter(cancelled_at__isnull=True, closed_at__isnull=True)
+    on = sessions_for_device(device).not_cancelled().filter(closed_at__isnull=True)
     return on.select_related("course")
 
 

@@ -59,7 +59,7 @@ def consent_warning(students, whom):
     photos = waiting.count()
     if not photos:
         return ""
-    if students.filter(consent_recorded_at__isnull=False).exists():
+    if students.with_consent().exists():
         people = waiting.values("student").distinct().count()
         who = f"{people} student(s) of {whom} cannot be recognised yet"
     else:

@@ -23,7 +23,7 @@ def record_consent(students, recorded_by, given_by):
     given_by = " ".join((given_by or "").split())
     if not given_by:
         raise ConsentWithoutGiver("Say who gave consent: the student, or the guardian's name.")
-    waiting = list(students.filter(consent_recorded_at__isnull=True))
+    waiting = list(students.without_consent())
     for student in waiting:
         student.consent_recorded_at = timezone.now()
         student.consent_recorded_by = recorded_by

@@ -20,6 +20,20 @@ def logins_a_student_may_have():
     return ~models.Q(groups__name__in=[ADMIN_GROUP, TEACHER_GROUP]) & models.Q(is_superuser=False)
 
 
+class StudentQuerySet(models.QuerySet):
+    def active(self):
+        """Students at the school now: one who leaves is deactivated, never deleted, so that their
+        attendance stays; nobody is marked, listed on a roster or sent a notice for them."""
+        return self.filter(is_active=True)
+
+    def with_consent(self):
+        """Students whose consent to process their face photos is recorded (students/consent.py)."""
+        return self.filter(consent_recorded_at__isnull=False)
+
+    def without_consent(self):
+        return self.filter(consent_recorded_at__isnull=True)
+
+
 class Student(models.Model):
     student_number = models.CharField(max_length=32, unique=True, validators=[refuse_control_characters])
     full_name = models.CharField(max_length=200, validators=[refuse_control_characters])
@@ -53,6 +67,8 @@ class Student(models.Model):
     guardian_email = models.EmailField(
         blank=True, help_text="Where absence notices go; none are sent while it is empty."
     )
+
+    objects = StudentQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name"]
@@ -186,6 +202,12 @@ class SessionSeries(models.Model):
         return ", ".join(names[number] for number in self.weekday_numbers)
 
 
+class ClassSessionQuerySet(models.QuerySet):
+    def not_cancelled(self):
+        """A cancelled session stays, with whatever was recorded in it, but counts nowhere."""
+        return self.filter(cancelled_at__isnull=True)
+
+
 class ClassSession(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
     starts_at = models.DateTimeField()
@@ -216,6 +238,8 @@ class ClassSession(models.Model):
     # The series' date this session stands for, kept when the session is moved to another day
     # or time: a second run of the series knows the date is done.
     series_date = models.DateField(null=True, blank=True, editable=False)
+
+    objects = ClassSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]

@@ -175,7 +175,7 @@ def record_weekly_digests(now=None):
     week = start_of_week(now)
     notices = []
     for course in Course.objects.prefetch_related("teachers"):
-        students = course.students.filter(is_active=True)
+        students = course.students.active()
         below = [row for row in attendance_rows(held_sessions(course, now), students) if row.below_threshold]
         if not below:
             continue

@@ -35,9 +35,8 @@ def length_problem(starts_at, ends_at):
 
 def clashing_sessions(room, starts_at, ends_at, exclude=None):
     """The sessions, not cancelled, held in the room at some moment between starts_at and ends_at."""
-    clashing = room.sessions.filter(
-        cancelled_at__isnull=True, starts_at__lt=ends_at, ends_at__gt=starts_at
-    ).select_related("course")
+    clashing = room.sessions.not_cancelled().filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    clashing = clashing.select_related("course")
     return clashing.exclude(pk=exclude) if exclude else clashing
 
 

@@ -48,7 +48,7 @@ def local_time(moment):
 def checkmark_rows(course):
     """Header, then one row per enrolled student with a mark per session in start order;
     cancelled sessions are left out."""
-    sessions = list(course.sessions.filter(cancelled_at__isnull=True).order_by("starts_at", "pk"))
+    sessions = list(course.sessions.not_cancelled().order_by("starts_at", "pk"))
     students = course.students.order_by("full_name", "student_number")
     header = CHECKMARK_HEADER + [session_label(session) for session in sessions]
     return [header] + [

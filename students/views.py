@@ -48,7 +48,8 @@ def home(request):
             "courses": courses,
             "todays_sessions": (
                 sessions_managed_by(request.user)
-                .filter(starts_at__date=today, cancelled_at__isnull=True)
+                .not_cancelled()
+                .filter(starts_at__date=today)
                 .select_related("course", "room")
             ),
             "student": student,
@@ -95,7 +96,7 @@ def timetable_form(data=None):
 
 def course_page(request, course, form=None, series_form=None):
     sessions = held_sessions(course)
-    rows = attendance_rows(sessions, list(course.students.filter(is_active=True)))
+    rows = attendance_rows(sessions, list(course.students.active()))
     return render(
         request,
         "students/course_detail.html",
@@ -127,7 +128,7 @@ def course_csv(request, pk):
         [row.student.student_number, row.student.full_name]
         + [record.status if record else "absent" for record in row.records]
         + ["" if row.percentage is None else row.percentage]
-        for row in attendance_rows(sessions, list(course.students.filter(is_active=True)))
+        for row in attendance_rows(sessions, list(course.students.active()))
     )
     return csv_download(f"attendance-{course.code}.csv", header, rows)
 
