@@ -21,10 +21,10 @@ from datetime import datetime, time, timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from .mail import send_email
 from .models import AttendanceRecord, ClassSession, Course, Notice
 from .overview import PERCENTAGE_RULE, attendance_rows, attended_and_counted, held_sessions
 from .session_photos import session_photos
@@ -262,14 +262,9 @@ def message_id(notice):
 
 def deliver(notice):
     """Hand the notice to the e-mail backend. Returns None, or the error the server gave."""
-    message = EmailMessage(
-        notice.subject,
-        notice.body,
-        to=[notice.recipient],
-        headers={"Message-ID": message_id(notice), "Auto-Submitted": "auto-generated"},
-    )
+    headers = {"Message-ID": message_id(notice), "Auto-Submitted": "auto-generated"}
     try:
-        message.send()
+        send_email(notice.subject, notice.body, notice.recipient, headers)
     except Exception as error:  # noqa: BLE001 - whatever fails is recorded on this notice, and the run goes on
         if not isinstance(error, (smtplib.SMTPException, OSError, ValueError)):
             log.exception("Notice %s could not be sent", notice.pk)

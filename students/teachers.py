@@ -5,7 +5,6 @@ password until they follow the link."""
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -13,6 +12,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from access.roles import TEACHER_GROUP
 
+from .mail import send_email
 from .passwords import invitation_tokens, lifetime_words
 
 INVITATION_SUBJECT = "Your Roll Call login"
@@ -55,5 +55,5 @@ def invite_teacher(full_name, email, courses, site_url):
         user.courses_taught.add(*courses)
         link = set_password_link(user, site_url)
         # Sent inside the transaction: a failed send leaves no login that nobody can open.
-        send_mail(INVITATION_SUBJECT, invitation_text(user, courses, link), None, [email])
+        send_email(INVITATION_SUBJECT, invitation_text(user, courses, link), email)
     return user
