@@ -10,7 +10,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -27,6 +26,7 @@ from students.attendance import CLOSE_REASON, SEEN_BEFORE_CLOSE_REASON, close_se
 from students.models import AttendanceChange, AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import enrol_identities, wait_for
+from tests.processes import worker_in_this_process
 from tests.recognition.conftest import engine  # noqa: F401 - fixture
 from tests.web.conftest import BROWSER_TESTS, chromium, log_in, open_browser, page, role_groups  # noqa: F401 - fixtures
 from tests.web.school import BBT, BBT_GROUP_PHOTO, device_token
@@ -225,7 +225,7 @@ def test_closing_while_a_photo_waits_for_the_worker_leaves_nobody_in_it_absent(c
     client.force_login(teacher)
     closed = client.post(f"/sessions/{session.pk}/close/", {"confirm": "yes"}, follow=True).content.decode()
 
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+    with worker_in_this_process():
         assert wait_for(lambda: Capture.objects.get(pk=capture.pk).status in (Capture.DONE, Capture.FAILED))
 
     capture.refresh_from_db()
