@@ -450,7 +450,7 @@ MAX_PHOTO_PIXELS = env_int("MAX_PHOTO_PIXELS", 25_000_000)
 # out of memory, killed) is given up as failed, with the reason, instead of being handed out again.
 CAPTURE_MAX_ATTEMPTS = env_int("CAPTURE_MAX_ATTEMPTS", 3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# A OneRoster bundle (students/oneroster.py): the most its files may unpack to, all together;
+# A OneRoster bundle (students/oneroster/reading.py): the most its files may unpack to, all together;
 # a zip that inflates to more is refused (a zip bomb).
 ONEROSTER_MAX_BYTES = env_int("ONEROSTER_MAX_BYTES", 50_000_000)
 # Class photos and face crops are deleted after this many days; attendance records stay.

@@ -59,7 +59,7 @@ class Student(models.Model):
         validators=[refuse_control_characters],
         help_text="Who consented: the student, or a guardian's name for a minor.",
     )
-    # OneRoster import (students/oneroster.py): the school's system's id for this student.
+    # OneRoster import (students/oneroster/): the school's system's id for this student.
     sourced_id = models.CharField(
         max_length=255, unique=True, null=True, blank=True, help_text="The id of this student in the school's system."
     )
@@ -92,7 +92,7 @@ class Course(models.Model):
     name = models.CharField(max_length=200, validators=[refuse_control_characters])
     teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught")
     students = models.ManyToManyField(Student, blank=True, related_name="courses")
-    # OneRoster import (students/oneroster.py): the school's system's id of the class.
+    # OneRoster import (students/oneroster/): the school's system's id of the class.
     sourced_id = models.CharField(
         max_length=255, unique=True, null=True, blank=True, help_text="The id of this class in the school's system."
     )
@@ -105,14 +105,14 @@ class Course(models.Model):
         return f"{self.code} {self.name}".strip()
 
 
-# OneRoster import (students/oneroster.py).
+# OneRoster import (students/oneroster/).
 class RosterTeacher(models.Model):
     """Which login a teacher of the school's system (OneRoster sourcedId) has here."""
 
     sourced_id = models.CharField(max_length=255, unique=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_teacher")
     # An import changes a login only when it made it, or a person confirmed it by name once; an
-    # admin's login never without that person's confirmation each time (students/oneroster.py).
+    # admin's login never without that person's confirmation each time (students/oneroster/planning.py).
     import_manages = models.BooleanField(
         default=False, help_text="The import made this login, or an admin confirmed that it may keep it up to date."
     )
