@@ -16,7 +16,7 @@ from django.forms.forms import NON_FIELD_ERRORS
 from access.roles import is_school_admin
 from attendance_site.ratelimit import client_address, over_limit
 
-from .admin_forms import person_label
+from .names import person_label
 from .passwords import address_key, lifetime_words
 from .tasks import send_password_reset
 

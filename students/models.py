@@ -12,6 +12,7 @@ from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
 from .names import one_line, refuse_control_characters
 from .schedule import SCHEDULE_FIELDS, check_schedule
+from .times import session_time
 
 
 def logins_a_student_may_have():
@@ -251,8 +252,7 @@ class ClassSession(models.Model):
         ]
 
     def __str__(self):
-        local = timezone.localtime(self.starts_at)
-        return f"{self.course.code} {local:%Y-%m-%d %H:%M}"
+        return f"{self.course.code} {session_time(self, 'stamp')}"
 
     @property
     def is_cancelled(self):

@@ -26,8 +26,10 @@ from django.utils import timezone
 
 from .mail import send_email
 from .models import AttendanceRecord, ClassSession, Course, Notice
+from .names import person_name
 from .overview import PERCENTAGE_RULE, attendance_rows, attended_and_counted, held_sessions
 from .session_photos import session_photos
+from .times import session_time
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +44,10 @@ SIGN_OFF = "This is an automatic message from {school}'s attendance system (Roll
 # --- In the school's words ------------------------------------------------------------------
 
 
-def session_time(session):
-    """'Monday 2 March 2026, 09:00 to 10:00 (GMT)', in the school's time zone."""
-    start, end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+def session_in_full(session):
+    """'Monday 2 March 2026, 09:00 to 10:00 (GMT), room B12'."""
     room = f", room {session.room}" if session.room else ""
-    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M} to {end:%H:%M} ({start:%Z}){room}"
-
-
-def person_name(user):
-    return user.get_full_name() or user.username
+    return session_time(session, "letter") + room
 
 
 def teacher_names(course):
@@ -65,15 +62,14 @@ def letter(addressee, *paragraphs):
 
 def session_in_brief(session):
     """'MATH1 on Mon 15 Jun 09:00', for a subject line."""
-    start = timezone.localtime(session.starts_at)
-    return f"{session.course.code} on {start:%a} {start.day} {start:%b} {start:%H:%M}"
+    return f"{session.course.code} on {session_time(session, 'brief')}"
 
 
 def absence_message(session, student):
     course, name = session.course, student.full_name
     return f"Absence: {name}, {session_in_brief(session)}", letter(
         f"parent or guardian of {name}",
-        f"{name} was marked absent from {course.code} {course.name} on {session_time(session)}.",
+        f"{name} was marked absent from {course.code} {course.name} on {session_in_full(session)}.",
         f"If {name} was there, or the absence has a reason the school should know, please contact "
         f"{settings.NOTICE_CONTACT} or the course's teacher ({teacher_names(course)}).",
     )
@@ -102,7 +98,7 @@ def reminder_message(session, teacher):
     return f"Attendance not taken: {session_in_brief(session)}", letter(
         person_name(teacher),
         f"No class photo and no attendance mark has been recorded for {course.code} {course.name} on "
-        f"{session_time(session)}.",
+        f"{session_in_full(session)}.",
         "Please take the attendance today on the session's page in Roll Call: upload the class photo or set "
         "each student's status.",
         f"Questions: {settings.NOTICE_CONTACT}.",

@@ -11,6 +11,7 @@ from access.roles import require_school_admin
 
 from .admin_forms import TeacherInvitationForm
 from .models import Course
+from .names import person_name
 from .teachers import invite_teacher
 
 
@@ -30,7 +31,7 @@ def add_teacher(request, admin_site):
         else:
             messages.success(
                 request,
-                f"{teacher.get_full_name()} can now choose a password: the invitation was sent to {teacher.email}.",
+                f"{person_name(teacher)} can now choose a password: the invitation was sent to {teacher.email}.",
             )
             return redirect("admin:students_course_changelist")
     context = {

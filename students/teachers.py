@@ -13,6 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 from access.roles import TEACHER_GROUP
 
 from .mail import send_email
+from .names import person_name
 from .passwords import invitation_tokens, lifetime_words
 
 INVITATION_SUBJECT = "Your Roll Call login"
@@ -35,7 +36,7 @@ def invitation_text(user, courses, link):
     valid_for = lifetime_words(settings.INVITATION_TIMEOUT)
     taught = ", ".join(str(course) for course in courses) or "none yet"
     return (
-        f"Hello {user.get_full_name()},\n\n"
+        f"Hello {person_name(user)},\n\n"
         f"You have a Roll Call login to take attendance in your courses ({taught}).\n"
         f"Your login name is {user.username}. Choose your password here (the link works once, for {valid_for}):\n\n"
         f"{link}\n\n"

@@ -18,6 +18,7 @@ from .models import AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
 from .permissions import courses_managed_by, in_reach, sessions_managed_by
 from .session_photos import session_photos
+from .times import session_time
 from .timetable import TimetableError, create_series_sessions, set_cancelled
 
 
@@ -119,11 +120,7 @@ def course_page(request, course, form=None, series_form=None):
 def course_csv(request, pk):
     course = managed_course(request, pk)
     sessions = list(held_sessions(course))
-    header = (
-        ["student number", "student"]
-        + [timezone.localtime(session.starts_at).strftime("%Y-%m-%d %H:%M") for session in sessions]
-        + ["attendance %"]
-    )
+    header = ["student number", "student"] + [session_time(session, "stamp") for session in sessions] + ["attendance %"]
     rows = (
         [row.student.student_number, row.student.full_name]
         + [record.status if record else "absent" for record in row.records]
