@@ -116,16 +116,24 @@ class HeldFacePhoto(FacePhoto):
 
 
 class FaceEmbedding(models.Model):
-    """A derived index over enrolment photos, keyed by model: rebuilt when the model changes."""
+    """A derived index over enrolment photos, keyed by model and face size: rebuilt when the model
+    changes, and completed when the calibration's size bands change (a size no row has yet)."""
 
     photo = models.ForeignKey(FacePhoto, on_delete=models.CASCADE, related_name="embeddings")
     model_name = models.CharField(max_length=64)
+    size_px = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="0: the face as the photo has it; else the face shrunk to this many pixels, "
+        "the gallery that faces of that size in class photos are compared with.",
+    )
     vector = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_per_model")
+            models.UniqueConstraint(
+                fields=["photo", "model_name", "size_px"], name="one_embedding_per_photo_model_and_size"
+            )
         ]
 
     def as_array(self):
