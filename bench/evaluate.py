@@ -354,56 +354,35 @@ def degraded_views(people, boxes, detector, embedder, cache):
             if boxes[path] is None:
                 continue
             pixels = []  # read once, only if a view is not in the cache
+            view = (cache, path, pixels, boxes[path], detector, embedder)
             for b, (start, end) in enumerate(series_ranges()):
                 if side(boxes[path]) > start:
-                    sizes = (start, min(end, side(boxes[path])))
-                    series[path][b] = [
-                        cache.get(
-                            ("series", photo_key(path), b, k),
-                            degraded_view,
-                            path,
-                            pixels,
-                            boxes[path],
-                            sizes,
-                            ("series", b, k),
-                            detector,
-                            embedder,
-                        )
-                        for k in range(SERIES_VIEWS)
-                    ]
+                    series[path][b] = views(*view, SERIES_VIEWS, (start, min(end, side(boxes[path]))), "series", b)
             for size in TABLE_SIZES:
                 if side(boxes[path]) > size:
-                    table[path][size] = [
-                        cache.get(
-                            ("table", photo_key(path), size, k),
-                            degraded_view,
-                            path,
-                            pixels,
-                            boxes[path],
-                            (size, size),
-                            ("table", size, k),
-                            detector,
-                            embedder,
-                        )
-                        for k in range(TABLE_VIEWS)
-                    ]
+                    table[path][size] = views(*view, TABLE_VIEWS, (size, size), "table", size)
             if side(boxes[path]) > ROOM_IDENTITY_PX[1]:
-                room[path] = [
-                    cache.get(
-                        ("room", photo_key(path), k),
-                        degraded_view,
-                        path,
-                        pixels,
-                        boxes[path],
-                        ROOM_IDENTITY_PX,
-                        ("room", k),
-                        detector,
-                        embedder,
-                    )
-                    for k in range(ROOM_VIEWS)
-                ]
+                room[path] = views(*view, ROOM_VIEWS, ROOM_IDENTITY_PX, "room")
     cache.save()
     return series, table, room
+
+
+def views(cache, path, pixels, box, detector, embedder, count, sizes, kind, *key):
+    """`count` degraded views of the photo's face (cached under kind, the photo and key)."""
+    return [
+        cache.get(
+            (kind, photo_key(path), *key, k),
+            degraded_view,
+            path,
+            pixels,
+            box,
+            sizes,
+            (kind, *key, k),
+            detector,
+            embedder,
+        )
+        for k in range(count)
+    ]
 
 
 def degraded_view(path, pixels, box, sizes, key, detector, embedder):

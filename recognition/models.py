@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from students.models import ClassSession, Student
 
 from .engine import match
+from .engine.quality import stored_quality
 
 # The extensions a stored face image may have: those of the formats check_photo_upload lets
 # through, named by the storing code from the decoded format, never by the uploader.
@@ -240,6 +241,12 @@ class DetectedFace(models.Model):
     # The face's descriptor (float32, as FaceEmbedding's), to group the unknown faces of a
     # session by person; empty for faces stored before it was kept.
     embedding = models.BinaryField(blank=True, default=b"")
+    sharpness = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Variance of the Laplacian of the aligned face; with the box and landmarks, the "
+        "face's quality, which picks the rules of its size band.",
+    )
 
     class Meta:
         ordering = ["capture", "x1"]
@@ -256,6 +263,12 @@ class DetectedFace(models.Model):
 
     def as_array(self):
         return np.frombuffer(bytes(self.embedding), dtype=np.float32)
+
+    def quality(self):
+        """The quality.FaceQuality the face was decided with (match.decide_people takes one per
+        face). A face stored before its sharpness was kept counts as blurred: suggested, never
+        marked on its own evidence."""
+        return stored_quality(self.box, self.landmarks, self.sharpness or 0.0)
 
 
 class FaceCorrection(models.Model):

@@ -168,6 +168,7 @@ class Recognition:
     face, and a face crop per face when asked for."""
 
     faces: PhotoFaces
+    qualities: list  # quality.FaceQuality per face: picked each face's size band
     decisions: list
     crops: list
     embedder: str
@@ -179,13 +180,12 @@ def recognise(image, roster_ids, engine, with_crops=False):
     whole school), with every recognisable student of the school as a possible rival."""
     faces = analyse_photo(image, engine.detector, engine.embedder)
     started = time.perf_counter()
+    qualities = face_qualities(image, faces)
     gallery = school_gallery.current(engine.embedder.name, engine.calibration.gallery_sizes)
-    decisions = decide(
-        [face.embedding for face in faces], gallery, roster_ids, face_qualities(image, faces), engine.calibration
-    )
+    decisions = decide([face.embedding for face in faces], gallery, roster_ids, qualities, engine.calibration)
     match_ms = (time.perf_counter() - started) * 1000
     crops = [crop_file(image, face.box) for face in faces] if with_crops else []
-    return Recognition(faces, decisions, crops, engine.embedder.name, match_ms)
+    return Recognition(faces, qualities, decisions, crops, engine.embedder.name, match_ms)
 
 
 def crop_file(image, box):
@@ -230,7 +230,7 @@ def lock_matched_students(course, matches):
     return enrolled, matched - existing
 
 
-def detected_face(capture, face, decision, enrolled):
+def detected_face(capture, face, quality, decision, enrolled):
     """The DetectedFace row of one face and its decision, for the students still enrolled: a
     mark or suggestion for one removed from the course meanwhile is stored as unknown."""
     x1, y1, x2, y2 = (round(v) for v in face.box)
@@ -251,6 +251,7 @@ def detected_face(capture, face, decision, enrolled):
         suggested_student=suggested,
         suggested_distance=decision.distance if suggested else None,
         embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
+        sharpness=quality.sharpness,
     )
 
 
@@ -266,10 +267,12 @@ def save_results(capture, result):
                 return None
             locked.faces.all().delete()
             enrolled, deleted = lock_matched_students(capture.session.course, result.decisions)
-            for face, decision, crop in zip(result.faces, result.decisions, result.crops, strict=True):
+            for face, quality, decision, crop in zip(
+                result.faces, result.qualities, result.decisions, result.crops, strict=True
+            ):
                 if decision.kind != UNKNOWN and decision.student in deleted:
                     continue  # a deleted student's face and crop must not stay behind as an unknown face
-                detected = detected_face(locked, face, decision, enrolled)
+                detected = detected_face(locked, face, quality, decision, enrolled)
                 detected.crop.save(crop.name, crop, save=False)
                 stored.append(detected)
                 detected.save()

@@ -243,7 +243,9 @@ def decide_people(people, gallery: Gallery, roster_ids, calibration: Calibration
     """One FaceDecision per person, each seen in one or more photos (camera snapshots of a lesson).
 
     people: [(vectors, qualities)] per person: (k, dim) descriptors of their k faces and one
-    quality.FaceQuality per face (or None). The evidence is the mean of the person's unit
+    quality.FaceQuality per face (required: without their sizes small faces would be judged by
+    the rules of large ones; DetectedFace.quality() rebuilds a stored face's). The evidence is
+    the mean of the person's unit
     descriptors, at the band of their median face size, against the gallery at that size.
     Several views are decided by the band's person rules, calibrated on the means of many
     views of held-out people (calibration.person_point): repeated views of one person are not
@@ -258,8 +260,8 @@ def decide_people(people, gallery: Gallery, roster_ids, calibration: Calibration
     means, qualities, bands, points = [], [], [], []
     for vectors, person_qualities in people:
         rows = _unit_rows(np.atleast_2d(np.asarray(vectors, dtype=np.float32)))
-        if len(rows) == 0:
-            raise ValueError("a person needs at least one face")
+        if len(rows) == 0 or len(person_qualities) != len(rows) or None in person_qualities:
+            raise ValueError("a person needs at least one face, and one quality per face")
         quality = typical_quality(person_qualities)
         band = calibration.band_of(quality)
         means.append(rows.mean(axis=0))
@@ -276,14 +278,11 @@ def decide_person(vectors, qualities, gallery: Gallery, roster_ids, calibration:
 
 def typical_quality(qualities):
     """The median face of a person's views: the band and gates of the evidence as a whole."""
-    known = [q for q in (qualities or ()) if q is not None]
-    if not known:
-        return None
     return dataclasses.replace(
-        known[0],
-        size_px=float(np.median([q.size_px for q in known])),
-        sharpness=float(np.median([q.sharpness for q in known])),
-        yaw=float(np.median([q.yaw for q in known])),
+        qualities[0],
+        size_px=float(np.median([q.size_px for q in qualities])),
+        sharpness=float(np.median([q.sharpness for q in qualities])),
+        yaw=float(np.median([q.yaw for q in qualities])),
     )
 
 

@@ -141,3 +141,5 @@ def test_two_people_never_get_the_same_student_and_the_median_face_sets_the_band
     assert (far_decision.kind, far_decision.reason, far_decision.student) == (UNKNOWN, "taken", "ada")
     with pytest.raises(ValueError):
         decide_people([(np.zeros((0, 64)), [])], gallery, None, CALIBRATION)
+    with pytest.raises(ValueError, match="one quality per face"):  # without sizes: no band to judge by
+        decide_people([(near, [None] * 3)], gallery, None, CALIBRATION)

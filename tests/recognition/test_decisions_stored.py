@@ -122,6 +122,19 @@ def test_save_results_returns_what_it_stored_and_nothing_when_another_delivery_d
     assert len(stored) == len(result.faces) == 6
     assert save_results(capture, result) is None
     assert DetectedFace.objects.filter(capture=capture).count() == 6
+    # Each face keeps the quality its size band was picked by, for deciding it with the same
+    # person's other faces later (match.decide_people).
+    rules = face_engine().calibration
+    for face, quality in zip(stored, result.qualities, strict=True):
+        kept = DetectedFace.objects.get(pk=face.pk).quality()
+        assert kept.sharpness == quality.sharpness
+        assert kept.size_px == pytest.approx(quality.size_px, abs=1.0) and kept.yaw == pytest.approx(
+            quality.yaw, abs=0.02
+        )
+        assert rules.band_of(kept) is rules.band_of(quality)
+    # A face stored before its sharpness was kept counts as blurred: never marked on its own.
+    old = DetectedFace(x1=0, y1=0, x2=90, y2=90, landmarks=[[30, 40], [60, 40], [45, 55], [33, 70], [57, 70]])
+    assert old.quality().sharpness == 0.0 and old.quality().sharpness < rules.band_of(old.quality()).point.min_sharpness
 
 
 def test_the_admin_shows_each_faces_decision(client, recognised):
