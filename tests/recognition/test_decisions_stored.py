@@ -1,7 +1,7 @@
 """Each face keeps the machine's decision: a mark (student, distance), a suggestion (suggested
 student, distance: nobody marked) or unknown, with the reason; the API and the session page say
 which. Real worker path on the shared dataset: in faceapi_bbt4.jpg Sheldon and Bernadette are
-strong evidence, Raj's face (0.315) is just past the calibrated auto-mark distance (0.313)."""
+strong evidence, Raj's face (0.315) is just past the calibrated auto-mark distance (0.314)."""
 
 import re
 
