@@ -3,10 +3,12 @@
     python bench/evaluate.py DATASET_DIR [--embedder dlib|facenet] [--json OUT] [--no-write]
 
 Calls only recognition.engine functions for our pipeline (no Django), so the
-numbers are what the worker does. Calibrates the operating point of match.decide()
-with identities held out (k-fold over identities) and writes it, with its evidence, to
-recognition/engine/calibrations/<model>.json. The last stdout line is one JSON object.
-See bench/README.md for what each number means.
+numbers are what the worker does. Makes the faces (the photos as they are, and degraded
+the way distance degrades them: bench/classroom.py), has the engine calibrate its rules per
+face-size band on them (recognition.engine.calibration.calibrate, with identities held out
+in k folds), measures what the rules do on held-out identities, and writes the rules with
+their evidence to recognition/engine/calibrations/<model>.json. The last stdout line is one
+JSON object. See bench/README.md for what each number means.
 """
 
 from __future__ import annotations
@@ -28,26 +30,42 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
-from recognition.engine.calibration import single_threshold, write_calibration  # noqa: E402
+from bench.classroom import Cache, analyse_degraded, face_at_size, iou, random_view, rng_for, side  # noqa: E402
+from recognition.engine import calibration as calibration_module  # noqa: E402
+from recognition.engine.calibration import (  # noqa: E402
+    BAND_LAYOUT,
+    Sample,
+    calibrate,
+    cross_validated,
+    identity_folds,
+    series_ranges,
+    single_threshold,
+    write_calibration,
+)
 from recognition.engine.detect import FaceDetector  # noqa: E402
 from recognition.engine.embedders import load_embedder  # noqa: E402
 from recognition.engine.images import load_image  # noqa: E402
-from recognition.engine.match import MARK, SUGGEST, Gallery, OperatingPoint, decide  # noqa: E402
-from recognition.engine.pipeline import MIN_ENROLMENT_FACE_PX, EnrolmentRejected, analyse_photo, choose_enrolment_face  # noqa: E402
+from recognition.engine.match import (  # noqa: E402
+    MARK,
+    SUGGEST,
+    Gallery,
+    decide,
+    decide_people,
+    decide_person,
+    typical_quality,
+)
+from recognition.engine.pipeline import (  # noqa: E402
+    EnrolmentRejected,
+    analyse_photo,
+    choose_enrolment_face,
+    embed_face_at_sizes,
+)
 from recognition.engine.quality import face_qualities  # noqa: E402
 from recognition.engine.threads import configure_threads  # noqa: E402
 
 IOU_MATCH = 0.4
 PEER_TOLERANCE = 0.6  # face_recognition's documented default
 N_STRANGERS = 3
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def score_detections(detections, truth):
@@ -141,23 +159,32 @@ def bench_group_ours(dataset, truth, detector, embedder, repeats):
     return totals, per_photo, analysed
 
 
-def embed_identities_ours(people, detector, embedder):
-    """Per image: embedding and quality of the largest face (or None), and the enrolment
-    embedding embed_enrolment_photo() would give (or its refusal reason)."""
-    probes, enrolments, qualities = {}, {}, {}
+def embed_identities_ours(people, detector, embedder, cache):
+    """Per image: embedding, quality and box of the largest face (or None), and the enrolment
+    embeddings embed_enrolment_photo_at_sizes() would give at every gallery size (or its
+    refusal reason)."""
+    probes, enrolments, qualities, boxes = {}, {}, {}, {}
+
+    def measure(path):
+        pixels = np.asarray(load_image(path))
+        faces = analyse_photo(pixels, detector, embedder)
+        largest = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), default=None)
+        try:
+            # = embed_enrolment_photo_at_sizes(), reusing the detection above
+            enrolment = embed_face_at_sizes(pixels, choose_enrolment_face(faces), embedder, GALLERY_SIZES)
+        except EnrolmentRejected as exc:
+            enrolment = str(exc)
+        if largest is None:
+            return None, None, None, enrolment
+        return largest.embedding, face_qualities(pixels, [largest])[0], largest.box, enrolment
+
     for paths in people.values():
         for path in paths:
-            pixels = np.asarray(load_image(path))
-            faces = analyse_photo(pixels, detector, embedder)
-            largest = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), default=None)
-            probes[path] = None if largest is None else largest.embedding
-            qualities[path] = None if largest is None else face_qualities(pixels, [largest])[0]
-            try:
-                # = embed_enrolment_photo(), reusing the detection and embedding above
-                enrolments[path] = choose_enrolment_face(faces).embedding
-            except EnrolmentRejected as exc:
-                enrolments[path] = str(exc)
-    return probes, enrolments, qualities
+            probes[path], qualities[path], boxes[path], enrolments[path] = cache.get(
+                ("identity", photo_key(path)), measure, path
+            )
+    cache.save()
+    return probes, enrolments, qualities, boxes
 
 
 def closed_and_open_set(people, probes, enrolments, choose, label):
@@ -281,75 +308,104 @@ def threshold_sweep(people, probes, enrolments, strangers, thresholds, chosen):
 
 
 COURSES = 3  # identities are split round-robin into this many courses of one school
-FOLDS = 5  # k-fold over identities: an operating point never sees the people it is scored on
-# What the operating point promises, before looking at any held-out face:
-# - auto-mark: at most 1 stranger face in 1,000 auto-marked against a 30-student roster, i.e. a
-#   false-accept rate of 1/30,000 per face-to-student comparison, read off a normal fitted to the
-#   impostor distances (its tail is heavier than the dev set's: the fit is the cautious side);
-# - a student with fewer than FEW_PHOTOS distinct photos: ten times stricter, because one or two
-#   photos say nothing of how that student varies (nothing to tell "unusual shot of her" from
-#   "someone like her");
-# - a suggestion up to the equal-error point of the fitted genuine and impostor distributions:
-#   beyond it a face is likelier anyone else than the student;
-# - margins: the next student (roster or school) at least one impostor standard deviation farther;
-# - quality: a face smaller than the enrolment minimum, or blurrier / more turned than 99% of the
-#   faces the distances were measured on, is outside what was calibrated: suggested, not marked.
-MARK_FALSE_ACCEPT = 1 / 30_000
-FEW_PHOTOS = 3
-FEW_PHOTOS_FALSE_ACCEPT = MARK_FALSE_ACCEPT / 10
-QUALITY_PERCENTILE = 0
+GALLERY_SIZES = tuple(sorted({0, *(gallery_px for _, gallery_px in BAND_LAYOUT)}))
+SERIES_VIEWS = 6  # degraded views of each photo per band: the band's calibration faces
+TABLE_SIZES = (64, 55, 48, 42, 32, 30, 24)  # the classroom table's identity probes (px): the issue's and the targets'
+TABLE_VIEWS = 3  # degraded views per photo and size
+GROUP_SCALES = (0.6, 0.45, 0.33)
+GROUP_JPEG = 70
+ROOM_VIEWS = 5  # snapshots of one group photo sent to one session
+ROOM_FACE_PX = 30  # a snapshot's median whole face (hand-labelled box) at most this ...
+ROOM_SCALE_JITTER = 0.9  # ... and at least 0.9 of it
+ROOM_IDENTITY_PX = (28, 32)  # the identity photos' room-camera snapshots: face box (detector's) in this range
 
 
 def course_of(people):
     return {person: i % COURSES for i, person in enumerate(sorted(people))}
 
 
-def enrolment_rows(people, enrolments, persons, leave_out=None):
-    rows = [
-        (p, enrolments[path])
+def photo_key(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def enrolment_list(people, enrolments, persons, leave_out=None):
+    """(person, photo, size, vector) of every usable enrolment photo of these persons."""
+    return [
+        (p, photo_key(path), size, vector)
         for p in persons
         for path in people[p]
         if path != leave_out and not isinstance(enrolments[path], str)
+        for size, vector in enrolments[path].items()
     ]
-    return Gallery([v for _, v in rows], [p for p, _ in rows])
 
 
-def calibrate(people, probes, enrolments, qualities, persons):
-    """OperatingPoint from these identities only, and the fitted figures behind it."""
-    genuine, impostor = [], []
-    for person in persons:
-        for path in people[person]:
+def enrolment_rows(people, enrolments, persons, leave_out=None):
+    return Gallery.from_rows(enrolment_list(people, enrolments, persons, leave_out), GALLERY_SIZES)
+
+
+def degraded_views(people, boxes, detector, embedder, cache):
+    """Per image: the calibration series ({band: [view]}, SERIES_VIEWS views at sizes drawn in
+    the band's range), the classroom table's views ({size: [view]}) and the room camera's
+    ([view], ROOM_VIEWS at ROOM_IDENTITY_PX); a view is (vector, quality), or None when the
+    detector found no face in it."""
+    series, table, room = defaultdict(dict), defaultdict(dict), {}
+    for paths in people.values():
+        for path in paths:
+            if boxes[path] is None:
+                continue
+            pixels = []  # read once, only if a view is not in the cache
+            view = (cache, path, pixels, boxes[path], detector, embedder)
+            for b, (start, end) in enumerate(series_ranges()):
+                if side(boxes[path]) > start:
+                    series[path][b] = views(*view, SERIES_VIEWS, (start, min(end, side(boxes[path]))), "series", b)
+            for size in TABLE_SIZES:
+                if side(boxes[path]) > size:
+                    table[path][size] = views(*view, TABLE_VIEWS, (size, size), "table", size)
+            if side(boxes[path]) > ROOM_IDENTITY_PX[1]:
+                room[path] = views(*view, ROOM_VIEWS, ROOM_IDENTITY_PX, "room")
+    cache.save()
+    return series, table, room
+
+
+def views(cache, path, pixels, box, detector, embedder, count, sizes, kind, *key):
+    """`count` degraded views of the photo's face (cached under kind, the photo and key)."""
+    return [
+        cache.get(
+            (kind, photo_key(path), *key, k),
+            degraded_view,
+            path,
+            pixels,
+            box,
+            sizes,
+            (kind, *key, k),
+            detector,
+            embedder,
+        )
+        for k in range(count)
+    ]
+
+
+def degraded_view(path, pixels, box, sizes, key, detector, embedder):
+    """One view of the photo's face at a size drawn from sizes (low, high), or None."""
+    if not pixels:
+        pixels.append(np.asarray(load_image(path)))
+    rng = rng_for(photo_key(path), *key)
+    return face_at_size(pixels[0], box, rng.uniform(*sizes), rng, detector, embedder)
+
+
+def calibration_samples(people, probes, qualities, series):
+    """The engine's calibration faces: each photo as it is, and its degraded series."""
+    samples = []
+    for person, paths in people.items():
+        for path in paths:
             if probes[path] is None:
                 continue
-            gallery = enrolment_rows(people, enrolments, persons, leave_out=path)
-            row = gallery.student_distances(probes[path][None])[0]
-            for student, distance in zip(gallery.students, row):
-                (genuine if student == person else impostor).append(float(distance))
-    g, i = statistics.NormalDist.from_samples(genuine), statistics.NormalDist.from_samples(impostor)
-    z = statistics.NormalDist().inv_cdf
-    faces = [qualities[path] for p in persons for path in people[p] if qualities[path] is not None]
-    point = OperatingPoint(
-        mark_distance=round(i.mean + z(MARK_FALSE_ACCEPT) * i.stdev, 3),
-        few_photos=FEW_PHOTOS,
-        few_photos_mark_distance=round(i.mean + z(FEW_PHOTOS_FALSE_ACCEPT) * i.stdev, 3),
-        suggest_distance=round((g.mean * i.stdev + i.mean * g.stdev) / (g.stdev + i.stdev), 3),
-        roster_margin=round(i.stdev, 3),
-        school_margin=round(i.stdev, 3),
-        min_face_px=float(MIN_ENROLMENT_FACE_PX),
-        min_sharpness=round(float(np.percentile([q.sharpness for q in faces], QUALITY_PERCENTILE)), 1),
-        max_yaw=round(float(np.percentile([q.yaw for q in faces], 100 - QUALITY_PERCENTILE)), 3),
-    )
-    fitted = {
-        "genuine_mean": round(g.mean, 4),
-        "genuine_sd": round(g.stdev, 4),
-        "genuine_max": round(max(genuine), 4),
-        "impostor_mean": round(i.mean, 4),
-        "impostor_sd": round(i.stdev, 4),
-        "impostor_min": round(min(impostor), 4),
-        "genuine_n": len(genuine),
-        "impostor_n": len(impostor),
-    }
-    return point, fitted
+            samples.append(Sample(person, photo_key(path), probes[path], qualities[path]))
+            for band, views in series[path].items():
+                samples.extend(
+                    Sample(person, photo_key(path), v[0], v[1], f"band{band}") for v in views if v is not None
+                )
+    return samples
 
 
 TIER_KEYS = (
@@ -382,82 +438,114 @@ def tally(counts, decision, who):
         counts["missed"] += 1
 
 
-def identity_tiers(people, probes, enrolments, qualities, known, strangers, point, errors=None):
+class Gaps:
+    """Per band: how far the nearest impostor or stranger stayed beyond the auto-mark distance
+    that applied to it (held out): the margin to the first false mark."""
+
+    def __init__(self):
+        self.single, self.person = {}, {}
+
+    def note(self, calibration, quality, decision, person_level=False):
+        band = calibration.band_of(quality)
+        point = band.person_point if person_level else band.point
+        index = calibration.bands.index(band)
+        record = self.person if person_level else self.single
+        gap = decision.distance - point.mark_distance_for(decision.photos)
+        record[index] = min(record.get(index, float("inf")), gap)
+
+    def merge(self, other):
+        for mine, theirs in ((self.single, other.single), (self.person, other.person)):
+            for index, gap in theirs.items():
+                mine[index] = min(mine.get(index, float("inf")), gap)
+
+
+def identity_tiers(people, views, enrolments, known, strangers, calibration, gaps=None, errors=None):
     """Identity probes as captures of a school where everyone in `people` is enrolled and split
-    into courses. A known face (each image of `known`) is matched against every other enrolment
-    photo, its course as roster; a stranger (each person of `strangers`) is left out of the
-    school and each of their images is matched against their former course."""
+    into courses. A known face (each view of each image of `known`) is matched against every
+    other enrolment photo, its course as roster; a stranger (each person of `strangers`) is left
+    out of the school and each view of their images is matched against their former course.
+    views: {path: [(vector, quality) or None]}."""
     counts = dict.fromkeys(TIER_KEYS, 0)
-    nearest_impostor = float("inf")
     course = course_of(people)
     for person in known:
+        roster = [p for p in people if course[p] == course[person]]
         for path in people[person]:
-            gallery = enrolment_rows(people, enrolments, people, leave_out=path)
-            roster = [p for p in people if course[p] == course[person]]
-            d = (
-                decide(probes[path][None], gallery, roster, [qualities[path]], point)[0]
-                if probes[path] is not None
-                else None
-            )
-            tally(counts, d, person)
-            if d is not None and d.student != person:
-                nearest_impostor = min(nearest_impostor, d.distance)
-            if errors is not None and (d is None or d.kind != MARK or d.student != person):
-                errors.append(
-                    f"{path.parent.name}/{path.name}: {d.kind if d else 'no face'} {d.student if d else ''} "
-                    f"{d.distance if d else '':.3} ({d.reason if d else ''})"
-                )
+            gallery = None
+            for view in views.get(path, ()):
+                if view is None:
+                    tally(counts, None, person)
+                    continue
+                gallery = gallery or enrolment_rows(people, enrolments, people, leave_out=path)
+                d = decide(view[0][None], gallery, roster, [view[1]], calibration)[0]
+                tally(counts, d, person)
+                if gaps is not None and d.student != person:
+                    gaps.note(calibration, view[1], d)
+                if errors is not None and (d.kind != MARK or d.student != person):
+                    errors.append(f"{photo_key(path)}: {d.kind} {d.student} {d.distance:.3f} ({d.reason})")
     for person in strangers:
         school = [p for p in people if p != person]
         gallery = enrolment_rows(people, enrolments, school)
         roster = [p for p in school if course[p] == course[person]]
         for path in people[person]:
-            if probes[path] is None:
-                continue
-            d = decide(probes[path][None], gallery, roster, [qualities[path]], point)[0]
-            tally(counts, d, None)
-            nearest_impostor = min(nearest_impostor, d.distance)
-    return counts, nearest_impostor
+            for view in views.get(path, ()):
+                if view is not None:
+                    d = decide(view[0][None], gallery, roster, [view[1]], calibration)[0]
+                    tally(counts, d, None)
+                    if gaps is not None:
+                        gaps.note(calibration, view[1], d)
+    return counts
 
 
-def group_truth(dataset, analysed):
-    """For each detected face of each group photo: the identity it is, or None (a stranger):
-    faces of photos group_identities.csv does not list are all people outside the set."""
+def labelled_boxes(dataset):
     labelled = defaultdict(list)
     with open(dataset / "group_identities.csv", newline="") as fh:
         for row in csv.DictReader(fh):
             labelled[row["file"]].append(
                 ((float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"])), row["identity"])
             )
+    return labelled
+
+
+def group_truth(dataset, analysed, scale=1.0):
+    """For each detected face of each group photo (analysed at `scale`): the identity it is, or
+    None (a stranger): faces of photos group_identities.csv does not list are all people outside
+    the set. Also the labelled identities the detector missed."""
+    labelled = labelled_boxes(dataset)
     out = {}
     for name, (result, _) in analysed.items():
+        boxes = [(tuple(v * scale for v in box), who) for box, who in labelled[name]]
         whos = []
         for face in result:
-            best_iou, who = max(((iou(face.box, box), who) for box, who in labelled[name]), default=(0.0, "unknown"))
+            best_iou, who = max(((iou(face.box, box), who) for box, who in boxes), default=(0.0, "unknown"))
             whos.append(who if best_iou >= IOU_MATCH and who != "unknown" else None)
         undetected = [
             who
-            for box, who in labelled[name]
+            for box, who in boxes
             if who != "unknown" and not any(iou(face.box, box) >= IOU_MATCH for face in result)
         ]
         out[name] = (whos, undetected)
     return out
 
 
-def group_tiers(analysed, truth, gallery, point, only=None, errors=None):
+def group_tiers(analysed, truth, gallery, calibration, only=None, errors=None, gaps=None):
     """Each group photo as a capture of one course holding every enrolled identity.
-    only: count known faces of these identities only (their fold); strangers always count."""
+    only: count known faces of these identities only (their fold); strangers always count.
+    Returns the counts and the strangers marked and suggested, as (photo, face) pairs."""
     counts = dict.fromkeys(TIER_KEYS, 0)
-    marked_strangers = set()
+    marked_strangers, suggested_strangers = set(), set()
     for name, (result, qualities) in analysed.items():
         whos, undetected = truth[name]
         vectors = np.stack([f.embedding for f in result]) if len(result) else np.zeros((0, gallery.embeddings.shape[1]))
-        decisions = decide(vectors, gallery, None, qualities, point)
+        decisions = decide(vectors, gallery, None, qualities, calibration)
         for k, (d, who) in enumerate(zip(decisions, whos)):
             if who is None or only is None or who in only:
                 tally(counts, d, who)
+                if gaps is not None and d.student is not None and d.student != who:
+                    gaps.note(calibration, qualities[k], d)
             if who is None and d.kind == MARK:
                 marked_strangers.add((name, k))
+            if who is None and d.kind == SUGGEST:
+                suggested_strangers.add((name, k))
             if errors is not None and d.kind != ("unknown" if who is None else MARK):
                 errors.append(
                     f"{Path(name).name} face {k} ({who or 'stranger'}): {d.kind} {d.student} {d.distance:.3f} ({d.reason})"
@@ -465,7 +553,7 @@ def group_tiers(analysed, truth, gallery, point, only=None, errors=None):
         for who in undetected:
             if only is None or who in only:
                 tally(counts, None, who)
-    return counts, marked_strangers
+    return counts, marked_strangers, suggested_strangers
 
 
 def add(total, counts):
@@ -481,74 +569,363 @@ def print_tiers(title, counts):
     )
 
 
-def cross_validate(people, probes, enrolments, qualities, analysed, truth):
+def cv_groups(analysed, truth, everyone, folds, gaps):
+    """The group photos under each fold's calibration: known faces of its held-out identities;
+    every stranger face under every fold (marked if any fold marks it, suggested if any
+    suggests it and none marks it)."""
+    total, marked, suggested = {}, set(), set()
+    for held_out, calibration, _ in folds:
+        counts, m, s = group_tiers(analysed, truth, everyone, calibration, only=set(held_out), gaps=gaps)
+        add(total, counts)
+        marked |= m
+        suggested |= s
+    strangers = sum(who is None for whos, _ in truth.values() for who in whos)
+    total.update(strangers=strangers, strangers_marked=len(marked), strangers_suggested=len(suggested - marked))
+    return total
+
+
+def cv_identities(people, views, enrolments, folds, gaps):
+    total = {}
+    for held_out, calibration, _ in folds:
+        add(total, identity_tiers(people, views, enrolments, held_out, held_out, calibration, gaps))
+    return total
+
+
+def print_bands(calibration, gaps=None):
+    print(
+        "| band: face px | gallery px | mark | few photos | suggest | margin | person: mark | "
+        "person: few photos | person: margin | gap (held out) | person gap |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    starts = sorted({band.point.min_face_px for band in calibration.bands})
+    for index, band in enumerate(calibration.bands):
+        p, q = band.point, band.person_point
+        larger = [s for s in starts if s > p.min_face_px]
+        size = f"{p.min_face_px:.0f}-{larger[0]:.0f}" if larger else f"{p.min_face_px:.0f}+"
+        single = f"{gaps.single[index]:.3f}" if gaps and index in gaps.single else "-"
+        person = f"{gaps.person[index]:.3f}" if gaps and index in gaps.person else "-"
+        print(
+            f"| {size} | {band.gallery_px or 'as is'} | {p.mark_distance} | {p.few_photos_mark_distance} | "
+            f"{p.suggest_distance} | {p.roster_margin} | {q.mark_distance} | {q.few_photos_mark_distance} | "
+            f"{q.roster_margin} | {single} | {person} |"
+        )
+
+
+def median_face(analysed, truth):
+    sizes = [q.size_px for name, (_, qualities) in analysed.items() for q, who in zip(qualities, truth[name][0]) if who]
+    return float(np.median(sizes)) if sizes else float("nan")
+
+
+def classroom_row(title, size, counts):
+    known = counts["known"] or 1
+    print(
+        f"| {title} | {size} | {counts['known']} | {counts['marked_right']} ({counts['marked_right'] / known:.0%}) | "
+        f"{counts['marked_wrong']} | {counts['suggested_right']} | {counts['suggested_wrong']} | {counts['missed']} | "
+        f"{(counts['marked_right'] + counts['suggested_right']) / known:.0%} | {counts['strangers']} | "
+        f"{counts['strangers_marked']} | {counts['strangers_suggested']} |"
+    )
+
+
+def classroom_table(
+    dataset, people, probes, qualities, table, enrolments, analysed, box_truth, folds, detector, embedder, cache
+):
+    """The classroom-distance table, held out: identity probes as taken and shrunk to each table
+    size, and the group photos as taken and shrunk to each scale (JPEG GROUP_JPEG), enrolment
+    photos at full size (and their shrunk copies, as the worker keeps them)."""
+    gaps, rows = Gaps(), {}
+    print(f"\n## 9. Classroom distance, held out ({len(folds)} folds over identities; enrolment photos full size)")
+    print(
+        "| faces | median px | known | marked right | marked wrong | suggested right | suggested wrong | unknown | marked or suggested | strangers | strangers marked | strangers suggested |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    as_taken = {
+        path: [(probes[path], qualities[path]) if probes[path] is not None else None]
+        for ps in people.values()
+        for path in ps
+    }
+    rows["identities as taken"] = cv_identities(people, as_taken, enrolments, folds, gaps)
+    sizes = [q.size_px for q in qualities.values() if q is not None]
+    classroom_row("identity photos as taken", f"{np.median(sizes):.0f}", rows["identities as taken"])
+    for size in TABLE_SIZES:
+        views = {path: by_size[size] for path, by_size in table.items() if size in by_size}
+        rows[f"identities {size} px"] = counts = cv_identities(people, views, enrolments, folds, gaps)
+        classroom_row(f"identity photos at {size} px (JPEG 50-90, blur)", size, counts)
+    everyone = enrolment_rows(people, enrolments, people)
+    for scale in (1.0, *GROUP_SCALES):
+        if scale == 1.0:
+            at_scale = analysed
+        else:
+            at_scale = {
+                name: cache.get(
+                    ("group", name, scale, GROUP_JPEG),
+                    degraded_photo,
+                    dataset / name,
+                    scale,
+                    GROUP_JPEG,
+                    0.0,
+                    detector,
+                    embedder,
+                )
+                for name in analysed
+            }
+        truth = group_truth(dataset, at_scale, scale)
+        title = "group photos as taken" if scale == 1.0 else f"group photos x{scale} (JPEG {GROUP_JPEG})"
+        rows[title] = counts = cv_groups(at_scale, truth, everyone, folds, gaps)
+        classroom_row(title, f"{median_face(at_scale, truth):.0f}", counts)
+    cache.save()
+    return rows, gaps
+
+
+def degraded_photo(path, scale, jpeg_quality, blur, detector, embedder):
+    return analyse_degraded(np.asarray(load_image(path)), scale, jpeg_quality, blur, detector, embedder)
+
+
+def gallery_at_size_gain(people, samples, enrolments, table, room, classroom, room_identities):
+    """What meeting a small face with the enrolment photos shrunk to its size gains, held out: the
+    same folds calibrated with every band compared with the photos as they are, scored on the
+    same views."""
+    as_they_are = tuple((start, 0) for start, _ in BAND_LAYOUT)
+    folds = cross_validated(samples, enrolment_list(people, enrolments, people), identity_folds(people), as_they_are)
+    print("\n## 12. What the gallery at the face's size gains, held out: marked right (wrong, strangers marked)")
+    print("| faces | gallery at the face's size | enrolment photos as they are |")
+    print("|---|---|---|")
+    gain = {}
+    for size in TABLE_SIZES:
+        views = {path: by_size[size] for path, by_size in table.items() if size in by_size}
+        flat = cv_identities(people, views, enrolments, folds, Gaps())
+        sized = classroom[f"identities {size} px"]
+        gain[f"identities {size} px"] = {"sized": sized["marked_right"], "as_they_are": flat["marked_right"]}
+        print(
+            f"| identity photos at {size} px | {sized['marked_right']}/{sized['known']} ({sized['marked_wrong']}, "
+            f"{sized['strangers_marked']}) | {flat['marked_right']}/{flat['known']} ({flat['marked_wrong']}, "
+            f"{flat['strangers_marked']}) |"
+        )
+    flat_room = identity_room_camera(people, room, enrolments, folds, Gaps(), quiet=True)
+    for n in (1, 3, 5):
+        sized, flat = room_identities[n - 1], flat_room[n - 1]
+        gain[f"room camera, {n} snapshots"] = {"sized": sized["marked_right"], "as_they_are": flat["marked_right"]}
+        print(
+            f"| identity photos, {n} room-camera snapshots | {sized['marked_right']}/{sized['known']} "
+            f"({sized['marked_wrong']}, {sized['strangers_marked']}) | {flat['marked_right']}/{flat['known']} "
+            f"({flat['marked_wrong']}, {flat['strangers_marked']}) |"
+        )
+    return gain
+
+
+def whole_faces(boxes, width, height):
+    """The counted faces not cut by the frame."""
+    return [
+        b for b, label in boxes if label == "face" and b[0] > 1 and b[1] > 1 and b[2] < width - 1 and b[3] < height - 1
+    ]
+
+
+def room_camera(dataset, box_truth, enrolments, people, folds, detector, embedder, cache, gaps):
+    """Each group photo as a room camera sees it: ROOM_VIEWS snapshots, each shrunk so its median
+    whole face is ROOM_FACE_PX (x0.9-1.0), JPEG 50-90, blur, sent to one session. Each
+    person's faces so far (grouped by the hand-checked boxes) are decided together
+    (decide_people): a known person under their fold's calibration, a stranger under every fold's."""
+    labelled = labelled_boxes(dataset)
+    everyone = enrolment_rows(people, enrolments, people)
+    fold_of = {person: k for k, (held_out, _, _) in enumerate(folds) for person in held_out}
+    seen = defaultdict(list)  # (photo, box index) -> [(vector, quality)]
+    identity = {}
+    snapshots = []
+    for name, boxes in box_truth.items():
+        image = np.asarray(load_image(dataset / name))
+        height, width = image.shape[:2]
+        counted = [b for b, label in boxes if label == "face"]
+        base = ROOM_FACE_PX / float(np.median([side(b) for b in whole_faces(boxes, width, height)]))
+        for k, box in enumerate(counted):
+            who = max(((iou(box, lb), w) for lb, w in labelled[name]), default=(0.0, "unknown"))
+            identity[(name, k)] = who[1] if who[0] >= IOU_MATCH and who[1] != "unknown" else None
+        for v in range(ROOM_VIEWS):
+            rng = rng_for(name, "room", v)
+            scale = base * rng.uniform(ROOM_SCALE_JITTER, 1.0)
+            quality, blur = random_view(rng)
+            faces, qualities = cache.get(
+                ("room", name, v, round(scale, 5), quality, round(blur, 5)),
+                degraded_photo,
+                dataset / name,
+                scale,
+                quality,
+                blur,
+                detector,
+                embedder,
+            )
+            scaled = [tuple(c * scale for c in b) for b in counted]
+            for face, face_quality in zip(faces, qualities):
+                best = max(range(len(scaled)), key=lambda i: iou(face.box, scaled[i]), default=None)
+                if best is not None and iou(face.box, scaled[best]) >= IOU_MATCH:
+                    snapshots.append((v, (name, best), face.embedding, face_quality))
+    cache.save()
+    print(
+        f"\n## 10. Room camera, held out: {ROOM_VIEWS} snapshots of each group photo to one session (median whole face "
+        f"{ROOM_SCALE_JITTER * ROOM_FACE_PX:.0f}-{ROOM_FACE_PX} px, hand-labelled box), each person's faces so far "
+        "decided together (decide_people; faces grouped by the hand-checked boxes)"
+    )
+    known_people = sorted(key for key, who in identity.items() if who)
+    print(
+        "| snapshots | known | marked right | marked wrong | suggested right | unknown | strangers seen | strangers marked | strangers suggested | marked |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    after = []
+    for v in range(ROOM_VIEWS):
+        for snap_view, key, vector, face_quality in snapshots:
+            if snap_view == v:
+                seen[key].append((vector, face_quality))
+        keys = sorted(seen)
+        decisions = [{} for _ in folds]  # per fold: person -> decision, each photo its own session
+        for photo in sorted({name for name, _ in keys}):
+            session = [key for key in keys if key[0] == photo]
+            views = [(np.stack([x for x, _ in seen[key]]), [q for _, q in seen[key]]) for key in session]
+            for fold_decisions, (_, calibration, _) in zip(decisions, folds):
+                fold_decisions.update(zip(session, decide_people(views, everyone, None, calibration)))
+        counts = dict.fromkeys(TIER_KEYS, 0)
+        names = []
+        for key in known_people:
+            who = identity[key]
+            d = decisions[fold_of[who]].get(key)
+            tally(counts, d, who)
+            if d is not None and d.kind == MARK:
+                names.append(f"{who}{'' if d.student == who else ' (WRONG: ' + str(d.student) + ')'}")
+            if d is not None and d.student != who:
+                gaps.note(folds[fold_of[who]][1], _typical(seen[key]), d, person_level=len(seen[key]) > 1)
+        for key in keys:
+            if identity[key] is None:
+                kinds = [fold_decisions[key].kind for fold_decisions in decisions]
+                counts["strangers"] += 1
+                counts["strangers_marked"] += MARK in kinds
+                counts["strangers_suggested"] += MARK not in kinds and SUGGEST in kinds
+                for (_, calibration, _), fold_decisions in zip(folds, decisions):
+                    gaps.note(calibration, _typical(seen[key]), fold_decisions[key], person_level=len(seen[key]) > 1)
+        after.append(counts)
+        print(
+            f"| {v + 1} | {counts['known']} | {counts['marked_right']} ({counts['marked_right'] / max(counts['known'], 1):.0%}) | "
+            f"{counts['marked_wrong']} | {counts['suggested_right']} | {counts['missed']} | {counts['strangers']} | "
+            f"{counts['strangers_marked']} | {counts['strangers_suggested']} | {', '.join(names) or '-'} |"
+        )
+    return after
+
+
+def identity_room_camera(people, room, enrolments, folds, gaps, quiet=False):
+    """Each identity photo as ROOM_VIEWS room-camera snapshots of one person at ROOM_IDENTITY_PX,
+    held out: after n snapshots the person's n faces are decided together (decide_person), as a
+    known student (their course as roster, the school without that photo) and as a stranger (left
+    out of the school, against their former course)."""
+    course = course_of(people)
+    galleries = {path: enrolment_rows(people, enrolments, people, leave_out=path) for path in room}
+    without = {person: enrolment_rows(people, enrolments, [p for p in people if p != person]) for person in people}
+    say = (lambda *_: None) if quiet else print
+    say(
+        f"\n## 10b. Room camera on the identity photos, held out: each photo {ROOM_VIEWS} snapshots at "
+        f"{ROOM_IDENTITY_PX[0]}-{ROOM_IDENTITY_PX[1]} px (detector's box; JPEG 50-90, blur), one person each"
+    )
+    say(
+        "| snapshots | known | marked right | marked wrong | suggested right | suggested wrong | unknown | strangers | strangers marked | strangers suggested |"
+    )
+    say("|---|---|---|---|---|---|---|---|---|---|")
+    after = []
+    for n in range(1, ROOM_VIEWS + 1):
+        counts = dict.fromkeys(TIER_KEYS, 0)
+        for held_out, calibration, _ in folds:
+            for person in held_out:
+                roster = [p for p in people if course[p] == course[person]]
+                former = [p for p in roster if p != person]
+                for path in people[person]:
+                    views = [v for v in room.get(path, [])[:n] if v is not None]
+                    if path in room and not views:
+                        tally(counts, None, person)
+                    if not views:
+                        continue
+                    vectors, qualities = np.stack([v[0] for v in views]), [v[1] for v in views]
+                    d = decide_person(vectors, qualities, galleries[path], roster, calibration)
+                    tally(counts, d, person)
+                    stranger = decide_person(vectors, qualities, without[person], former, calibration)
+                    tally(counts, stranger, None)
+                    for decision in (stranger, *([d] if d.student != person else [])):
+                        gaps.note(calibration, typical_quality(qualities), decision, person_level=n > 1)
+        after.append(counts)
+        known = max(counts["known"], 1)
+        say(
+            f"| {n} | {counts['known']} | {counts['marked_right']} ({counts['marked_right'] / known:.0%}) | "
+            f"{counts['marked_wrong']} | {counts['suggested_right']} | {counts['suggested_wrong']} | {counts['missed']} | "
+            f"{counts['strangers']} | {counts['strangers_marked']} | {counts['strangers_suggested']} |"
+        )
+    return after
+
+
+def _typical(views):
+    """The quality decide_people judges a person's views by."""
+    return typical_quality([q for _, q in views])
+
+
+def cross_validate(people, probes, enrolments, qualities, analysed, truth, folds):
     """FOLDS folds over identities: calibrate on the others, score the held-out identities as
     known faces and as strangers, and their faces in the group photos."""
-    persons = sorted(people)
-    random.Random(0).shuffle(persons)
-    folds = [persons[k::FOLDS] for k in range(FOLDS)]
-    ident_total, group_total, records = {}, {}, []
-    group_strangers_marked = set()
+    ident_total, records = {}, []
+    gaps = Gaps()
+    as_taken = {
+        path: [(probes[path], qualities[path]) if probes[path] is not None else None]
+        for ps in people.values()
+        for path in ps
+    }
     everyone = enrolment_rows(people, enrolments, people)
-    print(f"\n## 7. Cross-validation, {FOLDS} folds over identities ({COURSES} courses, one school)")
-    print("| fold | held out | mark | few photos | suggest | margin | nearest impostor (held out) | gap |")
-    print("|---|---|---|---|---|---|---|---|")
-    for k, held_out in enumerate(folds):
-        train = [p for p in persons if p not in held_out]
-        point, _ = calibrate(people, probes, enrolments, qualities, train)
-        counts, nearest = identity_tiers(people, probes, enrolments, qualities, held_out, held_out, point)
+    print(
+        f"\n## 7. Cross-validation, {len(folds)} folds over identities ({COURSES} courses, one school), photos as taken"
+    )
+    print(
+        "| fold | held out | mark (largest faces) | few photos | suggest | margin | gap to the nearest impostor (held out) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for k, (held_out, calibration, _) in enumerate(folds):
+        fold_gaps = Gaps()
+        counts = identity_tiers(people, as_taken, enrolments, held_out, held_out, calibration, fold_gaps)
         add(ident_total, counts)
-        g_counts, marked = group_tiers(analysed, truth, everyone, point, only=set(held_out))
-        g_counts.update(strangers=0, strangers_marked=0, strangers_suggested=0)  # counted once below
-        add(group_total, g_counts)
-        group_strangers_marked |= marked
-        gap = nearest - point.mark_distance
+        group_tiers(analysed, truth, everyone, calibration, only=set(held_out), gaps=fold_gaps)
+        gaps.merge(fold_gaps)
+        point = calibration.base
+        gap = min(fold_gaps.single.values())
         records.append(
             {
                 "held_out": sorted(held_out),
-                "mark_distance": point.mark_distance,
-                "few_photos_mark_distance": point.few_photos_mark_distance,
-                "suggest_distance": point.suggest_distance,
-                "margin": point.roster_margin,
-                "nearest_impostor_held_out": round(nearest, 4),
+                "bands": [
+                    {"mark_distance": b.point.mark_distance, "person_mark_distance": b.person_point.mark_distance}
+                    for b in calibration.bands
+                ],
                 "gap": round(gap, 4),
                 **counts,
             }
         )
         print(
             f"| {k} | {', '.join(sorted(held_out))} | {point.mark_distance} | {point.few_photos_mark_distance} | "
-            f"{point.suggest_distance} | {point.roster_margin} | {nearest:.3f} | {gap:.3f} |"
+            f"{point.suggest_distance} | {point.roster_margin} | {gap:.3f} |"
         )
-    # A group-photo stranger is nobody's identity, so every fold's point scores it: it counts as
-    # auto-marked if any fold's point marks it.
-    strangers = sum(who is None for whos, _ in truth.values() for who in whos)  # detected faces of strangers
-    group_total.update(strangers=strangers, strangers_marked=len(group_strangers_marked), strangers_suggested=None)
+    group_total = cv_groups(analysed, truth, everyone, folds, gaps)
     print_tiers("identity probes, held out", ident_total)
-    print(
-        f"group photos, held out: known {group_total['known']}: auto-marked right {group_total['marked_right']}, "
-        f"wrong {group_total['marked_wrong']}; suggested right {group_total['suggested_right']}, wrong "
-        f"{group_total['suggested_wrong']}; missed {group_total['missed']} | strangers {strangers}: auto-marked "
-        f"under any fold's point {len(group_strangers_marked)}"
-    )
+    print_tiers("group photos, held out (a stranger counts as marked if any fold's rules mark it)", group_total)
     return ident_total, group_total, records
 
 
-def tiers_full_set(people, probes, enrolments, qualities, analysed, truth, point):
+def tiers_full_set(people, probes, enrolments, qualities, analysed, truth, calibration):
     errors = []
-    ident, nearest = identity_tiers(people, probes, enrolments, qualities, people, people, point, errors)
+    as_taken = {
+        path: [(probes[path], qualities[path]) if probes[path] is not None else None]
+        for ps in people.values()
+        for path in ps
+    }
+    ident = identity_tiers(people, as_taken, enrolments, people, people, calibration, errors=errors)
     group_errors = []
-    group, _ = group_tiers(analysed, truth, enrolment_rows(people, enrolments, people), point, errors=group_errors)
-    print(f"\n## 8. Tiers on the full set, operating point calibrated on all {len(people)} identities")
+    group, _, _ = group_tiers(
+        analysed, truth, enrolment_rows(people, enrolments, people), calibration, errors=group_errors
+    )
+    print(f"\n## 8. Tiers on the full set, calibrated on all {len(people)} identities")
     print_tiers("identity probes", ident)
     for line in errors:
         print("   ", line)
     print_tiers("group photos", group)
     for line in group_errors:
         print("   ", line)
-    print(
-        f"nearest impostor or stranger to an auto-mark candidate: {nearest:.3f} (mark distance {point.mark_distance})"
-    )
-    return ident, group, nearest
+    return ident, group
 
 
 # ---------------------------------------------------------------- the peer
@@ -636,12 +1013,18 @@ def main(argv=None):
     group, per_photo, analysed = bench_group_ours(args.dataset, truth, detector, embedder, args.repeats)
 
     people = identity_images(args.dataset)
-    probes, enrolments, qualities = embed_identities_ours(people, detector, embedder)
-    point, fitted = calibrate(people, probes, enrolments, qualities, sorted(people))
-    print(f"\noperating point (all identities): {point}\nfitted distances: {fitted}")
+    cache = Cache(embedder.name, args.dataset.name)
+    probes, enrolments, qualities, boxes = embed_identities_ours(people, detector, embedder, cache)
+    series, table, room_views = degraded_views(people, boxes, detector, embedder, cache)
+    samples = calibration_samples(people, probes, qualities, series)
+    calibration, evidence = calibrate(samples, enrolment_list(people, enrolments, people))
+    print(
+        f"\ncalibration (all identities, {len(samples)} faces: the photos and {SERIES_VIEWS} degraded views per band):"
+    )
+    print_bands(calibration)
 
     def ours(vectors, gallery):
-        return [(d.marked_student, d.student) for d in decide(vectors, Gallery(*gallery), None, None, point)]
+        return [(d.marked_student, d.student) for d in decide(vectors, Gallery(*gallery), None, None, calibration)]
 
     ident = closed_and_open_set(people, probes, enrolments, ours, f"ours, {embedder.name}, one enrolment photo each")
     sweep_points = (
@@ -649,18 +1032,36 @@ def main(argv=None):
         if embedder.name.startswith("dlib")
         else [round(x, 2) for x in np.arange(0.7, 1.32, 0.05)]
     )
-    threshold_sweep(people, probes, enrolments, ident["strangers"], sweep_points, point.mark_distance)
+    threshold_sweep(people, probes, enrolments, ident["strangers"], sweep_points, calibration.base.mark_distance)
 
     faces_truth = group_truth(args.dataset, analysed)
-    cv_ident, cv_group, folds = cross_validate(people, probes, enrolments, qualities, analysed, faces_truth)
-    full_ident, full_group, nearest = tiers_full_set(
-        people, probes, enrolments, qualities, analysed, faces_truth, point
+    folds = cross_validated(samples, enrolment_list(people, enrolments, people), identity_folds(people))
+    cv_ident, cv_group, fold_records = cross_validate(
+        people, probes, enrolments, qualities, analysed, faces_truth, folds
     )
-    gaps = [f["gap"] for f in folds]
+    full_ident, full_group = tiers_full_set(people, probes, enrolments, qualities, analysed, faces_truth, calibration)
+    classroom, gaps = classroom_table(
+        args.dataset, people, probes, qualities, table, enrolments, analysed, truth, folds, detector, embedder, cache
+    )
+    room = room_camera(args.dataset, truth, enrolments, people, folds, detector, embedder, cache, gaps)
+    room_identities = identity_room_camera(people, room_views, enrolments, folds, gaps)
+    print("\n## 11. Rules per band (all identities) and the gap from each band's auto-mark distance to the nearest")
+    print("impostor or stranger it decided, held out (single faces: sections 7 and 9; persons: section 10)")
+    print_bands(calibration, gaps)
+    gain = gallery_at_size_gain(people, samples, enrolments, table, room_views, classroom, room_identities)
+    single_gaps = {str(k): round(v, 4) for k, v in sorted(gaps.single.items())}
+    person_gaps = {str(k): round(v, 4) for k, v in sorted(gaps.person.items())}
 
     summary = {
         "embedder": embedder.name,
-        "operating_point": dataclasses.asdict(point),
+        "bands": [
+            {
+                "gallery_px": b.gallery_px,
+                "point": dataclasses.asdict(b.point),
+                "person_point": dataclasses.asdict(b.person_point),
+            }
+            for b in calibration.bands
+        ],
         "group_found": int(group["found"]),
         "group_false_boxes": int(group["false"]),
         "group_duplicate_boxes": int(group["dup"]),
@@ -686,30 +1087,27 @@ def main(argv=None):
         "cv_group": cv_group,
         "full_identity": full_ident,
         "full_group": full_group,
-        "cv_min_gap_mark_to_nearest_impostor": min(gaps),
-        "full_gap_mark_to_nearest_impostor": round(nearest - point.mark_distance, 4),
+        "cv_min_gap_mark_to_nearest_impostor": min(f["gap"] for f in fold_records),
+        "classroom": classroom,
+        "room_camera": room,
+        "room_camera_identities": room_identities,
+        "gallery_at_size_gain": gain,
+        "gap_per_band": single_gaps,
+        "person_gap_per_band": person_gaps,
     }
     if not args.no_write:
-        rules = {
-            "mark_false_accept_per_comparison": MARK_FALSE_ACCEPT,
-            "few_photos": FEW_PHOTOS,
-            "few_photos_false_accept_per_comparison": FEW_PHOTOS_FALSE_ACCEPT,
-            "suggest": "equal-error point of the fitted genuine and impostor normals",
-            "margins": "one impostor standard deviation",
-            "min_face_px": "MIN_ENROLMENT_FACE_PX",
-            "sharpness_and_yaw": "range of the calibration faces",
-        }
-        evidence = {
-            "dataset": args.dataset.name,
-            "rules": rules,
-            "protocol": " ".join(cross_validate.__doc__.split()),
-            "folds": folds,
-            "fitted_all_identities": fitted,
-            "cross_validated": {"identity": cv_ident, "group": cv_group},
-            "full_set": {"identity": full_ident, "group": full_group},
-            "min_gap_mark_to_nearest_impostor_held_out": min(gaps),
-        }
-        print(f"calibration written to {write_calibration(embedder.name, point, evidence)}")
+        evidence.update(
+            dataset=args.dataset.name,
+            rules=" ".join(calibration_module.__doc__.split("\n\n")[1].split()),
+            protocol=" ".join(cross_validate.__doc__.split()),
+            folds=fold_records,
+            cross_validated={"identity": cv_ident, "group": cv_group},
+            full_set={"identity": full_ident, "group": full_group},
+            classroom=classroom,
+            room_camera={"group_photos": room, "identity_photos": room_identities},
+            gap_to_first_false_mark_held_out={"single": single_gaps, "person": person_gaps},
+        )
+        print(f"calibration written to {write_calibration(embedder.name, calibration, evidence)}")
     if not args.no_peer:
         print("\n## 4. Peer: face_recognition 1.3.0 (dlib HOG + ResNet)")
         peer, peer_ident = bench_peer(args.dataset, truth, people, ident["strangers"])

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from access.roles import require_school_admin
 from students.models import Student
+from students.names import person_name
 
 from .engine.match import Gallery, OperatingPoint
 from .models import FaceEmbedding, FacePhoto
@@ -97,7 +98,7 @@ def hold_reason(check: GalleryCheck, student, lookalike):
 def accepted_gallery(model_name, excluding_photo):
     """The school's accepted photos' vectors of this model, labelled by student id."""
     rows = (
-        FaceEmbedding.objects.filter(photo__status=FacePhoto.ACCEPTED, model_name=model_name)
+        FaceEmbedding.objects.filter(photo__status=FacePhoto.ACCEPTED, model_name=model_name, size_px=0)
         .exclude(photo=excluding_photo)
         .values_list("photo__student_id", "vector")
     )
@@ -105,22 +106,23 @@ def accepted_gallery(model_name, excluding_photo):
 
 
 @transaction.atomic
-def admit_enrolment_photo(photo, model_name, vector, point: OperatingPoint):
-    """Keep a photo's vector for one model and, the first time it is embedded, decide whether
-    the photo is accepted or held (with why). Returns the photo as it now stands, or None when it
-    was deleted meanwhile.
+def admit_enrolment_photo(photo, model_name, vectors, point: OperatingPoint):
+    """Keep a photo's vectors for one model ({face size: vector}, 0: the photo as it is) and, the
+    first time it is embedded, decide by the photo as it is whether it is accepted or held (with
+    why). Returns the photo as it now stands, or None when it was deleted meanwhile.
 
     A decision stands: a later vector (after a model change) does not reopen it, and a refused
     photo gets no vector at all."""
     photo = FacePhoto.objects.select_for_update().filter(pk=photo.pk).first()
     if photo is None or photo.status == FacePhoto.REJECTED:
         return photo
-    FaceEmbedding.objects.update_or_create(
-        photo=photo, model_name=model_name, defaults={"vector": vector.astype("float32").tobytes()}
-    )
+    for size, vector in vectors.items():
+        FaceEmbedding.objects.update_or_create(
+            photo=photo, model_name=model_name, size_px=size, defaults={"vector": vector.astype("float32").tobytes()}
+        )
     if photo.status != FacePhoto.PENDING:
         return photo
-    check = check_against_gallery(vector, accepted_gallery(model_name, photo), photo.student_id, point)
+    check = check_against_gallery(vectors[0], accepted_gallery(model_name, photo), photo.student_id, point)
     held = needs_approval(check, photo.source)
     photo.status = FacePhoto.HELD if held else FacePhoto.ACCEPTED
     lookalike = Student.objects.filter(pk=check.lookalike).first() if check.lookalike is not None else None
@@ -165,10 +167,9 @@ def refuse_held_photos(photos, user):
     require_school_admin(user, ONLY_ADMINS_DECIDE)
     ids = lock_held(photos)
     FaceEmbedding.objects.filter(photo__in=ids).delete()
-    name = user.get_full_name() or user.username
     return FacePhoto.objects.filter(pk__in=ids).update(
         status=FacePhoto.REJECTED,
-        rejection_reason=f"Refused by {name}, a school admin.",
+        rejection_reason=f"Refused by {person_name(user)}, a school admin.",
         reviewed_by=user,
         reviewed_at=timezone.now(),
     )

@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from students.models import ClassSession, Student
 
 from .engine import match
+from .engine.quality import stored_quality
 
 # The extensions a stored face image may have: those of the formats check_photo_upload lets
 # through, named by the storing code from the decoded format, never by the uploader.
@@ -116,16 +117,24 @@ class HeldFacePhoto(FacePhoto):
 
 
 class FaceEmbedding(models.Model):
-    """A derived index over enrolment photos, keyed by model: rebuilt when the model changes."""
+    """A derived index over enrolment photos, keyed by model and face size: rebuilt when the model
+    changes, and completed when the calibration's size bands change (a size no row has yet)."""
 
     photo = models.ForeignKey(FacePhoto, on_delete=models.CASCADE, related_name="embeddings")
     model_name = models.CharField(max_length=64)
+    size_px = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="0: the face as the photo has it; else the face shrunk to this many pixels, "
+        "the gallery that faces of that size in class photos are compared with.",
+    )
     vector = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_per_model")
+            models.UniqueConstraint(
+                fields=["photo", "model_name", "size_px"], name="one_embedding_per_photo_model_and_size"
+            )
         ]
 
     def as_array(self):
@@ -232,6 +241,12 @@ class DetectedFace(models.Model):
     # The face's descriptor (float32, as FaceEmbedding's), to group the unknown faces of a
     # session by person; empty for faces stored before it was kept.
     embedding = models.BinaryField(blank=True, default=b"")
+    sharpness = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Variance of the Laplacian of the aligned face; with the box and landmarks, the "
+        "face's quality, which picks the rules of its size band.",
+    )
 
     class Meta:
         ordering = ["capture", "x1"]
@@ -248,6 +263,12 @@ class DetectedFace(models.Model):
 
     def as_array(self):
         return np.frombuffer(bytes(self.embedding), dtype=np.float32)
+
+    def quality(self):
+        """The quality.FaceQuality the face was decided with (match.decide_people takes one per
+        face). A face stored before its sharpness was kept counts as blurred: suggested, never
+        marked on its own evidence."""
+        return stored_quality(self.box, self.landmarks, self.sharpness or 0.0)
 
 
 class FaceCorrection(models.Model):

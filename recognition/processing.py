@@ -15,18 +15,18 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Count, F, Max, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from students.attendance import mark_seen
 from students.models import Student
 
-from .engine.calibration import operating_point
+from .engine.calibration import calibration
 from .engine.detect import FaceDetector
 from .engine.embedders import load_embedder
 from .engine.images import load_image
-from .engine.match import UNKNOWN, Gallery, OperatingPoint, decide
-from .engine.pipeline import EnrolmentRejected, PhotoFaces, analyse_photo, embed_enrolment_photo, face_crop
+from .engine.match import UNKNOWN, Calibration, Gallery, OperatingPoint, decide
+from .engine.pipeline import EnrolmentRejected, PhotoFaces, analyse_photo, embed_enrolment_photo_at_sizes, face_crop
 from .engine.quality import face_qualities
 from .engine.threads import configure_threads
 from .enrolment_review import admit_enrolment_photo
@@ -41,7 +41,12 @@ NO_CONSENT_REASON = "Waiting for consent: record the student's (or guardian's) c
 class FaceEngine:
     detector: FaceDetector
     embedder: object
-    operating_point: OperatingPoint
+    calibration: Calibration
+
+    @property
+    def operating_point(self) -> OperatingPoint:
+        """The rules of the largest faces, which enrolment photos are checked by."""
+        return self.calibration.base
 
 
 @lru_cache(maxsize=1)
@@ -53,63 +58,74 @@ def face_engine():
         facenet_weights=settings.FACENET_WEIGHTS,
         threshold_set=settings.FACE_MATCH_THRESHOLD is not None,
     )
-    point = operating_point(embedder.name, settings.FACE_MATCH_THRESHOLD)
-    log.info("Face embedder: %s, operating point %s", embedder.name, point)
-    return FaceEngine(FaceDetector(), embedder, point)
+    rules = calibration(embedder.name, settings.FACE_MATCH_THRESHOLD)
+    log.info("Face embedder: %s, rules per face size %s", embedder.name, rules)
+    return FaceEngine(FaceDetector(), embedder, rules)
 
 
 def embed_photo(photo, engine):
-    """Embed one enrolment photo with the active model, or record why it cannot be used."""
+    """Embed one enrolment photo with the active model, at every gallery size of its calibration,
+    or record why it cannot be used."""
     if not photo.student.has_consent:
         FacePhoto.objects.filter(pk=photo.pk).update(status=FacePhoto.PENDING, rejection_reason=NO_CONSENT_REASON)
         return None
     with photo.image.open("rb") as handle:
         image = load_image(handle)
     try:
-        vector = embed_enrolment_photo(image, engine.detector, engine.embedder)
+        vectors = embed_enrolment_photo_at_sizes(
+            image, engine.detector, engine.embedder, engine.calibration.gallery_sizes
+        )
     except EnrolmentRejected as rejection:
         FacePhoto.objects.filter(pk=photo.pk).update(status=FacePhoto.REJECTED, rejection_reason=str(rejection))
         return None
     # Accepted, or held for a school admin: the one door into a student's gallery.
-    admit_enrolment_photo(photo, engine.embedder.name, vector, engine.operating_point)
-    return vector
+    admit_enrolment_photo(photo, engine.embedder.name, vectors, engine.operating_point)
+    return vectors[0]
 
 
-def photos_missing_embeddings(students, model_name):
-    """Usable enrolment photos of these students without a vector for this model."""
+def photos_missing_embeddings(photos, model_name, sizes):
+    """The usable ones of these enrolment photos without a vector for this model at one of these
+    face sizes: after a model change, or a calibration with other size bands."""
+    held = Count("embeddings", filter=Q(embeddings__model_name=model_name, embeddings__size_px__in=sizes))
+    # In the order they were added: the door compares each photo with those accepted before it.
     return (
-        FacePhoto.objects.filter(student__in=students)
-        .exclude(status=FacePhoto.REJECTED)
-        .exclude(embeddings__model_name=model_name)
+        photos.exclude(status=FacePhoto.REJECTED)
+        .annotate(held=held)
+        .filter(held__lt=len(sizes))
         .select_related("student")
+        .order_by("pk")
     )
 
 
 def embed_missing_photos(students, engine):
-    """Embed every usable enrolment photo of these students that has no vector for the active
-    model yet: after a model change the index rebuilds itself from the photos."""
-    missing = photos_missing_embeddings(students, engine.embedder.name)
+    """Embed every usable enrolment photo of these students that lacks a vector of the active
+    model at one of its gallery sizes: after a model change the index rebuilds itself from the
+    photos."""
+    missing = photos_missing_embeddings(
+        FacePhoto.objects.filter(student__in=students), engine.embedder.name, engine.calibration.gallery_sizes
+    )
     return sum(embed_photo(photo, engine) is not None for photo in missing)
 
 
-def recognisable_embeddings(model_name):
-    """The gallery's rows: the active model's vectors of accepted photos of active students
-    whose consent is recorded. Nobody else can be marked, suggested or be a rival."""
+def recognisable_embeddings(model_name, sizes):
+    """The gallery's rows: the active model's vectors at these face sizes of accepted photos of
+    active students whose consent is recorded. Nobody else can be marked, suggested or be a rival."""
     return FaceEmbedding.objects.filter(
         model_name=model_name,
+        size_px__in=sizes,
         photo__status=FacePhoto.ACCEPTED,
         photo__student__is_active=True,
         photo__student__consent_recorded_at__isnull=False,
     )
 
 
-def gallery_version(model_name):
+def gallery_version(model_name, sizes):
     """A fingerprint of the gallery's rows, one aggregate query: an embedding added or removed,
     a photo refused, a student leaving (inactive) or joining (consent) changes the count, the
     ids or the newest row. Reading every vector per capture would cost a school's worth of
     rows each time."""
     return tuple(
-        recognisable_embeddings(model_name)
+        recognisable_embeddings(model_name, sizes)
         .aggregate(
             rows=Count("pk"),
             last=Max("pk"),
@@ -120,9 +136,10 @@ def gallery_version(model_name):
     )
 
 
-def load_gallery(model_name):
-    rows = recognisable_embeddings(model_name).values_list("photo__student_id", "vector")
-    return Gallery([FaceEmbedding(vector=vector).as_array() for _, vector in rows], [student for student, _ in rows])
+def load_gallery(model_name, sizes):
+    rows = recognisable_embeddings(model_name, sizes).values_list("photo__student_id", "photo_id", "size_px", "vector")
+    vectors = ((student, photo, size, FaceEmbedding(vector=vector).as_array()) for student, photo, size, vector in rows)
+    return Gallery.from_rows(vectors, sizes)
 
 
 class SchoolGallery:
@@ -133,11 +150,12 @@ class SchoolGallery:
     def __init__(self):
         self._version, self._gallery = None, None
 
-    def current(self, model_name):
+    def current(self, model_name, sizes):
+        """The gallery of this model at these face sizes (0: the photos as they are)."""
         # The version is read before the rows: a change in between makes the next check reload.
-        version = (model_name, *gallery_version(model_name))
+        version = (model_name, tuple(sizes), *gallery_version(model_name, sizes))
         if version != self._version:
-            self._gallery, self._version = load_gallery(model_name), version
+            self._gallery, self._version = load_gallery(model_name, sizes), version
         return self._gallery
 
 
@@ -150,6 +168,7 @@ class Recognition:
     face, and a face crop per face when asked for."""
 
     faces: PhotoFaces
+    qualities: list  # quality.FaceQuality per face: picked each face's size band
     decisions: list
     crops: list
     embedder: str
@@ -161,13 +180,12 @@ def recognise(image, roster_ids, engine, with_crops=False):
     whole school), with every recognisable student of the school as a possible rival."""
     faces = analyse_photo(image, engine.detector, engine.embedder)
     started = time.perf_counter()
-    gallery = school_gallery.current(engine.embedder.name)
-    decisions = decide(
-        [face.embedding for face in faces], gallery, roster_ids, face_qualities(image, faces), engine.operating_point
-    )
+    qualities = face_qualities(image, faces)
+    gallery = school_gallery.current(engine.embedder.name, engine.calibration.gallery_sizes)
+    decisions = decide([face.embedding for face in faces], gallery, roster_ids, qualities, engine.calibration)
     match_ms = (time.perf_counter() - started) * 1000
     crops = [crop_file(image, face.box) for face in faces] if with_crops else []
-    return Recognition(faces, decisions, crops, engine.embedder.name, match_ms)
+    return Recognition(faces, qualities, decisions, crops, engine.embedder.name, match_ms)
 
 
 def crop_file(image, box):
@@ -227,7 +245,7 @@ def lock_matched_students(course, matches):
     return enrolled, matched - existing
 
 
-def detected_face(capture, face, decision, enrolled):
+def detected_face(capture, face, quality, decision, enrolled):
     """The DetectedFace row of one face and its decision, for the students still enrolled: a
     mark or suggestion for one removed from the course meanwhile is stored as unknown."""
     x1, y1, x2, y2 = (round(v) for v in face.box)
@@ -248,6 +266,7 @@ def detected_face(capture, face, decision, enrolled):
         suggested_student=suggested,
         suggested_distance=decision.distance if suggested else None,
         embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
+        sharpness=quality.sharpness,
     )
 
 
@@ -263,10 +282,12 @@ def save_results(capture, result):
                 return None
             locked.faces.all().delete()
             enrolled, deleted = lock_matched_students(capture.session.course, result.decisions)
-            for face, decision, crop in zip(result.faces, result.decisions, result.crops, strict=True):
+            for face, quality, decision, crop in zip(
+                result.faces, result.qualities, result.decisions, result.crops, strict=True
+            ):
                 if decision.kind != UNKNOWN and decision.student in deleted:
                     continue  # a deleted student's face and crop must not stay behind as an unknown face
-                detected = detected_face(locked, face, decision, enrolled)
+                detected = detected_face(locked, face, quality, decision, enrolled)
                 detected.crop.save(crop.name, crop, save=False)
                 stored.append(detected)
                 detected.save()

@@ -55,12 +55,15 @@ def first_line(error):
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def embed_enrolment_photo(photo_id):
-    photo = FacePhoto.objects.select_related("student").filter(pk=photo_id).first()
-    engine = pipeline().face_engine()
-    if photo is None or photo.embeddings.filter(model_name=engine.embedder.name).exists():
-        return  # deleted, or already embedded (by a capture that needed it, or an earlier delivery)
+    processing = pipeline()
+    engine = processing.face_engine()
+    photo = processing.photos_missing_embeddings(
+        FacePhoto.objects.filter(pk=photo_id), engine.embedder.name, engine.calibration.gallery_sizes
+    ).first()
+    if photo is None:
+        return  # deleted, refused, or already embedded (by a capture that needed it, or an earlier delivery)
     try:
-        pipeline().embed_photo(photo, engine)
+        processing.embed_photo(photo, engine)
     except ImageRejected as error:
         FacePhoto.objects.filter(pk=photo_id).update(status=FacePhoto.REJECTED, rejection_reason=str(error))
 
@@ -72,8 +75,7 @@ def embed_missing_enrolment_photos():
     from students.models import Student
 
     processing = pipeline()
-    consenting = Student.objects.filter(consent_recorded_at__isnull=False)
-    return processing.embed_missing_photos(consenting, processing.face_engine())
+    return processing.embed_missing_photos(Student.objects.with_consent(), processing.face_engine())
 
 
 @worker_process_init.connect

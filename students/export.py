@@ -53,7 +53,7 @@ def student_record(student):
                 "status": photo.status,
                 "rejection_reason": photo.rejection_reason,
                 "uploaded_at": _when(photo.created_at),
-                "embeddings": sorted(e.model_name for e in photo.embeddings.all()),
+                "embeddings": sorted({e.model_name for e in photo.embeddings.all()}),
             }
             for photo in student.face_photos.all()
         ],

@@ -11,11 +11,17 @@ figures in recognition/engine/calibrations/<model>.json):
   the student varies, so a stranger who resembles them lands closer than to a student with many;
 - the face's quality (size, sharpness, pose): small, blurred or turned faces give drifting
   descriptors.
+The rules depend on the face's size (a Calibration holds one Band of rules per size range): a
+30 px face's descriptor drifts from the same person's 150 px enrolment face for reasons that are
+not identity, so each band has its own distances, measured on faces degraded to its sizes, and
+compares the face with the enrolment photos shrunk to the band's size (Gallery.at). Several
+views of one person (camera snapshots of a lesson) are decided together by decide_people().
 Distances are Euclidean between L2-normalised embeddings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,13 +70,59 @@ class FaceDecision:
         return self.student if self.kind == SUGGEST else None
 
 
+@dataclass(frozen=True)
+class Band:
+    """The rules for faces of one size range. point.min_face_px is where the band starts (a face
+    at least that large and smaller than the band above); in the smallest band it is also the
+    gate under which a face is only suggested."""
+
+    point: OperatingPoint  # one face
+    person_point: OperatingPoint  # the mean of several views of one person (decide_people)
+    gallery_px: int = 0  # compare with the enrolment faces shrunk to this size (0: as they are)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The rules of one embedder, per face-size band (calibration.py sets them)."""
+
+    bands: tuple[Band, ...]  # largest faces first
+
+    @classmethod
+    def single(cls, point: OperatingPoint) -> Calibration:
+        """One set of rules for every face size, person or face, against the photos as they are."""
+        return cls((Band(point, point, 0),))
+
+    @property
+    def base(self) -> OperatingPoint:
+        """The rules of the largest faces: what an enrolment photo is checked against."""
+        return self.bands[0].point
+
+    @property
+    def gallery_sizes(self) -> tuple[int, ...]:
+        """The face sizes the enrolment photos are embedded at: 0 (as they are) and each band's."""
+        return tuple(sorted({0, *(band.gallery_px for band in self.bands)}))
+
+    def band_of(self, quality) -> Band:
+        """The band of a face of this quality (None: of unknown size, the largest faces' rules)."""
+        if quality is None:
+            return self.bands[0]
+        for band in self.bands:
+            if quality.size_px >= band.point.min_face_px:
+                return band
+        return self.bands[-1]
+
+
 class Gallery:
     """Enrolled embeddings (N, dim), one label (student id) per row; a student may have several
     rows (one per enrolment photo). Rows and probes are L2-normalised here (the embedders' output
     already is). Rows are kept sorted by student so the per-student minimum distance is one
-    np.maximum.reduceat of similarities over the columns of one matrix product."""
+    np.maximum.reduceat of similarities over the columns of one matrix product.
 
-    def __init__(self, embeddings, labels):
+    shrunk: {face size in px: Gallery of the same photos embedded at that size} (from_rows);
+    at(size) gives the one to compare a face of that band with."""
+
+    def __init__(self, embeddings, labels, shrunk=None):
+        self.shrunk = dict(shrunk or {})
         labels = list(labels)
         rows = (
             np.asarray(embeddings, dtype=np.float32).reshape(len(labels), -1)
@@ -91,6 +143,27 @@ class Gallery:
 
     def __len__(self) -> int:
         return len(self._row_student)
+
+    @classmethod
+    def from_rows(cls, rows, sizes=(0,)) -> Gallery:
+        """rows: (student, photo, size_px, vector), a photo's vectors at each size it was embedded
+        at (0: the photo as it is). A photo not (yet) embedded at a size stands there as it is,
+        so every size sees every student."""
+        by_photo = {}
+        for student, photo, size, vector in rows:
+            by_photo.setdefault((student, photo), {})[size] = vector
+        photos = [(key, sized) for key, sized in by_photo.items() if 0 in sized]
+        labels = [student for (student, _), _ in photos]
+
+        def at(size):
+            return [sized.get(size, sized[0]) for _, sized in photos]
+
+        shrunk = {size: cls(at(size), labels) for size in sizes if size}
+        return cls(at(0), labels, shrunk)
+
+    def at(self, size: int) -> Gallery:
+        """The photos embedded at this face size (0 or one not embedded: as they are)."""
+        return self.shrunk.get(size, self)
 
     def similarities(self, probes) -> np.ndarray:
         """(F, N) cosine similarity of each probe to each row: ||a - b||^2 = 2 - 2 a.b for unit
@@ -141,11 +214,13 @@ def _unit_rows(rows: np.ndarray) -> np.ndarray:
     return (rows / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
-def decide(probes, gallery: Gallery, roster_ids, qualities, point: OperatingPoint) -> list[FaceDecision]:
+def decide(probes, gallery: Gallery, roster_ids, qualities, rules) -> list[FaceDecision]:
     """One FaceDecision per probe face, in order.
 
     gallery: every enrolled student of the school; roster_ids: the students of this course
-    (None = the whole gallery); qualities: one quality.FaceQuality per face, or None.
+    (None = the whole gallery); qualities: one quality.FaceQuality per face, or None (then every
+    face is taken as a large one); rules: a Calibration, or one OperatingPoint for every size.
+    Each face is decided by the rules of its size band, against the gallery at the band's size.
 
     Reasons: "strong" (mark); "few_photos", "near_roster_student", "near_other_course",
     "small_face", "blurred", "turned" (suggest: would have been a mark but for that rule) or
@@ -157,13 +232,93 @@ def decide(probes, gallery: Gallery, roster_ids, qualities, point: OperatingPoin
     """
     if len(probes) == 0:
         return []  # np.atleast_2d would make one empty probe of an empty list
-    sims = gallery.similarities(probes)
-    n_faces = len(sims)
-    in_roster = gallery.mask_of(roster_ids)
-    if n_faces == 0:
+    vectors = _unit_rows(np.atleast_2d(np.asarray(probes, dtype=np.float32)))
+    calibration = rules if isinstance(rules, Calibration) else Calibration.single(rules)
+    qualities = list(qualities) if qualities is not None else [None] * len(vectors)
+    bands = [calibration.band_of(quality) for quality in qualities]
+    return _decide(vectors, qualities, bands, [band.point for band in bands], gallery, roster_ids)
+
+
+def decide_people(people, gallery: Gallery, roster_ids, calibration: Calibration) -> list[FaceDecision]:
+    """One FaceDecision per person, each seen in one or more photos (camera snapshots of a lesson).
+
+    people: [(vectors, qualities)] per person: (k, dim) descriptors of their k faces and one
+    quality.FaceQuality per face (required: without their sizes small faces would be judged by
+    the rules of large ones; DetectedFace.quality() rebuilds a stored face's). The evidence is
+    the mean of the person's unit
+    descriptors, at the band of their median face size, against the gallery at that size.
+    Several views are decided by the band's person rules, calibrated on the means of many
+    views of held-out people (calibration.person_point): repeated views of one person are not
+    independent evidence, so a look-alike stranger seen in a hundred frames is no nearer to
+    being marked than in the number of views the rules were measured on. A person seen once is
+    decided exactly as decide() decides that face. One person per student, as in decide().
+
+    The views must be one person (a grouping that may merge two people must not call this).
+    """
+    if not people:
         return []
+    means, qualities, bands, points = [], [], [], []
+    for vectors, person_qualities in people:
+        rows = _unit_rows(np.atleast_2d(np.asarray(vectors, dtype=np.float32)))
+        if len(rows) == 0 or len(person_qualities) != len(rows) or None in person_qualities:
+            raise ValueError("a person needs at least one face, and one quality per face")
+        quality = typical_quality(person_qualities)
+        band = calibration.band_of(quality)
+        means.append(rows.mean(axis=0))
+        qualities.append(quality)
+        bands.append(band)
+        points.append(band.person_point if len(rows) > 1 else band.point)
+    return _decide(_unit_rows(np.stack(means)), qualities, bands, points, gallery, roster_ids)
+
+
+def decide_person(vectors, qualities, gallery: Gallery, roster_ids, calibration: Calibration) -> FaceDecision:
+    """decide_people() for one person: (k, dim) descriptors of their k faces, k qualities."""
+    return decide_people([(vectors, qualities)], gallery, roster_ids, calibration)[0]
+
+
+def typical_quality(qualities):
+    """The median face of a person's views: the band and gates of the evidence as a whole."""
+    return dataclasses.replace(
+        qualities[0],
+        size_px=float(np.median([q.size_px for q in qualities])),
+        sharpness=float(np.median([q.sharpness for q in qualities])),
+        yaw=float(np.median([q.yaw for q in qualities])),
+    )
+
+
+def _decide(vectors, qualities, bands, points, gallery: Gallery, roster_ids) -> list[FaceDecision]:
+    """The tiers of unit vectors, each with its band (which gallery size) and rules, then one
+    face per student."""
+    n_faces = len(vectors)
+    in_roster = gallery.mask_of(roster_ids)
     if not in_roster.any():
         return [FaceDecision(UNKNOWN, None, None, None, None, None, 0, "no_gallery") for _ in range(n_faces)]
+    facts = [None] * n_faces
+    for size in {band.gallery_px for band in bands}:
+        faces = [f for f in range(n_faces) if bands[f].gallery_px == size]
+        for f, fact in zip(faces, _evidence(vectors[faces], gallery.at(size), in_roster)):
+            facts[f] = dict(fact, photos=gallery.photo_count(fact["student"]))
+    proposals = []
+    for f in range(n_faces):
+        kind, reason = _tier(facts[f], qualities[f], points[f])
+        proposals.append((facts[f]["distance"], f, kind, reason, facts[f]))
+
+    decisions = [None] * n_faces
+    taken = set()
+    for _distance, f, kind, reason, fact in sorted(proposals, key=lambda p: (p[0], p[1])):
+        if kind != UNKNOWN and fact["student"] in taken:
+            kind, reason = UNKNOWN, "taken"
+        elif kind != UNKNOWN:
+            taken.add(fact["student"])
+        decisions[f] = FaceDecision(kind, reason=reason, **fact)
+    return decisions
+
+
+def _evidence(vectors, gallery: Gallery, in_roster) -> list[dict]:
+    """Per unit vector: the nearest roster student, the distances to them and to the next one,
+    and the nearest student outside the roster (the rival)."""
+    sims = gallery.similarities(vectors)
+    n_faces = len(sims)
     # Per-student distances are needed for the roster only; of the rest of the school only the
     # nearest row matters (the rival), and a row maximum needs no per-student reduction.
     roster_rows = gallery.rows_of(in_roster)
@@ -182,31 +337,16 @@ def decide(probes, gallery: Gallery, roster_ids, qualities, point: OperatingPoin
         sims[:, roster_rows] = -np.inf  # our own temporary: hide the roster from the rival search
         rival_row = sims.argmax(axis=1)
         rival_distance = to_distance(sims[faces, rival_row])
-
-    proposals = []
-    for f in range(n_faces):
-        student = gallery.students[roster_students[order[f, 0]]]
-        facts = dict(
-            student=student,
+    return [
+        dict(
+            student=gallery.students[roster_students[order[f, 0]]],
             distance=float(best[f]),
             second_distance=float(second[f]) if np.isfinite(second[f]) else None,
             rival=gallery.students[gallery._row_student[rival_row[f]]] if rival_row is not None else None,
             rival_distance=float(rival_distance[f]) if rival_row is not None else None,
-            photos=gallery.photo_count(student),
         )
-        quality = qualities[f] if qualities is not None else None
-        kind, reason = _tier(facts, quality, point)
-        proposals.append((facts["distance"], f, kind, reason, facts))
-
-    decisions = [None] * n_faces
-    taken = set()
-    for _distance, f, kind, reason, facts in sorted(proposals, key=lambda p: (p[0], p[1])):
-        if kind != UNKNOWN and facts["student"] in taken:
-            kind, reason = UNKNOWN, "taken"
-        elif kind != UNKNOWN:
-            taken.add(facts["student"])
-        decisions[f] = FaceDecision(kind, reason=reason, **facts)
-    return decisions
+        for f in range(n_faces)
+    ]
 
 
 def _tier(facts, quality, point: OperatingPoint) -> tuple[str, str]:

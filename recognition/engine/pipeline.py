@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -98,6 +100,46 @@ def choose_enrolment_face(faces):
 
 def embed_enrolment_photo(image, detector, embedder) -> np.ndarray:
     """(dim,) embedding of the student's face in an enrolment photo."""
+    return embed_enrolment_photo_at_sizes(image, detector, embedder, (0,))[0]
+
+
+def embed_enrolment_photo_at_sizes(image, detector, embedder, sizes) -> dict[int, np.ndarray]:
+    """{size: (dim,) embedding} of the student's face in an enrolment photo as it is (size 0)
+    and shrunk so the face is `size` px: the gallery a face of that size is compared with (a
+    sharp 150 px face and a 30 px one are far apart for reasons that are not identity)."""
     pixels = _as_array(image)
-    face = choose_enrolment_face(detector.detect(pixels))
-    return embedder.embed(pixels, [face])[0]
+    return embed_face_at_sizes(pixels, choose_enrolment_face(detector.detect(pixels)), embedder, sizes)
+
+
+def embed_face_at_sizes(pixels: np.ndarray, face, embedder, sizes) -> dict[int, np.ndarray]:
+    """{size: (dim,) embedding} of one face of a photo as it is (0) and shrunk to each size; a
+    face no larger than a size is embedded as it is for that size (enlarging adds nothing)."""
+    side = min(face.box[2] - face.box[0], face.box[3] - face.box[1])
+    vectors = {}
+    as_it_is = None
+    for size in sizes:
+        if size and size < side:
+            small, small_face = shrink_to_face_size(pixels, face, size)
+            vectors[size] = embedder.embed(small, [small_face])[0]
+        else:
+            as_it_is = embedder.embed(pixels, [face])[0] if as_it_is is None else as_it_is
+            vectors[size] = as_it_is
+    return vectors
+
+
+def shrink_to_face_size(pixels: np.ndarray, face, size: float):
+    """The photo scaled down so the face's shorter box side is `size` px (area averaging, as a
+    sensor farther away sees it), and the face (box, landmarks) scaled with it. The landmarks are
+    the full-size photo's, more exact than a detection on the small one."""
+    height, width = pixels.shape[:2]
+    scale = size / min(face.box[2] - face.box[0], face.box[3] - face.box[1])
+    new_width, new_height = max(1, round(width * scale)), max(1, round(height * scale))
+    small = cv2.resize(pixels, (new_width, new_height), interpolation=cv2.INTER_AREA)
+    sx, sy = new_width / width, new_height / height
+    x1, y1, x2, y2 = face.box
+    moved = dataclasses.replace(
+        face,
+        box=(x1 * sx, y1 * sy, x2 * sx, y2 * sy),
+        landmarks=(np.asarray(face.landmarks) * np.array([sx, sy])).astype(np.float32),
+    )
+    return small, moved

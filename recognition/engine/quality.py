@@ -12,15 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
-
-from .align import DLIB_TEMPLATE_150, similarity_transform
 
 # Sharpness is measured on a 64 px chip (the 150 px template scaled), so it
 # depends on the face, not on how large it is in the photo, and costs ~0.1 ms.
 _CHIP = 64
-_TEMPLATE = DLIB_TEMPLATE_150 * (_CHIP / 150.0)
 
 
 @dataclass(frozen=True)
@@ -32,15 +28,28 @@ class FaceQuality:
 
 def face_quality(gray: np.ndarray, box, landmarks) -> FaceQuality:
     """Quality of one face. gray: (H, W) uint8 of the whole photo."""
+    # OpenCV only where pixels are measured: a web process (no face stack installed) rebuilds
+    # the quality of a stored face with stored_quality().
+    import cv2
+
+    from .align import DLIB_TEMPLATE_150, similarity_transform
+
     landmarks = np.asarray(landmarks, dtype=np.float64)
     chip = cv2.warpAffine(
         gray,
-        similarity_transform(landmarks, _TEMPLATE),
+        similarity_transform(landmarks, DLIB_TEMPLATE_150 * (_CHIP / 150.0)),
         (_CHIP, _CHIP),
         flags=cv2.INTER_AREA,
         borderMode=cv2.BORDER_REPLICATE,
     )
     sharpness = float(cv2.Laplacian(chip, cv2.CV_32F).var())
+    return stored_quality(box, landmarks, sharpness)
+
+
+def stored_quality(box, landmarks, sharpness: float) -> FaceQuality:
+    """The quality of a face from its box, 5 landmarks and measured sharpness (what a stored
+    face keeps): size and yaw need no pixels."""
+    landmarks = np.asarray(landmarks, dtype=np.float64)
     left_eye, right_eye, nose = landmarks[0], landmarks[1], landmarks[2]
     axis = right_eye - left_eye
     eye_gap = float(np.dot(axis, axis))
@@ -54,5 +63,7 @@ def face_qualities(image_rgb, faces) -> list[FaceQuality]:
     """One FaceQuality per face (anything with .box and .landmarks) of an RGB photo."""
     if not len(faces):
         return []
+    import cv2
+
     gray = cv2.cvtColor(np.ascontiguousarray(np.asarray(image_rgb), dtype=np.uint8), cv2.COLOR_RGB2GRAY)
     return [face_quality(gray, face.box, face.landmarks) for face in faces]

@@ -1,7 +1,7 @@
 """Each face keeps the machine's decision: a mark (student, distance), a suggestion (suggested
 student, distance: nobody marked) or unknown, with the reason; the API and the session page say
 which. Real worker path on the shared dataset: in faceapi_bbt4.jpg Sheldon and Bernadette are
-strong evidence, Raj's face (0.315) is just past the calibrated auto-mark distance (0.313)."""
+strong evidence, Raj's face (0.315) is just past the calibrated auto-mark distance (0.314)."""
 
 import re
 
@@ -122,6 +122,19 @@ def test_save_results_returns_what_it_stored_and_nothing_when_another_delivery_d
     assert len(stored) == len(result.faces) == 6
     assert save_results(capture, result) is None
     assert DetectedFace.objects.filter(capture=capture).count() == 6
+    # Each face keeps the quality its size band was picked by, for deciding it with the same
+    # person's other faces later (match.decide_people).
+    rules = face_engine().calibration
+    for face, quality in zip(stored, result.qualities, strict=True):
+        kept = DetectedFace.objects.get(pk=face.pk).quality()
+        assert kept.sharpness == quality.sharpness
+        assert kept.size_px == pytest.approx(quality.size_px, abs=1.0) and kept.yaw == pytest.approx(
+            quality.yaw, abs=0.02
+        )
+        assert rules.band_of(kept) is rules.band_of(quality)
+    # A face stored before its sharpness was kept counts as blurred: never marked on its own.
+    old = DetectedFace(x1=0, y1=0, x2=90, y2=90, landmarks=[[30, 40], [60, 40], [45, 55], [33, 70], [57, 70]])
+    assert old.quality().sharpness == 0.0 and old.quality().sharpness < rules.band_of(old.quality()).point.min_sharpness
 
 
 def test_the_admin_shows_each_faces_decision(client, recognised):

@@ -188,7 +188,7 @@ def test_an_admins_upload_that_looks_like_another_student_is_held_for_a_second_l
     assert photo.status == FacePhoto.HELD and photo.lookalike == sheldon
     assert photo.hold_reason.startswith("This looks like BBT Sheldon: ")
     assert "Shelly Cooper has no accepted photo yet" in photo.hold_reason
-    assert duplicate.pk not in load_gallery(engine.embedder.name).students
+    assert duplicate.pk not in load_gallery(engine.embedder.name, engine.calibration.gallery_sizes).students
 
 
 @pytest.mark.slow
@@ -332,7 +332,7 @@ def test_a_refused_photo_never_enters_the_gallery(client, school, photos_of_two_
     assert not ada_photo.embeddings.exists()
     ada = Student.objects.filter(pk=school.ada.pk)
     assert embed_missing_photos(ada, engine) == 0 and not set(ada.values_list("pk", flat=True)) & set(
-        load_gallery(engine.embedder.name).students
+        load_gallery(engine.embedder.name, engine.calibration.gallery_sizes).students
     )
     # Approving it later changes nothing: only a held photo can be approved.
     approve_held_photos(FacePhoto.objects.filter(pk=ada_photo.pk), school.admin)

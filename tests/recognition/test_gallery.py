@@ -3,6 +3,8 @@ photos of the active model, consent recorded, active), kept in memory and read a
 its fingerprint changes; the rival check of decide() sees it whole. Real database, real models,
 real photos of the shared dataset; a large school is made of real rows with made-up vectors."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from recognition.captures import create_capture
+from recognition.engine.match import Calibration
 from recognition.enrolment import add_enrolment_photo
 from recognition.enrolment_review import approve_held_photos
 from recognition.models import Capture, DetectedFace, FaceEmbedding, FacePhoto
@@ -42,8 +45,12 @@ def capture_of(session, faces_dataset, name=GROUP_PHOTO):
     return create_capture(session, SimpleUploadedFile("class.jpg", photo, "image/jpeg"))
 
 
+def current_gallery(engine):
+    return school_gallery.current(engine.embedder.name, engine.calibration.gallery_sizes)
+
+
 def gallery_students(engine):
-    return set(school_gallery.current(engine.embedder.name).students)
+    return set(current_gallery(engine).students)
 
 
 def test_a_face_as_near_to_a_student_of_another_course_is_not_marked(faces_dataset, engine):
@@ -83,15 +90,14 @@ def test_the_gallery_is_the_recognisable_students_and_follows_every_change(faces
     no_consent = make_student("S3", "Not yet")
     enrol_photos(no_consent, sorted((faces_dataset / "identities" / "BBT_Stuart").iterdir())[:1])
     embed_missing_photos(Student.objects.all(), engine)
-    model = engine.embedder.name
     assert gallery_students(engine) == {raj.pk, howard.pk}
-    assert len(school_gallery.current(model)) == 3
+    assert len(current_gallery(engine)) == 3
 
     new_photo, _ = add_enrolment_photo(raj, raj_photos[2].read_bytes(), source=FacePhoto.ADMIN)
     embed_missing_photos(Student.objects.filter(pk=raj.pk), engine)
-    assert len(school_gallery.current(model)) == 4
+    assert len(current_gallery(engine)) == 4
     new_photo.delete()
-    assert len(school_gallery.current(model)) == 3
+    assert len(current_gallery(engine)) == 3
 
     Student.objects.filter(pk=howard.pk).update(is_active=False)
     assert gallery_students(engine) == {raj.pk}
@@ -147,7 +153,7 @@ def test_the_queries_of_a_capture_do_not_grow_with_the_school(faces_dataset, eng
     reads_vectors = [sql for sql in reloaded if '"vector"' in sql]
     assert len(reads_vectors) == 1 and len(reloaded) == len(small) + 1
     assert not any('"vector"' in sql for sql in small + large)
-    assert len(school_gallery.current(model).students) == 3 + 20 + 400
+    assert len(current_gallery(engine).students) == 3 + 20 + 400
     assert set(session.attendance.values_list("student__full_name", flat=True)) == {"BBT Sheldon", "BBT Bernadette"}
 
 
@@ -162,7 +168,36 @@ def test_a_capture_before_its_students_photos_are_embedded_embeds_them_itself(fa
     process_capture(capture_of(session, faces_dataset).pk)
 
     assert set(session.attendance.values_list("student__full_name", flat=True)) == set(cast)
-    assert FaceEmbedding.objects.count() == 6
+    assert embedded_sizes() == {photo.pk: engine.calibration.gallery_sizes for photo in FacePhoto.objects.all()}
+    assert len(engine.calibration.gallery_sizes) > 1
+
+
+def embedded_sizes(model_name=None):
+    """{photo id: the face sizes it has a vector at}."""
+    rows = FaceEmbedding.objects.filter(**({"model_name": model_name} if model_name else {}))
+    sizes = {}
+    for photo, size in rows.order_by("size_px").values_list("photo_id", "size_px"):
+        sizes[photo] = sizes.get(photo, ()) + (size,)
+    return sizes
+
+
+def test_a_calibration_with_another_size_band_embeds_the_photos_at_its_size(faces_dataset, engine):
+    """The index is keyed by model and face size: rules that compare small faces with photos
+    shrunk to a size nobody was embedded at find every photo missing it, and the gallery then
+    holds it; the rows at the other sizes are kept."""
+    enrol_identities(faces_dataset, ["BBT_Sheldon", "BBT_Raj"], make_course("PHYS1"), photos_each=2)
+    embed_missing_photos(Student.objects.all(), engine)
+    before = {row.pk: row.created_at for row in FaceEmbedding.objects.all()}
+    smallest = engine.calibration.bands[-1]
+    banded = Calibration((*engine.calibration.bands, dataclasses.replace(smallest, gallery_px=20)))
+    rebanded = dataclasses.replace(engine, calibration=banded)
+
+    assert embed_missing_photos(Student.objects.all(), rebanded) == 4
+    assert set(embedded_sizes().values()) == {banded.gallery_sizes}
+    assert {row.pk: row.created_at for row in FaceEmbedding.objects.exclude(size_px=20)} == before
+    gallery = current_gallery(rebanded)
+    assert len(gallery.at(20)) == len(gallery) == 4 and not np.allclose(gallery.at(20).embeddings, gallery.embeddings)
+    assert embed_missing_photos(Student.objects.all(), rebanded) == 0
 
 
 def test_a_starting_worker_embeds_every_photo_missing_for_the_active_model(faces_dataset, engine, eager_celery):
@@ -176,5 +211,6 @@ def test_a_starting_worker_embeds_every_photo_missing_for_the_active_model(faces
 
     FaceEmbedding.objects.all().delete()
     requeue_waiting_captures()
-    assert FaceEmbedding.objects.filter(model_name=engine.embedder.name).count() == 4
+    assert set(embedded_sizes(engine.embedder.name).values()) == {engine.calibration.gallery_sizes}
+    assert len(embedded_sizes(engine.embedder.name)) == 4
     assert FacePhoto.objects.get(student=waiting).status == FacePhoto.PENDING
