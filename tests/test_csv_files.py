@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from students.csv_files import inert_cell
 from students.models import AttendanceRecord, Student
+from tests.factories import make_course, make_session, make_student, make_user
 from tests.web.school import (
     school,  # noqa: F401 - a fixture
 )
@@ -50,3 +51,18 @@ def test_the_admins_attendance_csv_writes_a_formula_name_as_text(client, school)
     )
     (header, row) = csv_rows(response)
     assert row[header.index("student")] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+
+
+def test_attendance_csv_export_lists_the_selected_records(client):
+    client.force_login(make_user("boss", is_staff=True, is_superuser=True))
+    student = make_student("S7", "Ada Lovelace")
+    session = make_session(make_course("CS1", students=[student]))
+    record = AttendanceRecord.objects.create(session=session, student=student, status="late", source="photo")
+    response = client.post(
+        reverse("admin:students_attendancerecord_changelist"),
+        {"action": "export_csv", "_selected_action": [record.pk]},
+    )
+    assert response.status_code == 200
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0].startswith("course,session start,student number")
+    assert lines[1].startswith("CS1,") and ",S7,Ada Lovelace,late," in lines[1]
