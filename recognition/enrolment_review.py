@@ -1,7 +1,7 @@
 """The door of a student's gallery: once an enrolment photo's face is embedded, is the photo
 accepted at once, or held until a school admin approves it?
 
-One mistaken click must not teach the system a face (DESIGN.md). So:
+One mistaken click must not teach the system a face (docs/architecture.md, invariants). So:
 - a face a teacher named in a class photo (source REVIEW) is accepted only when it is
   corroborated by the student's accepted photos: it would mark the student present by the same
   rule attendance uses (within the calibrated auto-mark distance for the student's number of

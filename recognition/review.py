@@ -1,5 +1,5 @@
 """A teacher's corrections to what recognition made of a session's captures: every machine
-decision can be undone where the teacher sees it (DESIGN.md).
+decision can be undone where the teacher sees it (docs/architecture.md, invariants).
 
 Each action takes the faces of one person: one face, or every face of an unknown person the
 page groups across the session's captures (unknown_people). Attendance changes go through

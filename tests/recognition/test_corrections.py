@@ -1,4 +1,4 @@
-"""Every face is correctable (the trust issue; DESIGN.md: every machine decision can be undone
+"""Every face is correctable (the trust issue; docs/architecture.md: every machine decision can be undone
 where the teacher sees it, with the audit trail saying who and why).
 
 Real worker path on the shared dataset: the cast of The Big Bang Theory is enrolled; in

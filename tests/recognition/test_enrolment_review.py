@@ -1,5 +1,5 @@
 """What may enter a student's gallery: a teacher's one click does not teach the system a face
-(DESIGN.md). A face named in a class photo is used at once only when the student's accepted
+(docs/architecture.md, invariants). A face named in a class photo is used at once only when the student's accepted
 photos corroborate it, otherwise after a school admin approves it; a photo from any route that
 looks like another student is held naming them; teachers see their students' photos.
 
