@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from access.devices import DeviceOnly, device_of, persons_and_devices
-from students.permissions import sessions_for_caller, sessions_managed_by
+from students.permissions import session_for_caller, sessions_managed_by
 
 from .captures import (
     ImageRejected,
@@ -61,7 +61,7 @@ DEVICES_READ = persons_and_devices(
 def session_captures(request, pk):
     """The session's latest captures (GET), or a new class photo or camera snapshot (POST,
     multipart field `image`): answered 202 at once, recognition runs in the background."""
-    session = get_object_or_404(sessions_for_caller(request), pk=pk)
+    session = session_for_caller(request, pk)
     if request.method == "GET":
         captures = latest_captures(captures_for_caller(request).filter(session=session))
         return Response(CaptureSerializer(captures, many=True, context={"request": request}).data)

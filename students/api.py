@@ -5,7 +5,6 @@ sessions; a student only reads their own records at /api/me/attendance/."""
 from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status
@@ -17,7 +16,7 @@ from access.roles import student_of
 
 from .attendance import set_status
 from .overview import course_summaries, roster
-from .permissions import courses_for_caller, sessions_for_caller, sessions_managed_by
+from .permissions import course_for_caller, courses_for_caller, enrolled_student, managed_session, sessions_for_caller
 from .serializers import (
     ClassSessionSerializer,
     CourseSerializer,
@@ -44,7 +43,7 @@ def course_list(request):
 @permission_classes([DEVICES_READ])
 def course_sessions(request, pk):
     """A course's sessions (GET), or a new session (POST, teachers only)."""
-    course = get_object_or_404(courses_for_caller(request), pk=pk)
+    course = course_for_caller(request, pk)
     if request.method == "GET":
         sessions = sessions_for_caller(request).filter(course=course).order_by("starts_at")
         return Response(ClassSessionSerializer(sessions, many=True).data)
@@ -62,7 +61,7 @@ def roster_entries(session):
 @api_view(["GET"])
 def session_attendance(request, pk):
     """Every enrolled student of the session with their status (null: not seen yet)."""
-    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
+    session = managed_session(request, pk)
     return Response(RosterEntrySerializer(roster_entries(session), many=True).data)
 
 
@@ -70,8 +69,8 @@ def session_attendance(request, pk):
 @api_view(["PATCH"])
 def session_attendance_record(request, pk, student_pk):
     """Set one student's status in a session, with an optional reason for the audit trail."""
-    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
-    student = get_object_or_404(session.course.students, pk=student_pk)
+    session = managed_session(request, pk)
+    student = enrolled_student(session.course, student_pk)
     change = StatusChangeSerializer(data=request.data)
     change.is_valid(raise_exception=True)
     record = set_status(

@@ -18,11 +18,36 @@ from .models import ClassSession, Course, Student
 
 def in_reach(queryset, pk, not_yours):
     """The object of the queryset (one of those a caller may reach) with this pk, or NotYours
-    with the message `not_yours`, the same whether it exists or not."""
-    found = queryset.filter(pk=pk).first()
+    with the message `not_yours`, the same whether it exists or not. Views and the API fetch
+    through the helpers below (and recognition/permissions.py's), which name what they fetch."""
+    found = queryset.filter(pk=pk).first() if str(pk).isdigit() else None
     if found is None:
         raise NotYours(not_yours)
     return found
+
+
+def managed_course(request, pk):
+    return in_reach(courses_managed_by(request.user), pk, "You don't teach this course, or it does not exist.")
+
+
+def managed_session(request, pk):
+    return in_reach(
+        sessions_managed_by(request.user).select_related("course"),
+        pk,
+        "You don't teach this session's course, or the session does not exist.",
+    )
+
+
+def enrolled_student(course, pk):
+    return in_reach(course.students.all(), pk, "This student is not enrolled in the course, or does not exist.")
+
+
+def course_for_caller(request, pk):
+    return in_reach(courses_for_caller(request), pk, "This course is not within your reach, or it does not exist.")
+
+
+def session_for_caller(request, pk):
+    return in_reach(sessions_for_caller(request), pk, "This session is not within your reach, or it does not exist.")
 
 
 # --- A person's reach -------------------------------------------------------------------------

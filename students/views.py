@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,22 +16,10 @@ from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
-from .permissions import courses_managed_by, in_reach, sessions_managed_by
+from .permissions import courses_managed_by, enrolled_student, managed_course, managed_session, sessions_managed_by
 from .session_photos import session_photos
 from .times import session_time
 from .timetable import TimetableError, create_series_sessions, set_cancelled
-
-
-def managed_course(request, pk):
-    return in_reach(courses_managed_by(request.user), pk, "You don't teach this course, or it does not exist.")
-
-
-def managed_session(request, pk):
-    return in_reach(
-        sessions_managed_by(request.user).select_related("course"),
-        pk,
-        "You don't teach this session's course, or the session does not exist.",
-    )
 
 
 @login_required
@@ -176,7 +164,7 @@ def back_to(session, place):
 @require_POST
 def session_set_status(request, pk, student_pk):
     session = managed_session(request, pk)
-    student = get_object_or_404(session.course.students, pk=student_pk)
+    student = enrolled_student(session.course, student_pk)
     form = StatusForm(request.POST)
     row = f"student-{student.pk}"
     if not form.is_valid():
