@@ -1,7 +1,6 @@
 """Captures over the REST API: the session page, scripts and classroom cameras send photos
 here and poll each capture until the worker has done with it."""
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -11,7 +10,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from access.devices import DeviceOnly, device_of, persons_and_devices
-from students.permissions import session_for_caller, sessions_managed_by
+from students.permissions import enrolled_student, managed_session, session_for_caller
 
 from .captures import (
     ImageRejected,
@@ -23,8 +22,8 @@ from .captures import (
 )
 from .classroom import NoSessionOn, session_on_now
 from .models import Capture
-from .permissions import captures_for_caller, captures_managed_by, faces_managed_by
-from .queries import latest_captures, person_faces, with_faces
+from .permissions import capture_for_caller, captures_for_caller, managed_capture, managed_faces
+from .queries import latest_captures
 from .review import (
     ReviewRefused,
     assign_faces,
@@ -119,9 +118,9 @@ def capture_detail(request, pk):
     DELETE (teachers, not devices) removes a photo sent by mistake: the capture, its faces, crops
     and image; a machine mark only it supported is withdrawn, a person's decisions stay."""
     if request.method == "DELETE":
-        remove_capture(get_object_or_404(captures_managed_by(request.user), pk=pk), request.user)
+        remove_capture(managed_capture(request, pk), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-    capture = get_object_or_404(with_faces(captures_for_caller(request)), pk=pk)
+    capture = capture_for_caller(request, pk)
     return Response(CaptureSerializer(capture, context={"request": request}).data)
 
 
@@ -132,7 +131,7 @@ def session_unknown_people(request, pk):
     person across its captures: one entry per person, with the best suggestion none of its faces
     rejected. Act on a person with the face actions below, its first face's id in the path and
     the others in `also`."""
-    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
+    session = managed_session(request, pk)
     return Response(UnknownPersonSerializer(unknown_people(session), many=True, context={"request": request}).data)
 
 
@@ -144,7 +143,7 @@ def correct_faces(request, pk, correction, body_class=FaceCorrectionSerializer):
     body = body_class(data=request.data)
     body.is_valid(raise_exception=True)
     fields = dict(body.validated_data)
-    faces = person_faces(faces_managed_by(request.user), pk, fields.pop("also"))
+    faces = managed_faces(request, pk, fields.pop("also"))
     try:
         correction(faces, request.user, **fields)
     except ReviewRefused as refusal:
@@ -172,7 +171,7 @@ def face_reject(request, pk):
 
 
 def assign_to_student_of_course(faces, user, student, add_to_enrolment):
-    student = get_object_or_404(faces[0].capture.session.course.students, pk=student)
+    student = enrolled_student(faces[0].capture.session.course, student)
     return assign_faces(faces, student, user, add_to_enrolment=add_to_enrolment)
 
 

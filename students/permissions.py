@@ -42,6 +42,16 @@ def enrolled_student(course, pk):
     return in_reach(course.students.all(), pk, "This student is not enrolled in the course, or does not exist.")
 
 
+def taught_student(request, pk):
+    return in_reach(students_taught_by(request.user), pk, "You don't teach this student, or they do not exist.")
+
+
+def enrollable_student(request, pk):
+    return in_reach(
+        students_enrollable_by(request.user), pk, "Only a school admin enrols students, or the student does not exist."
+    )
+
+
 def course_for_caller(request, pk):
     return in_reach(courses_for_caller(request), pk, "This course is not within your reach, or it does not exist.")
 

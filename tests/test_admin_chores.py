@@ -337,7 +337,7 @@ def test_other_refusals_show_the_sites_404_and_403_pages_with_debug_on(client, s
     face_photo = client.get("/files/enrolment/999999/")
     assert (
         face_photo.status_code == 404
-        and "This page does not exist, or it is not yours to see." in face_photo.content.decode()
+        and "This photo does not exist, or it is not yours to see." in face_photo.content.decode()
     )
     client.force_login(school.ada_user)
     assert "URLconf" not in client.get("/me/attendance/").content.decode()
