@@ -179,6 +179,45 @@ class Capture(models.Model):
         return f"Capture {self.pk} of {self.session} ({self.status})"
 
 
+class SessionPerson(models.Model):
+    """One person across the captures of a session: the faces the worker took to be the same
+    person (recognition/people.py), and the decisions a teacher made about them, which every
+    face of the person shares, the faces that arrive later included.
+
+    Kept for the person-level rule of the engine as well: the sum of the faces' L2-normalised
+    descriptors and their count (the running mean, people.person_evidence); each face keeps its
+    size and quality."""
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="people")
+    embedder = models.CharField(max_length=64, help_text="The model of its descriptors: others are not comparable.")
+    descriptor_sum = models.BinaryField(
+        default=b"", help_text="Sum of its faces' L2-normalised descriptors (float64); empty for a face without one."
+    )
+    face_count = models.PositiveIntegerField(default=0)
+    student = models.ForeignKey(
+        Student,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who a teacher said the person is.",
+    )
+    dismissed = models.BooleanField(default=False, help_text="A teacher said it is none of the course's students.")
+    rejected_students = models.ManyToManyField(
+        Student, blank=True, related_name="+", help_text="Students a teacher said the person is not."
+    )
+    decided_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"Person {self.pk} of {self.session} ({self.face_count} faces)"
+
+
 class DetectedFace(models.Model):
     """One face of a capture and what the machine decided about it (match.decide): a mark sets
     `student`, a suggestion only `suggested_student`, which marks nobody until a person assigns
@@ -229,9 +268,20 @@ class DetectedFace(models.Model):
     dismissed = models.BooleanField(
         default=False, help_text="A person said it is none of the course's students: it no longer asks who it is."
     )
-    # The face's descriptor (float32, as FaceEmbedding's), to group the unknown faces of a
-    # session by person; empty for faces stored before it was kept.
+    # The face's descriptor (float32, as FaceEmbedding's), to place the face in the session's
+    # people; empty for faces stored before it was kept.
     embedding = models.BinaryField(blank=True, default=b"")
+    person = models.ForeignKey(
+        SessionPerson,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="faces",
+        help_text="Who of the session's people the face is: decisions about the person are the face's.",
+    )
+    # The quality measures (engine/quality.py) besides the box's size, for the person-level rule.
+    sharpness = models.FloatField(null=True, blank=True)
+    yaw = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["capture", "x1"]

@@ -31,6 +31,7 @@ from .engine.quality import face_qualities
 from .engine.threads import configure_threads
 from .enrolment_review import admit_enrolment_photo
 from .models import Capture, DetectedFace, FaceEmbedding, FacePhoto
+from .people import join_session_people
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +147,15 @@ school_gallery = SchoolGallery()
 
 @dataclass(frozen=True)
 class Recognition:
-    """What recognise() made of one photo: the faces (with timings), one match.FaceDecision per
-    face, and a face crop per face when asked for."""
+    """What recognise() made of one photo: the faces (with timings), one match.FaceDecision and
+    one quality.FaceQuality per face, and a face crop per face when asked for."""
 
     faces: PhotoFaces
     decisions: list
     crops: list
     embedder: str
     match_ms: float
+    qualities: list
 
 
 def recognise(image, roster_ids, engine, with_crops=False):
@@ -162,12 +164,11 @@ def recognise(image, roster_ids, engine, with_crops=False):
     faces = analyse_photo(image, engine.detector, engine.embedder)
     started = time.perf_counter()
     gallery = school_gallery.current(engine.embedder.name)
-    decisions = decide(
-        [face.embedding for face in faces], gallery, roster_ids, face_qualities(image, faces), engine.operating_point
-    )
+    qualities = face_qualities(image, faces)
+    decisions = decide([face.embedding for face in faces], gallery, roster_ids, qualities, engine.operating_point)
     match_ms = (time.perf_counter() - started) * 1000
     crops = [crop_file(image, face.box) for face in faces] if with_crops else []
-    return Recognition(faces, decisions, crops, engine.embedder.name, match_ms)
+    return Recognition(faces, decisions, crops, engine.embedder.name, match_ms, qualities)
 
 
 def crop_file(image, box):
@@ -212,7 +213,7 @@ def lock_matched_students(course, matches):
     return enrolled, matched - existing
 
 
-def detected_face(capture, face, decision, enrolled):
+def detected_face(capture, face, decision, enrolled, quality):
     """The DetectedFace row of one face and its decision, for the students still enrolled: a
     mark or suggestion for one removed from the course meanwhile is stored as unknown."""
     x1, y1, x2, y2 = (round(v) for v in face.box)
@@ -233,6 +234,8 @@ def detected_face(capture, face, decision, enrolled):
         suggested_student=suggested,
         suggested_distance=decision.distance if suggested else None,
         embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
+        sharpness=quality.sharpness,
+        yaw=quality.yaw,
     )
 
 
@@ -248,13 +251,17 @@ def save_results(capture, result):
                 return None
             locked.faces.all().delete()
             enrolled, deleted = lock_matched_students(capture.session.course, result.decisions)
-            for face, decision, crop in zip(result.faces, result.decisions, result.crops, strict=True):
+            faces = zip(result.faces, result.decisions, result.crops, result.qualities, strict=True)
+            for face, decision, crop, quality in faces:
                 if decision.kind != UNKNOWN and decision.student in deleted:
                     continue  # a deleted student's face and crop must not stay behind as an unknown face
-                detected = detected_face(locked, face, decision, enrolled)
+                detected = detected_face(locked, face, decision, enrolled, quality)
                 detected.crop.save(crop.name, crop, save=False)
                 stored.append(detected)
                 detected.save()
+            # One person per session: what a teacher decided about a person holds for its new faces.
+            join_session_people(locked, stored, result.embedder)
+            for detected in stored:
                 if detected.student is not None:
                     mark_seen(capture.session, detected.student, capture.taken_at, capture.source, detected.distance)
             finish_capture(locked, capture, result)

@@ -1,0 +1,326 @@
+"""One person per session: the faces of a session's captures that are one person, kept as a
+SessionPerson as the worker saves each capture, and the decisions a teacher makes about them.
+
+- Placing: each face of a new capture joins the nearest person of the session it is compatible
+  with (engine/grouping.place_faces: within the grouping distance of every face of the person,
+  never two faces of one photo), or starts a new person. Nothing already placed moves, and
+  nothing is grouped when the page or the API reads the people: they are plain queries.
+- Sharing: a teacher's decision about a face is one about its person (review.py acts on every
+  face of it), and it is carried to the faces that join the person later: named as the student,
+  "not one of my students", or "not <student>". So a second photo of the class asks nothing
+  about anyone decided in the first.
+- Asking: "Who is this?" asks about a person only while nobody is decided for it: no teacher
+  named or dismissed it, none of its faces marks a student, and its best suggestion is not a
+  student already seen in the session (unknown_people).
+
+The person-level rule of the engine (combining the evidence of a person's several snapshots,
+decide_person on the engine's branch) reads person_evidence(); its place is where a capture's
+faces have joined their people, at the end of join_session_people.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.utils import timezone
+
+from students.attendance import lock_session
+from students.models import ClassSession
+
+from .engine.calibration import NotCalibrated, operating_point
+from .engine.grouping import may_join, place_faces
+from .models import DetectedFace, SessionPerson
+
+# "Who is this?" on the session page shows this many people at a time, the first seen first:
+# a teacher answers those before the next ones appear.
+PEOPLE_SHOWN = 30
+# Faces of a person shown (its crops) beside the question.
+FACES_SHOWN = 6
+
+
+def grouping_distance(embedder):
+    """Two faces are one person within the embedder's auto-mark distance: a decision about the
+    person holds for every face of it, so taking two faces for one person needs the evidence a
+    mark needs (the calibrated false-accept rate), not a suggestion's. None: the embedder has no
+    operating point on record, and faces are not grouped."""
+    try:
+        return operating_point(embedder, settings.FACE_MATCH_THRESHOLD).mark_distance
+    except NotCalibrated:
+        return None
+
+
+def as_float64(blob):
+    return np.frombuffer(bytes(blob), dtype=np.float64)
+
+
+def unit_descriptor(face):
+    vector = face.as_array().astype(np.float64)
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+@dataclass(frozen=True)
+class PersonEvidence:
+    """What a person-level rule reads: the mean of the faces' L2-normalised descriptors (not
+    renormalised: its length falls as the faces disagree), how many faces, and each face's
+    size (shorter box side, px), sharpness and yaw (engine/quality.py; None where not kept)."""
+
+    mean: np.ndarray | None
+    count: int
+    sizes: list
+    sharpness: list
+    yaws: list
+
+
+def person_evidence(person):
+    faces = person.faces.values_list("x1", "y1", "x2", "y2", "sharpness", "yaw")
+    mean = as_float64(person.descriptor_sum) / person.face_count if person.descriptor_sum else None
+    return PersonEvidence(
+        mean=mean,
+        count=person.face_count,
+        sizes=[min(x2 - x1, y2 - y1) for x1, y1, x2, y2, _, _ in faces],
+        sharpness=[sharpness for *_, sharpness, _ in faces],
+        yaws=[yaw for *_, yaw in faces],
+    )
+
+
+# --- Placing a capture's faces ------------------------------------------------------------------
+
+
+def join_session_people(capture, faces, embedder):
+    """Place the new faces of one capture (saved, with the machine's decisions) in its session's
+    people and carry each person's decisions to them. Runs in the transaction that saves the
+    capture, with the session locked first: two captures of one session saved at once are
+    placed one after the other, each seeing the other's people."""
+    session = lock_session(capture.session)
+    distance = grouping_distance(embedder)
+    described = [face for face in faces if face.embedding] if distance is not None else []
+    placed = place_in_people(session, embedder, described, distance)
+    for face in faces:
+        person = placed.get(face.pk) or SessionPerson.objects.create(session=session, embedder=embedder)
+        add_face(person, face)
+        carry_decisions(person, face)
+    # The engine's person-level rule (decide_person) goes here: these people's evidence changed.
+
+
+def place_in_people(session, embedder, faces, distance):
+    """{face pk: the SessionPerson of the session it joins} for the faces that join one. Only the
+    people whose mean descriptor passes grouping.may_join for some face have their faces read."""
+    if not faces:
+        return {}
+    vectors = [face.as_array() for face in faces]
+    candidates = {
+        person.pk: person
+        for person in SessionPerson.objects.filter(session=session, embedder=embedder, face_count__gt=0).exclude(
+            descriptor_sum=b""
+        )
+        if any(may_join(vector, as_float64(person.descriptor_sum) / person.face_count, distance) for vector in vectors)
+    }
+    members = {pk: [] for pk in candidates}
+    for person_id, embedding in DetectedFace.objects.filter(person__in=list(candidates)).values_list(
+        "person_id", "embedding"
+    ):
+        if embedding:
+            members[person_id].append(np.frombuffer(bytes(embedding), dtype=np.float32))
+    order = list(members)
+    choice = place_faces(vectors, [np.array(members[pk]) for pk in order], distance)
+    return {face.pk: candidates[order[index]] for face, index in zip(faces, choice, strict=True) if index is not None}
+
+
+def add_face(person, face):
+    """The face is the person's: its descriptor joins the running sum."""
+    if face.embedding:
+        vector = unit_descriptor(face)
+        total = as_float64(person.descriptor_sum) + vector if person.descriptor_sum else vector
+        person.descriptor_sum = total.tobytes()
+    person.face_count += 1
+    person.save(update_fields=["descriptor_sum", "face_count"])
+    face.person = person
+    face.save(update_fields=["person"])
+
+
+def carry_decisions(person, face):
+    """What a teacher decided about the person holds for its new face: named (the face is the
+    student, as the teacher's decision), not one of the course's students (dismissed, proposing
+    nobody), not <student> (never proposing them). The machine's own decision stays in the
+    face's decision and reason."""
+    if person.decided_at is None:
+        return  # nobody decided anything about this person yet
+    rejected = set(person.rejected_students.values_list("pk", flat=True))
+    before = (face.student_id, face.suggested_student_id, face.dismissed)
+    if person.dismissed:
+        rejected |= {pk for pk in (face.student_id, face.suggested_student_id) if pk is not None}
+        face.student_id, face.suggested_student_id, face.dismissed = None, None, True
+    elif person.student_id is not None and is_enrolled(person.student_id, face.capture.session):
+        if face.student_id not in (None, person.student_id):
+            rejected.add(face.student_id)
+        face.student_id, face.suggested_student_id = person.student_id, None
+    if face.student_id in rejected:
+        face.student_id = None
+    if face.suggested_student_id in rejected:
+        face.suggested_student_id = None
+    if (face.student_id, face.suggested_student_id, face.dismissed) != before:
+        if face.student_id != before[0]:
+            face.distance = None
+        if face.suggested_student_id is None:
+            face.suggested_distance = None
+        face.decided_by, face.decided_by_user_id, face.decided_at = (
+            DetectedFace.PERSON,
+            person.decided_by_user_id,
+            person.decided_at,
+        )
+        face.save()
+    face.rejected_students.add(*rejected)
+
+
+def is_enrolled(student_id, session):
+    return session.course.students.filter(pk=student_id, is_active=True).exists()
+
+
+@receiver(post_delete, sender=DetectedFace)
+def leave_person(sender, instance, **kwargs):
+    """A deleted face (its capture removed, its student deleted, its photo expired) leaves its
+    person: out of the running sum, and a person left with no face goes."""
+    session_id = SessionPerson.objects.filter(pk=instance.person_id).values_list("session_id", flat=True).first()
+    if session_id is None:
+        return
+    lock_session(ClassSession(pk=session_id))
+    person = SessionPerson.objects.filter(pk=instance.person_id).first()
+    if person is None:
+        return
+    if person.face_count <= 1:
+        person.delete()
+        return
+    if instance.embedding and person.descriptor_sum:
+        person.descriptor_sum = (as_float64(person.descriptor_sum) - unit_descriptor(instance)).tobytes()
+    person.face_count -= 1
+    person.save(update_fields=["descriptor_sum", "face_count"])
+
+
+# --- A face's person, for the corrections ---------------------------------------------------------
+
+
+def faces_of_people(faces):
+    """The faces given, then every other face of their people (their captures' order): a
+    decision about a face is one about its person."""
+    faces = list(faces)
+    if not faces:
+        return faces
+    people = {face.person_id for face in faces if face.person_id is not None}
+    given = {face.pk for face in faces}
+    others = (
+        DetectedFace.objects.filter(person__in=people)
+        .exclude(pk__in=given)
+        .select_related("capture__session__course", "student", "suggested_student", "person")
+        .order_by("capture__taken_at", "capture_id", "pk")
+    )
+    return faces + list(others)
+
+
+def decide_people(faces, user, **decision):
+    """Record a teacher's decision on the people of these faces (fields of SessionPerson)."""
+    people = SessionPerson.objects.filter(pk__in={face.person_id for face in faces if face.person_id is not None})
+    people.update(decided_by_user=user, decided_at=timezone.now(), **decision)
+    return people
+
+
+def reject_for_people(faces, students):
+    """The people of these faces are none of these students."""
+    people = {face.person_id for face in faces if face.person_id is not None}
+    through = SessionPerson.rejected_students.through
+    through.objects.bulk_create(
+        [through(sessionperson_id=person, student_id=student.pk) for person in people for student in students],
+        ignore_conflicts=True,
+    )
+
+
+# --- Asking "Who is this?" ------------------------------------------------------------------------
+
+
+@dataclass
+class UnknownPerson:
+    """A person of the session nobody is decided for: one "Who is this?"."""
+
+    person: SessionPerson
+    faces: list  # up to FACES_SHOWN of its faces; the first is the one a suggestion comes from, if any
+    suggestion: object | None  # Student
+    suggested_distance: float | None
+
+    @property
+    def face_count(self):
+        return self.person.face_count
+
+
+def students_seen(session):
+    """The students some face of the session is (marked, or named by a teacher), as a subquery."""
+    return DetectedFace.objects.filter(capture__session=session, student__isnull=False).values("student_id")
+
+
+def open_people(session):
+    """The session's people that ask who they are, the first seen first, with their best
+    suggestion (suggestion_face, suggestion_student, suggestion_distance; none of them a student
+    the person was said not to be: a rejection clears those suggestions)."""
+    best = DetectedFace.objects.filter(person=OuterRef("pk"), suggested_student__isnull=False).order_by(
+        "suggested_distance", "pk"
+    )
+    marked = DetectedFace.objects.filter(person=OuterRef("pk"), student__isnull=False)
+    return (
+        SessionPerson.objects.filter(session=session, student=None, dismissed=False, face_count__gt=0)
+        .exclude(Exists(marked))
+        .annotate(
+            suggestion_face=Subquery(best.values("pk")[:1]),
+            suggestion_student=Subquery(best.values("suggested_student_id")[:1]),
+            suggestion_distance=Subquery(best.values("suggested_distance")[:1]),
+        )
+        .filter(Q(suggestion_student=None) | ~Q(suggestion_student__in=students_seen(session)))
+        .order_by("pk")
+    )
+
+
+def unknown_people(session, limit=None):
+    """One UnknownPerson per person of the session that asks who it is (open_people), with its
+    suggested face first and its latest faces after it."""
+    people = open_people(session)
+    if limit is not None:
+        people = people[:limit]
+    latest = (
+        DetectedFace.objects.select_related("suggested_student", "student")
+        .prefetch_related("rejected_students")
+        .order_by("-capture__taken_at", "-pk")
+    )
+    people = list(people.prefetch_related(Prefetch("faces", queryset=latest[:FACES_SHOWN], to_attr="shown")))
+    suggested = {
+        face.pk: face
+        for face in latest.filter(pk__in=[person.suggestion_face for person in people if person.suggestion_face])
+    }
+    asked = []
+    for person in people:
+        first = suggested.get(person.suggestion_face)
+        faces = [first] if first else []
+        faces += [face for face in person.shown if face.pk != person.suggestion_face][: FACES_SHOWN - len(faces)]
+        asked.append(
+            UnknownPerson(person, faces, first.suggested_student if first else None, person.suggestion_distance)
+        )
+    return asked
+
+
+def captures_of(people):
+    """{person pk: [capture ids]} of these people's faces."""
+    captures = {person.pk: [] for person in people}
+    rows = (
+        DetectedFace.objects.filter(person__in=list(captures))
+        .order_by("capture_id")
+        .values_list("person_id", "capture_id")
+    )
+    for person_id, capture_id in rows:
+        captures[person_id].append(capture_id)
+    return captures
+
+
+def identities(session):
+    """{person pk: student id} of the session's people some face of which is a student: a
+    face of such a person that is nobody itself is that student's too, and asks nothing."""
+    rows = DetectedFace.objects.filter(capture__session=session, student__isnull=False, person__isnull=False)
+    return dict(rows.values_list("person_id", "student_id").distinct())
