@@ -20,8 +20,8 @@ from recognition.captures import create_capture
 from recognition.engine.calibration import load_operating_point
 from recognition.engine.grouping import may_join, place_faces
 from recognition.models import Capture, DetectedFace, DeviceToken, FaceCorrection
-from recognition.processing import process_capture
 from recognition.people import captures_of, unknown_people
+from recognition.processing import process_capture
 from students.attendance import close_session, set_status
 from students.models import AttendanceChange, AttendanceRecord
 from tests.factories import make_course, make_session, make_user
