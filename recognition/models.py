@@ -194,6 +194,9 @@ class SessionPerson(models.Model):
         default=b"", help_text="Sum of its faces' L2-normalised descriptors (float64); empty for a face without one."
     )
     face_count = models.PositiveIntegerField(default=0)
+    radius = models.FloatField(
+        default=0.0, help_text="A bound of its faces' distance from their mean descriptor (engine/grouping.py)."
+    )
     student = models.ForeignKey(
         Student,
         null=True,
@@ -285,6 +288,16 @@ class DetectedFace(models.Model):
 
     class Meta:
         ordering = ["capture", "x1"]
+        indexes = [
+            # Read for every person "Who is this?" lists (people.open_people): the few faces of
+            # a person that are a student or suggest one, not the hundreds a camera adds.
+            models.Index(
+                fields=["person", "suggested_distance"],
+                condition=models.Q(suggested_student__isnull=False),
+                name="suggesting_faces_by_person",
+            ),
+            models.Index(fields=["person"], condition=models.Q(student__isnull=False), name="student_faces_by_person"),
+        ]
 
     @property
     def box(self):

@@ -31,7 +31,7 @@ from students.attendance import lock_session
 from students.models import ClassSession
 
 from .engine.calibration import NotCalibrated, operating_point
-from .engine.grouping import may_join, place_faces
+from .engine.grouping import Person, place_faces, radius_after_joining, radius_after_leaving
 from .models import DetectedFace, SessionPerson
 
 # "Who is this?" on the session page shows this many people at a time, the first seen first:
@@ -106,37 +106,48 @@ def join_session_people(capture, faces, embedder):
 
 
 def place_in_people(session, embedder, faces, distance):
-    """{face pk: the SessionPerson of the session it joins} for the faces that join one. Only the
-    people whose mean descriptor passes grouping.may_join for some face have their faces read."""
+    """{face pk: the SessionPerson of the session it joins} for the faces that join one
+    (engine/grouping.place_faces: a person's faces are read only where its mean and radius
+    cannot tell)."""
     if not faces:
         return {}
-    vectors = [face.as_array() for face in faces]
-    candidates = {
-        person.pk: person
-        for person in SessionPerson.objects.filter(session=session, embedder=embedder, face_count__gt=0).exclude(
-            descriptor_sum=b""
-        )
-        if any(may_join(vector, as_float64(person.descriptor_sum) / person.face_count, distance) for vector in vectors)
-    }
-    members = {pk: [] for pk in candidates}
-    for person_id, embedding in DetectedFace.objects.filter(person__in=list(candidates)).values_list(
-        "person_id", "embedding"
-    ):
-        if embedding:
-            members[person_id].append(np.frombuffer(bytes(embedding), dtype=np.float32))
-    order = list(members)
-    choice = place_faces(vectors, [np.array(members[pk]) for pk in order], distance)
-    return {face.pk: candidates[order[index]] for face, index in zip(faces, choice, strict=True) if index is not None}
+    people = list(
+        SessionPerson.objects.filter(session=session, embedder=embedder, face_count__gt=0).exclude(descriptor_sum=b"")
+    )
+    placement = place_faces(
+        [face.as_array() for face in faces],
+        [
+            Person(as_float64(person.descriptor_sum) / person.face_count, person.radius, faces_of(person))
+            for person in people
+        ],
+        distance,
+    )
+    for index, radius in placement.radii.items():
+        people[index].radius = radius  # exact again: its faces were read
+        people[index].save(update_fields=["radius"])
+    return {face.pk: people[index] for face, index in zip(faces, placement.people, strict=True) if index is not None}
+
+
+def faces_of(person):
+    """Reads the descriptors of the person's faces, when placing needs them."""
+
+    def read():
+        rows = person.faces.exclude(embedding=b"").values_list("embedding", flat=True)
+        return np.array([np.frombuffer(bytes(row), dtype=np.float32) for row in rows])
+
+    return read
 
 
 def add_face(person, face):
-    """The face is the person's: its descriptor joins the running sum."""
+    """The face is the person's: its descriptor joins the running sum, and the radius grows to
+    hold it."""
     if face.embedding:
         vector = unit_descriptor(face)
-        total = as_float64(person.descriptor_sum) + vector if person.descriptor_sum else vector
-        person.descriptor_sum = total.tobytes()
+        total = as_float64(person.descriptor_sum) if person.descriptor_sum else np.zeros_like(vector)
+        person.radius = radius_after_joining(total, person.face_count, person.radius, vector)
+        person.descriptor_sum = (total + vector).tobytes()
     person.face_count += 1
-    person.save(update_fields=["descriptor_sum", "face_count"])
+    person.save(update_fields=["descriptor_sum", "face_count", "radius"])
     face.person = person
     face.save(update_fields=["person"])
 
@@ -194,9 +205,11 @@ def leave_person(sender, instance, **kwargs):
         person.delete()
         return
     if instance.embedding and person.descriptor_sum:
-        person.descriptor_sum = (as_float64(person.descriptor_sum) - unit_descriptor(instance)).tobytes()
+        total, vector = as_float64(person.descriptor_sum), unit_descriptor(instance)
+        person.radius = radius_after_leaving(total, person.face_count, person.radius, vector)
+        person.descriptor_sum = (total - vector).tobytes()
     person.face_count -= 1
-    person.save(update_fields=["descriptor_sum", "face_count"])
+    person.save(update_fields=["descriptor_sum", "face_count", "radius"])
 
 
 # --- A face's person, for the corrections ---------------------------------------------------------
@@ -255,7 +268,7 @@ class UnknownPerson:
 
 def students_seen(session):
     """The students some face of the session is (marked, or named by a teacher), as a subquery."""
-    return DetectedFace.objects.filter(capture__session=session, student__isnull=False).values("student_id")
+    return DetectedFace.objects.filter(person__session=session, student__isnull=False).values("student_id")
 
 
 def open_people(session):
@@ -288,7 +301,7 @@ def unknown_people(session, limit=None):
     latest = (
         DetectedFace.objects.select_related("suggested_student", "student")
         .prefetch_related("rejected_students")
-        .order_by("-capture__taken_at", "-pk")
+        .order_by("-capture_id", "-pk")
     )
     people = list(people.prefetch_related(Prefetch("faces", queryset=latest[:FACES_SHOWN], to_attr="shown")))
     suggested = {
@@ -322,5 +335,5 @@ def captures_of(people):
 def identities(session):
     """{person pk: student id} of the session's people some face of which is a student: a
     face of such a person that is nobody itself is that student's too, and asks nothing."""
-    rows = DetectedFace.objects.filter(capture__session=session, student__isnull=False, person__isnull=False)
+    rows = DetectedFace.objects.filter(person__session=session, student__isnull=False).order_by()
     return dict(rows.values_list("person_id", "student_id").distinct())

@@ -142,6 +142,7 @@
 
   async function refreshParts(changes) {
     const query = new URLSearchParams();
+    openedPhotos().forEach((id) => query.append("open", id));
     if (changes.list) query.append("part", "captures");
     else changes.moved.forEach((id) => query.append("capture", id));
     if (changes.settled) { query.append("part", "people"); query.append("part", "roster"); }
@@ -175,26 +176,32 @@
     if (node && !inUse(node)) node.replaceWith(fromHtml(html));
   }
 
-  // Earlier photos the teacher opened stay open.
+  // Earlier photos the teacher opened are asked for in full, and come back open.
+  function openedPhotos() {
+    return [...document.querySelectorAll("#capture-list details[open][data-capture-id]")].map((node) => node.dataset.captureId);
+  }
+
   function replaceList(html) {
     const list = document.getElementById("capture-list");
-    if (inUse(list)) return;
-    const open = [...list.querySelectorAll("details[open][data-capture-id]")].map((node) => node.dataset.captureId);
-    const fresh = fromHtml(html);
-    open.forEach((id) => {
-      const details = fresh.querySelector('details[data-capture-id="' + id + '"]');
-      if (details) details.open = true;
-    });
-    list.replaceWith(fresh);
+    if (!inUse(list)) list.replaceWith(fromHtml(html));
   }
 
   function replaceCard(id, html) {
     const card = document.querySelector('#capture-list [data-capture-id="' + id + '"]');
-    if (!card || inUse(card)) return;
-    const fresh = fromHtml(html);
-    if (card.open) fresh.open = true;
-    card.replaceWith(fresh);
+    if (card && !inUse(card)) card.replaceWith(fromHtml(html));
   }
+
+  // An earlier photo is only a line until opened: opening it fetches the photo and its faces.
+  document.getElementById("captures").addEventListener("toggle", async (event) => {
+    const details = event.target;
+    if (!details.open || !details.matches("details[data-capture-id]") || !details.querySelector(".capture-later")) return;
+    const query = new URLSearchParams({ capture: details.dataset.captureId, open: details.dataset.captureId });
+    const response = await fetch(partsUrl + "?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (response.ok) {
+      const html = (await response.json()).capture[details.dataset.captureId];
+      if (html && details.isConnected) details.replaceWith(fromHtml(html));
+    }
+  }, true);
 
   // Removing a photo cannot be undone: ask first.
   document.getElementById("captures").addEventListener("submit", (event) => {

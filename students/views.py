@@ -148,11 +148,13 @@ def roster_part(session, placed):
     }
 
 
-def captures_part(session):
-    """What the captures part of the session page draws (its "Who is this?" asks for its own)."""
+def captures_part(session, opened):
+    """What the captures part of the session page draws (its "Who is this?" asks for its own);
+    opened: the ids of the earlier photos drawn in full, not only as a line."""
     return {
         # The same captures as the JSON the page polls, so that the two can be compared.
         "captures": latest_captures(session.captures),
+        "opened": opened,
         "students": session.course.students.filter(is_active=True),
         "pending": [Capture.QUEUED, Capture.PROCESSING],
     }
@@ -171,7 +173,7 @@ def session_detail(request, pk):
             "messages": top,
             "finish_messages": placed.get("finish", []),
             "captures_messages": placed.get("captures", []),
-            **captures_part(session),
+            **captures_part(session, photo_ids(request, "photo")),
             **roster_part(session, placed),
             "events": session.events.select_related("by"),
             "closed_sentence": closed_sentence(session) if session.closed_at else "",
@@ -179,15 +181,20 @@ def session_detail(request, pk):
     )
 
 
+def photo_ids(request, name):
+    return {int(value) for value in request.GET.getlist(name) if value.isdigit()}
+
+
 @login_required
 def session_parts(request, pk):
     """Parts of the session page as the page draws them, for its script to replace what changed
     rather than load the whole page again: `part=roster` (the roster, and `not_seen`, the Finish
     card's count), `part=people` ("Who is this?"), `part=captures` (the list of photos), and
-    `capture=<id>` (that photo's card; repeatable). JSON: the HTML of each part asked for."""
+    `capture=<id>` (that photo's card; repeatable), `open=<id>` (an earlier photo drawn in full
+    in those; repeatable). JSON: the HTML of each part asked for."""
     session = managed_session(request, pk)
     parts = set(request.GET.getlist("part"))
-    asked = {int(value) for value in request.GET.getlist("capture") if value.isdigit()}
+    asked = photo_ids(request, "capture")
     context = {"session": session}
     answer = {}
     if "roster" in parts:
@@ -195,7 +202,7 @@ def session_parts(request, pk):
         answer["roster"] = render_to_string("students/_roster.html", context, request)
         answer["not_seen"] = render_to_string("students/_not_seen.html", context, request)
     if parts & {"people", "captures"} or asked:
-        context.update(captures_part(session))
+        context.update(captures_part(session, photo_ids(request, "open")))
     if "people" in parts:
         answer["people"] = render_to_string("students/_people.html", context, request)
     if "captures" in parts:

@@ -12,7 +12,7 @@ def place_existing_faces(apps, schema_editor):
     made about them agree (the same student, both dismissed or neither): no face changes, and
     each person keeps the decisions its faces had."""
     from recognition.engine.calibration import NotCalibrated, operating_point
-    from recognition.engine.grouping import place_faces
+    from recognition.engine.grouping import Person, exact_radius, place_faces
 
     Capture = apps.get_model("recognition", "Capture")
     DetectedFace = apps.get_model("recognition", "DetectedFace")
@@ -41,7 +41,8 @@ def place_existing_faces(apps, schema_editor):
             if described and open_to:
                 allowed = [[(face.student_id, face.dismissed) == person[1] for person in open_to] for face in described]
                 members = [np.array([unit(member) for member in person[2]]) for person in open_to]
-                choice = place_faces([unit(face) for face in described], members, distance, allowed)
+                seen = [Person(faces.mean(axis=0), exact_radius(faces), lambda faces=faces: faces) for faces in members]
+                choice = place_faces([unit(face) for face in described], seen, distance, allowed).people
             joins = {face.pk: open_to[index] for face, index in zip(described, choice) if index is not None}
             for face in faces:
                 person = joins.get(face.pk)
@@ -58,6 +59,7 @@ def place_existing_faces(apps, schema_editor):
                 embedder=embedder,
                 descriptor_sum=np.sum(vectors, axis=0).tobytes() if vectors else b"",
                 face_count=len(faces),
+                radius=exact_radius(vectors),
                 student_id=student_id if named else None,
                 dismissed=bool(named) and dismissed,
                 decided_by_user_id=last.decided_by_user_id if last else None,
@@ -94,6 +96,7 @@ class Migration(migrations.Migration):
                 ('embedder', models.CharField(help_text='The model of its descriptors: others are not comparable.', max_length=64)),
                 ('descriptor_sum', models.BinaryField(default=b'', help_text="Sum of its faces' L2-normalised descriptors (float64); empty for a face without one.")),
                 ('face_count', models.PositiveIntegerField(default=0)),
+                ('radius', models.FloatField(default=0.0, help_text="A bound of its faces' distance from their mean descriptor (engine/grouping.py).")),
                 ('dismissed', models.BooleanField(default=False, help_text="A teacher said it is none of the course's students.")),
                 ('decided_at', models.DateTimeField(blank=True, null=True)),
                 ('decided_by_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
@@ -109,6 +112,14 @@ class Migration(migrations.Migration):
             model_name='detectedface',
             name='person',
             field=models.ForeignKey(blank=True, help_text="Who of the session's people the face is: decisions about the person are the face's.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='faces', to='recognition.sessionperson'),
+        ),
+        migrations.AddIndex(
+            model_name='detectedface',
+            index=models.Index(condition=models.Q(('suggested_student__isnull', False)), fields=['person', 'suggested_distance'], name='suggesting_faces_by_person'),
+        ),
+        migrations.AddIndex(
+            model_name='detectedface',
+            index=models.Index(condition=models.Q(('student__isnull', False)), fields=['person'], name='student_faces_by_person'),
         ),
         migrations.RunPython(place_existing_faces, migrations.RunPython.noop),
     ]

@@ -18,7 +18,13 @@ from django.utils import timezone
 from recognition.authentication import issue_token
 from recognition.captures import create_capture
 from recognition.engine.calibration import load_operating_point
-from recognition.engine.grouping import may_join, place_faces
+from recognition.engine.grouping import (
+    Person,
+    exact_radius,
+    place_faces,
+    radius_after_joining,
+    radius_after_leaving,
+)
 from recognition.models import Capture, DetectedFace, DeviceToken, FaceCorrection
 from recognition.people import captures_of, unknown_people
 from recognition.processing import process_capture
@@ -36,7 +42,7 @@ from tests.recognition.test_enrolment_review import (
 )
 from tests.web.school import BBT
 
-# The face models load for all but the two grouping tests.
+# The face models load for all but the grouping tests.
 pytestmark = pytest.mark.slow
 
 POINT = load_operating_point("dlib_resnet_v1_flip")
@@ -50,26 +56,35 @@ def unit(vector):
     return vector / np.linalg.norm(vector)
 
 
-def near(rng, person, distance):
-    """A unit vector at this Euclidean distance from the person's."""
-    other = unit(rng.normal(size=len(person)))
-    other = unit(other - other @ person * person)
+def near(rng, centre, distance):
+    """A unit vector at this Euclidean distance from the centre's."""
+    other = unit(rng.normal(size=len(centre)))
+    other = unit(other - other @ centre * centre)
     angle = 2 * np.arcsin(distance / 2)
-    return unit(np.cos(angle) * person + np.sin(angle) * other)
+    return unit(np.cos(angle) * centre + np.sin(angle) * other)
+
+
+def person(*faces):
+    """A grouping.Person of these faces, with its exact radius, that says when its faces are read."""
+    faces = np.array(faces, dtype=np.float64)
+    read = []
+    kept = Person(faces.mean(axis=0), exact_radius(faces), lambda: read.append(1) or faces)
+    kept.read = read
+    return kept
 
 
 def test_a_new_photos_faces_join_the_nearest_person_and_never_two_the_same_one():
     rng = np.random.default_rng(7)
     ada, bob = unit(rng.normal(size=128)), unit(rng.normal(size=128))
-    people = [np.array([near(rng, ada, 0.15)]), np.array([near(rng, bob, 0.15)])]
+    people = [person(near(rng, ada, 0.15)), person(near(rng, bob, 0.15))]
     # Two faces near Ada in one photo: one joins her, the other starts a person; a face far
     # from Bob does not join him.
     new = [near(rng, ada, 0.1), near(rng, ada, 0.14), near(rng, bob, 0.5)]
-    placed = place_faces(new, people, POINT.mark_distance)
+    placed = place_faces(new, people, POINT.mark_distance).people
     assert placed in ([0, None, None], [None, 0, None])
-    assert place_faces([], people, 0.3) == [] and place_faces(new, [], 0.3) == [None] * 3
-    # The nearest person wins: a face between two people goes to the one it is nearer.
-    assert place_faces([near(rng, ada, 0.05)], [people[1], people[0]], 2.0) == [1]
+    assert place_faces([], people, 0.3).people == [] and place_faces(new, [], 0.3).people == [None] * 3
+    # The nearest person wins: a face near both goes to the one whose mean is nearer.
+    assert place_faces([near(rng, ada, 0.05)], [people[1], people[0]], 2.0).people == [1]
 
 
 def test_complete_linkage_so_a_chain_does_not_join_two_people():
@@ -78,20 +93,41 @@ def test_complete_linkage_so_a_chain_does_not_join_two_people():
     b = unit([np.cos(0.28), np.sin(0.28), 0.0])
     c = unit([np.cos(0.56), np.sin(0.56), 0.0])
     assert np.linalg.norm(a - b) < 0.3 < np.linalg.norm(a - c)
-    assert place_faces([b], [np.array([a])], 0.3) == [0]
-    assert place_faces([c], [np.array([a, b])], 0.3) == [None]
+    assert place_faces([b], [person(a)], 0.3).people == [0]
+    assert place_faces([c], [person(a, b)], 0.3).people == [None]
     # A pair the caller's rules forbid never joins.
-    assert place_faces([b], [np.array([a])], 0.3, allowed=[[False]]) == [None]
+    assert place_faces([b], [person(a)], 0.3, allowed=[[False]]).people == [None]
 
 
-def test_the_mean_test_never_refuses_a_face_complete_linkage_would_join():
+def test_a_persons_faces_are_read_only_where_its_mean_and_radius_cannot_tell_and_the_answer_is_exact():
     rng = np.random.default_rng(3)
+    reads = 0
     for _ in range(300):
         centre = unit(rng.normal(size=16))
-        members = np.array([near(rng, centre, rng.uniform(0.05, 0.3)) for _ in range(rng.integers(1, 8))])
+        faces = [near(rng, centre, rng.uniform(0.02, 0.3)) for _ in range(rng.integers(1, 8))]
         face = near(rng, centre, rng.uniform(0.0, 0.4))
-        if place_faces([face], [members], 0.3) == [0]:
-            assert may_join(face, members.mean(axis=0), 0.3)
+        kept = person(*faces)
+        joins = place_faces([face], [kept], 0.3).people == [0]
+        assert joins == bool(np.linalg.norm(np.array(faces) - face, axis=1).max() <= 0.3)
+        reads += len(kept.read)
+    assert 0 < reads < 300
+
+
+def test_the_radius_kept_as_faces_come_and_go_bounds_the_true_one():
+    rng = np.random.default_rng(5)
+    centre = unit(rng.normal(size=32))
+    faces, total, radius = [], np.zeros(32), 0.0
+    for step in range(60):
+        if faces and step % 4 == 3:
+            gone = faces.pop(int(rng.integers(len(faces))))
+            radius = radius_after_leaving(total, len(faces) + 1, radius, gone)
+            total = total - gone
+        else:
+            face = near(rng, centre, rng.uniform(0.05, 0.2))
+            radius = radius_after_joining(total, len(faces), radius, face)
+            faces.append(face)
+            total = total + face
+        assert radius >= exact_radius(faces) - 1e-9
 
 
 # --- The worker's faces and the corrections ------------------------------------------------

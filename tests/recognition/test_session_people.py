@@ -160,7 +160,7 @@ def test_not_one_of_my_students_holds_for_the_persons_later_snapshots(client, sc
     assert only(later).dismissed and only(later).person_id == only(first).person_id
     assert (only(later).decided_by, only(later).decided_by_user) == (DetectedFace.PERSON, school.teacher)
     assert asked_api(client, session) == [] and asked_page(client, session) == 0
-    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    page = client.get(f"/sessions/{session.pk}/?photo={first.pk}").content.decode()
     assert page.count("Not one of the course's students") == 2
 
 
@@ -263,6 +263,20 @@ def test_reading_the_people_costs_the_same_queries_however_many_snapshots(client
     assert queries() == few
 
 
+def test_earlier_photos_are_lines_until_opened(client, school):
+    session = school.session
+    first = snapshot(session, [face(near(ANN, 0.1, 1))], seconds_ago=120)
+    latest = snapshot(session, [face(near(BEN, 0.1, 2))], seconds_ago=60)
+    client.force_login(school.teacher)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert f'id="face-{only(latest).pk}"' in page and f'id="face-{only(first).pk}"' not in page
+    assert f'href="?photo={first.pk}#capture-{first.pk}"' in page
+    opened = client.get(f"/sessions/{session.pk}/?photo={first.pk}").content.decode()
+    assert f'id="face-{only(first).pk}"' in opened and f'id="capture-{first.pk}" data-capture-id' in opened
+    part = client.get(f"/sessions/{session.pk}/parts/?capture={first.pk}&open={first.pk}").json()
+    assert f'id="face-{only(first).pk}"' in part["capture"][str(first.pk)]
+
+
 def test_the_session_parts_are_the_pages_own_and_for_its_teachers_only(client, school):
     session = school.session
     capture = snapshot(session, [face(near(ANN, 0.1, 1))])
@@ -284,9 +298,10 @@ def test_a_photo_whose_faces_are_mostly_tiny_says_so(client, school):
     snapshot(session, [face(near(ANN, 0.1, 1), x=0, size=24), face(near(BEN, 0.1, 2), x=100, size=26)])
     client.force_login(school.teacher)
     assert advice in client.get(f"/sessions/{session.pk}/").content.decode()
-    snapshot(session, [face(near(ANN, 0.1, 3), x=0, size=24), face(near(BEN, 0.1, 4), x=100, size=60)])
-    page = client.get(f"/sessions/{session.pk}/").content.decode()
-    assert page.count(advice) == 1  # the first photo's; half is not most
+    later = snapshot(session, [face(near(ANN, 0.1, 3), x=0, size=24), face(near(BEN, 0.1, 4), x=100, size=60)])
+    assert advice not in client.get(f"/sessions/{session.pk}/").content.decode()  # half is not most
+    page = client.get(f"/sessions/{session.pk}/?photo={later.pk - 1}").content.decode()
+    assert page.count(advice) == 1 and "faces too small" in page  # the earlier photo, opened; and its line
     assert "640 × 480 px" in page
 
 
