@@ -69,10 +69,12 @@
   const stopButton = document.getElementById("camera-stop");
   const cameraControls = [snapButton, autoBox, intervalInput, stopButton];
 
+  let cameraOn = "";  // what the status says of the camera: on, and at which resolution
+
   startButton.addEventListener("click", async () => {
     video.hidden = false;  // shown before it starts: a hidden video may never play its first frame
     try {
-      await window.RollCallCamera.start(video, { width: { ideal: 1920 } });
+      cameraOn = window.RollCallCamera.describe(await window.RollCallCamera.start(video));
     } catch (error) {
       video.hidden = true;
       cameraStatus.textContent = error.message;
@@ -82,7 +84,7 @@
     cameraStatus.classList.remove("problem");
     startButton.disabled = true;
     cameraControls.forEach((control) => { control.disabled = false; });
-    cameraStatus.textContent = "Camera on.";
+    cameraStatus.textContent = cameraOn;
   });
 
   stopButton.addEventListener("click", () => {
@@ -109,10 +111,10 @@
   function scheduleSnapshots() {
     clearInterval(autoTimer);
     autoTimer = null;
-    if (!autoBox.checked) { cameraStatus.textContent = "Camera on."; return; }
+    if (!autoBox.checked) { cameraStatus.textContent = cameraOn; return; }
     const seconds = Math.max(5, Number(intervalInput.value) || 30);
     autoTimer = setInterval(snapshot, seconds * 1000);
-    cameraStatus.textContent = "A snapshot every " + seconds + " seconds while this page is open.";
+    cameraStatus.textContent = cameraOn + " A snapshot every " + seconds + " seconds while this page is open.";
   }
   snapButton.addEventListener("click", snapshot);
   autoBox.addEventListener("change", scheduleSnapshots);
