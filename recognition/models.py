@@ -227,7 +227,8 @@ class DetectedFace(models.Model):
     the face; a person's assignment sets `student` and decided_by, and keeps the machine's
     decision (kind and reason) beside it. A person's "this is not <student>" clears the face's
     student and suggestion and remembers them in rejected_students; "not one of my students"
-    dismisses it (recognition/review.py)."""
+    dismisses it (recognition/review.py). The face is one of its session's people (`person`):
+    those decisions are the person's, for its every face (recognition/people.py)."""
 
     AUTOMATIC, PERSON = "auto", "person"
     DECIDED_CHOICES = [(AUTOMATIC, "Automatically"), (PERSON, "By a person")]
