@@ -362,8 +362,11 @@ def delete_faces_of_student(sender, instance, **kwargs):
     # cascade); otherwise they would stay behind as unknown faces. Including those of a capture
     # that is saving its results right now: wait for it.
     instance.wait_for_captures_saving()
-    # A face only suggested as theirs is most likely theirs too.
-    for face in DetectedFace.objects.filter(models.Q(student=instance) | models.Q(suggested_student=instance)):
+    # A face only suggested as theirs is most likely theirs too. In the order of their people:
+    # each face locks its person as it leaves, and a capture being placed locks a session's
+    # people in that order too.
+    faces = DetectedFace.objects.filter(models.Q(student=instance) | models.Q(suggested_student=instance))
+    for face in faces.order_by("person_id", "pk"):
         face.delete()
 
 

@@ -28,7 +28,6 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from students.attendance import lock_session
-from students.models import ClassSession
 
 from .engine.calibration import NotCalibrated, operating_point
 from .engine.grouping import Person, place_faces, radius_after_joining, radius_after_leaving
@@ -101,7 +100,7 @@ def join_session_people(capture, faces, embedder):
     for face in faces:
         person = placed.get(face.pk) or SessionPerson.objects.create(session=session, embedder=embedder)
         add_face(person, face)
-        carry_decisions(person, face)
+        carry_decisions(person, face, session)
     # The engine's person-level rule (decide_person) goes here: these people's evidence changed.
 
 
@@ -111,8 +110,12 @@ def place_in_people(session, embedder, faces, distance):
     cannot tell)."""
     if not faces:
         return {}
+    # Locked: a face leaving one of them meanwhile (leave_person) waits, and is not lost.
     people = list(
-        SessionPerson.objects.filter(session=session, embedder=embedder, face_count__gt=0).exclude(descriptor_sum=b"")
+        SessionPerson.objects.filter(session=session, embedder=embedder, face_count__gt=0)
+        .exclude(descriptor_sum=b"")
+        .select_for_update()
+        .order_by("pk")
     )
     placement = place_faces(
         [face.as_array() for face in faces],
@@ -152,7 +155,7 @@ def add_face(person, face):
     face.save(update_fields=["person"])
 
 
-def carry_decisions(person, face):
+def carry_decisions(person, face, session):
     """What a teacher decided about the person holds for its new face: named (the face is the
     student, as the teacher's decision), not one of the course's students (dismissed, proposing
     nobody), not <student> (never proposing them). The machine's own decision stays in the
@@ -164,7 +167,7 @@ def carry_decisions(person, face):
     if person.dismissed:
         rejected |= {pk for pk in (face.student_id, face.suggested_student_id) if pk is not None}
         face.student_id, face.suggested_student_id, face.dismissed = None, None, True
-    elif person.student_id is not None and is_enrolled(person.student_id, face.capture.session):
+    elif person.student_id is not None and is_enrolled(person.student_id, session):
         if face.student_id not in (None, person.student_id):
             rejected.add(face.student_id)
         face.student_id, face.suggested_student_id = person.student_id, None
@@ -193,12 +196,10 @@ def is_enrolled(student_id, session):
 @receiver(post_delete, sender=DetectedFace)
 def leave_person(sender, instance, **kwargs):
     """A deleted face (its capture removed, its student deleted, its photo expired) leaves its
-    person: out of the running sum, and a person left with no face goes."""
-    session_id = SessionPerson.objects.filter(pk=instance.person_id).values_list("session_id", flat=True).first()
-    if session_id is None:
-        return
-    lock_session(ClassSession(pk=session_id))
-    person = SessionPerson.objects.filter(pk=instance.person_id).first()
+    person: out of the running sum, and a person left with no face goes. Only the person's row
+    is locked: whoever deletes a student holds that student first, and a capture being placed
+    may wait for its student lock while holding the session."""
+    person = SessionPerson.objects.select_for_update().filter(pk=instance.person_id).first()
     if person is None:
         return
     if person.face_count <= 1:

@@ -227,6 +227,8 @@ def remove_capture(capture, user):
     withdrawn, a person's decisions stay. Returns the students whose machine mark it withdrew
     or moved."""
     locked = Capture.objects.select_for_update().select_related("session").get(pk=capture.pk)
+    # Its faces leave their people: after any capture of the session being placed among them.
+    lock_session(locked.session)
     marked = {face.student for face in locked.faces.select_related("student") if face.student_id is not None}
     session, number, teacher = locked.session, locked.pk, person_name(user)
     note = f"Capture {number} removed by {teacher}"
