@@ -331,8 +331,9 @@ def test_faces_stored_before_people_were_kept_are_placed_as_the_worker_would(sch
 @pytest.mark.django_db(transaction=True)
 def test_two_snapshots_saved_at_once_wait_for_each_other_and_make_one_person(school, monkeypatch):
     """Two workers saving snapshots of one session at the same moment: the second waits for the
-    first's people (the session is locked) instead of starting a second person for the same
-    face. The first is held while it places its faces, so that the second surely arrives then."""
+    first's people (the session is locked) instead of starting a second person for someone new
+    to both (Cal), or writing over the first's sum for someone already known (Ann). The first is
+    held while it places its faces, so that the second surely arrives then."""
     session = school.session
     placing, place = threading.Event(), people_module.place_faces
 
@@ -347,7 +348,7 @@ def test_two_snapshots_saved_at_once_wait_for_each_other_and_make_one_person(sch
 
     def save(seed):
         try:
-            snapshot(session, [face(near(ANN, 0.1, seed))])
+            snapshot(session, [face(near(ANN, 0.1, seed), x=0), face(near(CAL, 0.1, seed), x=200)])
         except Exception as error:  # noqa: BLE001 (reported by the assertion below)
             errors.append(error)
         finally:
@@ -362,4 +363,4 @@ def test_two_snapshots_saved_at_once_wait_for_each_other_and_make_one_person(sch
     second.join(60)
 
     assert errors == []
-    assert list(SessionPerson.objects.filter(session=session).values_list("face_count", flat=True)) == [3]
+    assert list(SessionPerson.objects.filter(session=session).values_list("face_count", flat=True)) == [3, 2]
