@@ -15,7 +15,8 @@ placed by the worker's own function (people.join_session_people), one snapshot a
 the time the last snapshot took is printed too.
 
 Timed (median of --repeats after a warm-up, DEBUG off): GET /api/sessions/<id>/unknown-people/
-and GET /sessions/<id>/, at --reference snapshots and at --snapshots. Reference, in the same run
+and GET /sessions/<id>/, at --reference snapshots and at --snapshots, wall time and this
+process's CPU time (Django without PostgreSQL, less moved by other work on a shared machine). Reference, in the same run
 and on the same faces at --reference snapshots: the old per-request grouping (before people were
 kept, every unknown face of the session was grouped pairwise in Python on each request; kept
 below as it was). It grows with the square of the faces: at 360 x 8 it took 16.5 s a call.
@@ -180,13 +181,13 @@ class Classroom:
         return (time.perf_counter() - started) * 1000
 
 
-def median_ms(call, repeats):
+def median_ms(call, repeats, clock=time.perf_counter):
     call()  # warm-up
     times = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started = clock()
         call()
-        times.append((time.perf_counter() - started) * 1000)
+        times.append((clock() - started) * 1000)
     return round(statistics.median(times), 1)
 
 
@@ -213,6 +214,9 @@ def timed_reads(classroom, repeats):
         "faces_of_those_people": sum(person["face_count"] for person in people),
         "api_ms": median_ms(api, repeats),
         "page_ms": median_ms(page, repeats),
+        # This process's CPU alone (Django, not PostgreSQL): less moved by other work on the machine.
+        "api_cpu_ms": median_ms(api, repeats, time.process_time),
+        "page_cpu_ms": median_ms(page, repeats, time.process_time),
     }
 
 

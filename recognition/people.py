@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -297,26 +298,33 @@ def unknown_people(session, limit=None):
     """One UnknownPerson per person of the session that asks who it is (open_people), with its
     suggested face first and its latest faces after it."""
     people = open_people(session)
-    if limit is not None:
-        people = people[:limit]
+    people = list(people[:limit] if limit is not None else people)
+    # Which faces first, on the narrow rows alone (a person may have hundreds); then those faces.
+    rank = Window(RowNumber(), partition_by=F("person"), order_by=[F("capture_id").desc(), F("pk").desc()])
     latest = (
-        DetectedFace.objects.select_related("suggested_student", "student")
+        DetectedFace.objects.filter(person__in=people)
+        .order_by()
+        .annotate(rank=rank)
+        .filter(rank__lte=FACES_SHOWN)
+        .values_list("pk", flat=True)
+    )
+    shown = set(latest) | {person.suggestion_face for person in people if person.suggestion_face}
+    faces = (
+        DetectedFace.objects.filter(pk__in=shown)
+        .select_related("suggested_student", "student")
         .prefetch_related("rejected_students")
         .order_by("-capture_id", "-pk")
     )
-    people = list(people.prefetch_related(Prefetch("faces", queryset=latest[:FACES_SHOWN], to_attr="shown")))
-    suggested = {
-        face.pk: face
-        for face in latest.filter(pk__in=[person.suggestion_face for person in people if person.suggestion_face])
-    }
+    by_person = {}
+    for face in faces:
+        by_person.setdefault(face.person_id, []).append(face)
     asked = []
     for person in people:
-        first = suggested.get(person.suggestion_face)
-        faces = [first] if first else []
-        faces += [face for face in person.shown if face.pk != person.suggestion_face][: FACES_SHOWN - len(faces)]
-        asked.append(
-            UnknownPerson(person, faces, first.suggested_student if first else None, person.suggestion_distance)
-        )
+        first = next((face for face in by_person[person.pk] if face.pk == person.suggestion_face), None)
+        others = [face for face in by_person[person.pk] if face is not first]
+        chosen = ([first] if first else []) + others[: FACES_SHOWN - (1 if first else 0)]
+        suggestion = first.suggested_student if first else None
+        asked.append(UnknownPerson(person, chosen, suggestion, person.suggestion_distance))
     return asked
 
 
