@@ -320,8 +320,9 @@ def unknown_people(session, limit=None):
         by_person.setdefault(face.person_id, []).append(face)
     asked = []
     for person in people:
-        first = next((face for face in by_person[person.pk] if face.pk == person.suggestion_face), None)
-        others = [face for face in by_person[person.pk] if face is not first]
+        own = by_person.get(person.pk, [])
+        first = next((face for face in own if face.pk == person.suggestion_face), None)
+        others = [face for face in own if face is not first]
         chosen = ([first] if first else []) + others[: FACES_SHOWN - (1 if first else 0)]
         suggestion = first.suggested_student if first else None
         asked.append(UnknownPerson(person, chosen, suggestion, person.suggestion_distance))

@@ -63,10 +63,14 @@ def withdraw_unsupported_mark(session, student, user, reason):
 
 
 def same_session(faces):
-    """The faces given and the rest of their people (people.faces_of_people), all of one session."""
-    faces = faces_of_people(faces)
+    """The faces given and the rest of their people (people.faces_of_people), all of one session,
+    read with the session locked: a capture being saved meanwhile places its faces before or
+    after the correction, never in between."""
+    faces = list(faces)
     if not faces:
         raise ReviewRefused("Choose a face.")
+    lock_session(faces[0].capture.session)
+    faces = faces_of_people(faces)
     if len({face.capture.session_id for face in faces}) != 1:
         raise ReviewRefused("The faces of one person are all of one session.")
     return faces
@@ -123,7 +127,6 @@ def assign_faces(faces, student, user, add_to_enrolment=False):
         )
     if add_to_enrolment and not faces[0].crop:
         raise ReviewRefused("This face has no saved crop to add as an enrolment photo.")
-    lock_session(session)
     teacher, (where, verb) = person_name(user), in_captures(faces)
     previous = {face.student for face in faces if face.student_id not in (None, student.pk)}
     if faces[0].student_id is None and faces[0].suggested_student_id == student.pk:
@@ -187,7 +190,6 @@ def reject_student(faces, user):
     if student is None:
         raise ReviewRefused("This face is not marked or suggested as anyone.")
     teacher, session = person_name(user), faces[0].capture.session
-    lock_session(session)
     note = "{} {} not {}, said {}".format(*in_captures(faces), student.full_name, teacher)
     reject_for_faces([(face, student) for face in faces])
     ids = [face.pk for face in faces]
@@ -212,7 +214,6 @@ def dismiss_faces(faces, user):
     marked = next((face.student for face in faces if face.student_id is not None), None)
     if marked is not None:
         raise ReviewRefused(f"This face is marked as {marked.full_name}: say it is not {marked.full_name} first.")
-    lock_session(faces[0].capture.session)
     reject_for_faces([(face, face.suggested_student) for face in faces if face.suggested_student_id])
     decide_faces(faces, user, dismissed=True, suggested_student=None, suggested_distance=None)
     decide_people(faces, user, dismissed=True)
