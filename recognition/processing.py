@@ -31,6 +31,7 @@ from .engine.quality import face_qualities
 from .engine.threads import configure_threads
 from .enrolment_review import admit_enrolment_photo
 from .models import Capture, DetectedFace, FaceEmbedding, FacePhoto
+from .people import join_session_people
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,8 @@ school_gallery = SchoolGallery()
 
 @dataclass(frozen=True)
 class Recognition:
-    """What recognise() made of one photo: the faces (with timings), one match.FaceDecision per
-    face, and a face crop per face when asked for."""
+    """What recognise() made of one photo: the faces (with timings), one match.FaceDecision and
+    one quality.FaceQuality per face, and a face crop per face when asked for."""
 
     faces: PhotoFaces
     qualities: list  # quality.FaceQuality per face: picked each face's size band
@@ -173,6 +174,7 @@ class Recognition:
     crops: list
     embedder: str
     match_ms: float
+    qualities: list
 
 
 def recognise(image, roster_ids, engine, with_crops=False):
@@ -267,6 +269,7 @@ def detected_face(capture, face, quality, decision, enrolled):
         suggested_distance=decision.distance if suggested else None,
         embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
         sharpness=quality.sharpness,
+        yaw=quality.yaw,
     )
 
 
@@ -291,6 +294,9 @@ def save_results(capture, result):
                 detected.crop.save(crop.name, crop, save=False)
                 stored.append(detected)
                 detected.save()
+            # One person per session: what a teacher decided about a person holds for its new faces.
+            join_session_people(locked, stored, result.embedder)
+            for detected in stored:
                 if detected.student is not None:
                     mark_seen(capture.session, detected.student, capture.taken_at, capture.source, detected.distance)
             finish_capture(locked, capture, result)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recognition', '0007_face_corrections'),
+        ('recognition', '0008_device_token_bound_to_a_room'),
     ]
 
     operations = [

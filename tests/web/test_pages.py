@@ -12,6 +12,7 @@ from PIL import Image
 
 from recognition.enrolment import record_consent
 from recognition.models import Capture, DetectedFace, FacePhoto
+from recognition.people import join_session_people
 from students.models import AttendanceChange, AttendanceRecord, Student
 from students.overview import attendance_percentage
 from tests.factories import make_session
@@ -177,6 +178,7 @@ def capture_with_faces(session, students, private_media_root):
     unknown.crop.save("face.jpg", ContentFile(jpeg_bytes((80, 80))), save=False)
     known.save()
     unknown.save()
+    join_session_people(capture, [known, unknown], "dlib_resnet_v1_flip")
     return capture, unknown
 
 
