@@ -101,7 +101,9 @@ def test_a_second_photo_of_the_class_asks_nothing_about_anyone_decided_in_the_fi
     assert all(face["student"] or face["dismissed"] for face in faces), faces
     named = {face["student"]["full_name"]: face for face in faces if face["student"]}
     assert set(named) == {"BBT Raj", "BBT Sheldon", "BBT Bernadette"}
-    assert named["BBT Raj"]["decided_by"] == "person"  # the teacher's "yes", carried
+    # Raj's face is his either by the teacher's "yes", carried, or because the machine now marks him
+    # on its own (the degraded copy meets the gallery at its size): never a question again.
+    assert named["BBT Raj"]["decided_by"] in ("person", "auto")
     # Raj stays as the teacher decided, seen first in the first photo.
     record = AttendanceRecord.objects.get(session=session, student=cast["BBT Raj"])
     assert (record.source, record.first_seen_at) == (AttendanceRecord.MANUAL, first.taken_at)
