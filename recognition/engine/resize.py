@@ -44,7 +44,7 @@ class DevicePhoto:
 def device_photo(pixels: torch.Tensor) -> DevicePhoto:
     """(H, W, 3) whole pixel values (any dtype) on a device -> DevicePhoto."""
     table = F.pad(pixels.long().cumsum(0).cumsum(1), (0, 0, 1, 0, 1, 0))
-    return DevicePhoto(pixels.int(), table)
+    return DevicePhoto(pixels.int().contiguous(), table.contiguous())
 
 
 def resize_photo(photo: DevicePhoto, height: int, width: int) -> torch.Tensor:
