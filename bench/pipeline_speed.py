@@ -10,8 +10,10 @@ detect and embed ms for ours, on the device asked for, and in the same run the p
 (face_recognition: dlib HOG detection + dlib's ResNet in C++, one thread) and our ratio to it. At
 4032 px also ours looking for 20 px faces as before (`fixed_20px_*`), and the peer without
 upsampling: its 80 px smallest face is below the photo's (126 px) and upsampling a 12 MP photo
-would only cost it time. load_1min is the machine's load average as the run ends: figures from a
-busy machine are not comparable with a quiet one's, the ratio is.
+would only cost it time. load_1min is the machine's load average as the run ends: wall times from
+a busy machine are not comparable with a quiet one's. cpu_ms (and cpu_ratio_to_peer) count this
+thread's CPU time, which at one thread is all the work, so they move less with the machine's load;
+on a GPU, cpu_ms is the host's share.
 """
 
 from __future__ import annotations
@@ -49,10 +51,19 @@ def class_photo(dataset: Path, long_side: int) -> np.ndarray:
 
 def time_ours(pixels, detector, embedder, repeats: int) -> dict:
     analyse_photo(pixels, detector, embedder)  # warm-up
-    runs = [analyse_photo(pixels, detector, embedder) for _ in range(repeats)]
+    runs, cpu = [], []
+    for _ in range(repeats):
+        start = time.thread_time()
+        runs.append(analyse_photo(pixels, detector, embedder))
+        cpu.append((time.thread_time() - start) * 1000)
     detect = statistics.median(r.detect_ms for r in runs)
     embed = statistics.median(r.embed_ms for r in runs)
-    return {"faces": len(runs[-1]), "detect_ms": round(detect, 1), "embed_ms": round(embed, 1)}
+    return {
+        "faces": len(runs[-1]),
+        "detect_ms": round(detect, 1),
+        "embed_ms": round(embed, 1),
+        "cpu_ms": round(statistics.median(cpu), 1),
+    }
 
 
 def time_peer(pixels, upsample: int, repeats: int) -> dict:
@@ -60,16 +71,18 @@ def time_peer(pixels, upsample: int, repeats: int) -> dict:
 
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         locations = face_recognition.face_locations(pixels, number_of_times_to_upsample=upsample)
         detected = time.perf_counter()
         face_recognition.face_encodings(pixels, locations)
-        times.append((len(locations), (detected - start) * 1000, (time.perf_counter() - detected) * 1000))
+        cpu = (time.thread_time() - cpu_start) * 1000
+        times.append((len(locations), (detected - start) * 1000, (time.perf_counter() - detected) * 1000, cpu))
     return {
         "peer_upsample": upsample,
         "peer_faces": times[-1][0],
         "peer_detect_ms": round(statistics.median(t[1] for t in times)),
         "peer_embed_ms": round(statistics.median(t[2] for t in times)),
+        "peer_cpu_ms": round(statistics.median(t[3] for t in times)),
     }
 
 
@@ -111,6 +124,7 @@ def main(argv=None):
             out.update(time_peer(pixels, PEER_UPSAMPLE[size], max(1, args.repeats - 1)))
             peer_total = out["peer_detect_ms"] + out["peer_embed_ms"]
             out["ratio_to_peer"] = round(out["total_ms"] / peer_total, 3)
+            out["cpu_ratio_to_peer"] = round(out["cpu_ms"] / out["peer_cpu_ms"], 3)
             print(
                 f"  peer (HOG upsample {out['peer_upsample']}): {out['peer_faces']} faces, detect "
                 f"{out['peer_detect_ms']} ms, encode {out['peer_embed_ms']} ms; ours / peer = {out['ratio_to_peer']}"
