@@ -10,10 +10,11 @@ TensorFlow port of Zhang et al. 2016).
 One algorithm, two ways to resize and crop ("glue"):
 - opencv (the CPU's default): the photo stays a NumPy array, OpenCV resizes
   and crops it; the fastest on a CPU.
-- torch (a GPU's): the photo goes to the device once, torch resizes it (area
-  averaging, as OpenCV's INTER_AREA) and crops it (roi_align) there, and only
-  the final boxes come back. FaceDetector(device="cpu", glue="torch") runs the
-  same code on the CPU: that is how the tests check it without a GPU.
+- torch (a GPU's): the photo goes to the device once, torch resizes and crops
+  it there (resize.py: OpenCV's INTER_AREA numbers, every box at once), NMS is
+  torchvision's, and only the final boxes come back.
+  FaceDetector(device="cpu", glue="torch") runs the same code on the CPU: that
+  is how the tests check it without a GPU (it gives the OpenCV path's faces).
 """
 
 from __future__ import annotations
@@ -447,7 +448,7 @@ class FaceDetector:
         for box, points in zip(boxes[keep], landmarks[keep]):
             if box[4] < self.min_score:
                 continue
-            landmarks = (points - pad).astype(np.float32)
-            faces.append(Face(box=tuple(float(v) for v in box[:4]), score=float(box[4]), landmarks=landmarks))
+            points = (points - pad).astype(np.float32)
+            faces.append(Face(box=tuple(float(v) for v in box[:4]), score=float(box[4]), landmarks=points))
         faces.sort(key=lambda f: -f.score)
         return faces
