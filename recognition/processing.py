@@ -23,6 +23,7 @@ from students.models import Student
 
 from .engine.calibration import calibration
 from .engine.detect import FaceDetector
+from .engine.device import describe_device, resolve_device
 from .engine.embedders import load_embedder
 from .engine.images import load_image
 from .engine.match import UNKNOWN, Calibration, Gallery, OperatingPoint, decide
@@ -54,14 +55,17 @@ class FaceEngine:
 def face_engine():
     """The detector and embedder of this process, loaded once: the models take seconds to load."""
     configure_threads(settings.FACE_TORCH_THREADS)
+    device = resolve_device(settings.FACE_DEVICE)
+    log.info("Face device: %s (FACE_DEVICE=%s)", describe_device(device), settings.FACE_DEVICE)
     embedder = load_embedder(
         settings.FACE_EMBEDDER,
         facenet_weights=settings.FACENET_WEIGHTS,
         threshold_set=settings.FACE_MATCH_THRESHOLD is not None,
+        device=device,
     )
     rules = calibration(embedder.name, settings.FACE_MATCH_THRESHOLD)
     log.info("Face embedder: %s, rules per face size %s", embedder.name, rules)
-    return FaceEngine(FaceDetector(), embedder, rules)
+    return FaceEngine(FaceDetector(device=device), embedder, rules)
 
 
 def embed_photo(photo, engine):
