@@ -433,6 +433,11 @@ FACE_MATCH_THRESHOLD = env_float("FACE_MATCH_THRESHOLD", None)
 # One torch thread per worker process: with two threads on two cores, torch's OpenMP threads
 # spin-wait and ran 10-20x slower whenever another process held a core. Scale with processes.
 FACE_TORCH_THREADS = env_int("FACE_TORCH_THREADS", 1)
+# Where the face networks run: auto (a CUDA GPU when torch sees one, else the CPU), cpu or cuda.
+# The worker logs which as it loads the engine (at start-up); cuda without a GPU is an error there.
+FACE_DEVICE = os.environ.get("FACE_DEVICE", "auto")
+if FACE_DEVICE not in ("auto", "cpu", "cuda"):
+    raise ImproperlyConfigured(f"FACE_DEVICE={FACE_DEVICE!r} is not a face device: set it to auto, cpu or cuda.")
 # OS niceness (0-19) that recognition worker processes take as they start (worker_process_init):
 # with 10, batch recognition yields the CPU to web requests on a machine both share (README,
 # Production). 0, the default, leaves the priority alone (tests run workers inside pytest).

@@ -21,7 +21,8 @@ from .captures import (
     upload_limit_refusal,
 )
 from .classroom import NoSessionOn, session_on_now
-from .models import Capture
+from .models import Capture, DetectedFace
+from .people import captures_of, faces_of_people, unknown_people
 from .permissions import capture_for_caller, captures_for_caller, managed_capture, managed_faces
 from .queries import latest_captures
 from .review import (
@@ -31,7 +32,6 @@ from .review import (
     dismiss_faces,
     reject_student,
     remove_capture,
-    unknown_people,
 )
 from .serializers import (
     CaptureSerializer,
@@ -127,18 +127,21 @@ def capture_detail(request, pk):
 @extend_schema(responses=UnknownPersonSerializer(many=True))
 @api_view(["GET"])
 def session_unknown_people(request, pk):
-    """The session's faces that ask who they are (nobody marked, not dismissed), grouped by
-    person across its captures: one entry per person, with the best suggestion none of its faces
-    rejected. Act on a person with the face actions below, its first face's id in the path and
-    the others in `also`."""
+    """The session's people that ask who they are (nobody named, marked or dismissed for them,
+    and not suggested as a student already seen in the session), the first seen first: one entry
+    per person across its captures, with the best suggestion and a few of its faces. Act on a
+    person with the face actions below and any of its faces' ids in the path: they act on every
+    face of the person, and the person keeps the decision for the faces that join it later."""
     session = managed_session(request, pk)
-    return Response(UnknownPersonSerializer(unknown_people(session), many=True, context={"request": request}).data)
+    people = unknown_people(session)
+    context = {"request": request, "captures": captures_of([person.person for person in people])}
+    return Response(UnknownPersonSerializer(people, many=True, context=context).data)
 
 
 def correct_faces(request, pk, correction, body_class=FaceCorrectionSerializer):
-    """Validate the body, find the face and the rest of its person (`also`) among the caller's,
-    run correction(faces, user, **the rest of the body), and answer with the faces as they are
-    now (400: why not). A device token gets 403 before this: these views need a person's login
+    """Validate the body, find the face (and any others in `also`) among the caller's, run
+    correction(faces, user, **the rest of the body) on their people, and answer with every face
+    of those people as it is now (400: why not). A device token gets 403 before this: these views need a person's login
     (the API's default)."""
     body = body_class(data=request.data)
     body.is_valid(raise_exception=True)
@@ -148,9 +151,10 @@ def correct_faces(request, pk, correction, body_class=FaceCorrectionSerializer):
         correction(faces, request.user, **fields)
     except ReviewRefused as refusal:
         raise ValidationError({"detail": str(refusal)}) from refusal
-    for face in faces:
-        face.refresh_from_db()
-    return Response(DetectedFaceSerializer(faces, many=True).data)
+    changed = faces_of_people(faces)
+    now = DetectedFace.objects.select_related("student", "suggested_student").prefetch_related("rejected_students")
+    by_pk = now.in_bulk([face.pk for face in changed])
+    return Response(DetectedFaceSerializer([by_pk[face.pk] for face in changed], many=True).data)
 
 
 @extend_schema(request=FaceCorrectionSerializer, responses=DetectedFaceSerializer(many=True))

@@ -19,6 +19,15 @@ BACKOFF_SECONDS = (1, 2, 4, 8, 15, 30)
 POLL_SECONDS = 1.0
 POLL_TIMEOUT_SECONDS = 120
 REQUEST_TIMEOUT_SECONDS = 30
+# A webcam sends 640 x 480 unless asked for more, and faces at the back of a classroom need every
+# pixel: ask for 4K, and the camera gives the nearest it offers.
+FULL_RESOLUTION = (3840, 2160)
+# Under this width a classroom's back rows are too small to recognise (issue 17's geometry: a
+# 1080p camera gives ~25-30 px faces from the front of an 8 m room).
+SMALL_WIDTH = 1280
+# A face whose shorter side is under this is too small to recognise reliably (as the session
+# page says of a photo whose faces mostly are).
+SMALL_FACE_PX = 30
 
 
 def worth_retrying(status):
@@ -130,15 +139,37 @@ def describe(capture):
     unknown = sum(1 for face in capture["faces"] if not face["student"])
     seen = ", ".join(names) or "nobody recognised"
     extra = f", {unknown} unknown face(s)" if unknown else ""
-    return f"Capture {capture['id']}: {len(capture['faces'])} face(s){timing}: {seen}{extra}"
+    small = sum(min(x2 - x1, y2 - y1) < SMALL_FACE_PX for x1, y1, x2, y2 in (face["box"] for face in capture["faces"]))
+    advice = (
+        f". Most faces are under {SMALL_FACE_PX} px: move closer or use a higher resolution"
+        if small * 2 > len(capture["faces"])
+        else ""
+    )
+    return f"Capture {capture['id']}: {len(capture['faces'])} face(s){timing}: {seen}{extra}{advice}"
 
 
-def open_video(source):
-    """A webcam number ('0'), a video file, or a stream URL (rtsp://...)."""
-    video = cv2.VideoCapture(int(source) if source.isdigit() else source)
+def open_video(source, resolution=FULL_RESOLUTION, opener=cv2.VideoCapture):
+    """A webcam number ('0'), a video file, or a stream URL (rtsp://...). A webcam is asked for
+    `resolution` (width, height); a file or stream sends what it holds."""
+    video = opener(int(source) if source.isdigit() else source)
     if not video.isOpened():
         raise CameraError(f"Could not open the video source {source!r}: check the camera number, file or URL.")
+    if source.isdigit():
+        video.set(cv2.CAP_PROP_FRAME_WIDTH, resolution[0])
+        video.set(cv2.CAP_PROP_FRAME_HEIGHT, resolution[1])
     return video
+
+
+def resolution_line(source, frame):
+    """What the camera's log says of the frames it sends, with advice where they are small."""
+    height, width = frame.shape[:2]
+    line = f"Video source {source}: snapshots of {width} x {height} pixels"
+    if width < SMALL_WIDTH:
+        return (
+            f"{line}. Faces far from the camera may be too small to recognise: move it closer, or use a camera "
+            "with a higher resolution (--resolution asks a webcam for one)."
+        )
+    return f"{line}."
 
 
 def encode_jpeg(frame, quality=90):
@@ -170,12 +201,14 @@ def due_frames(video, interval, from_file, clock=time.monotonic):
             yield frame
 
 
-def run_camera(client, source, interval, max_snapshots=None):
+def run_camera(client, source, interval, max_snapshots=None, resolution=FULL_RESOLUTION):
     """Send snapshots until the file ends or max_snapshots were sent. Returns how many were sent."""
-    video = open_video(source)
+    video = open_video(source, resolution)
     sent = 0
     try:
         for frame in due_frames(video, interval, from_file=Path(source).is_file()):
+            if sent == 0:
+                client.out(resolution_line(source, frame))
             try:
                 capture = client.send_snapshot(encode_jpeg(frame), datetime.now(UTC))
                 if capture is not None:

@@ -188,13 +188,56 @@ class Capture(models.Model):
         return f"Capture {self.pk} of {self.session} ({self.status})"
 
 
+class SessionPerson(models.Model):
+    """One person across the captures of a session: the faces the worker took to be the same
+    person (recognition/people.py), and the decisions a teacher made about them, which every
+    face of the person shares, the faces that arrive later included.
+
+    Kept for the person-level rule of the engine as well: the sum of the faces' L2-normalised
+    descriptors and their count (the running mean, people.person_evidence); each face keeps its
+    size and quality."""
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="people")
+    embedder = models.CharField(max_length=64, help_text="The model of its descriptors: others are not comparable.")
+    descriptor_sum = models.BinaryField(
+        default=b"", help_text="Sum of its faces' L2-normalised descriptors (float64); empty for a face without one."
+    )
+    face_count = models.PositiveIntegerField(default=0)
+    radius = models.FloatField(
+        default=0.0, help_text="A bound of its faces' distance from their mean descriptor (engine/grouping.py)."
+    )
+    student = models.ForeignKey(
+        Student,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who a teacher said the person is.",
+    )
+    dismissed = models.BooleanField(default=False, help_text="A teacher said it is none of the course's students.")
+    rejected_students = models.ManyToManyField(
+        Student, blank=True, related_name="+", help_text="Students a teacher said the person is not."
+    )
+    decided_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"Person {self.pk} of {self.session} ({self.face_count} faces)"
+
+
 class DetectedFace(models.Model):
     """One face of a capture and what the machine decided about it (match.decide): a mark sets
     `student`, a suggestion only `suggested_student`, which marks nobody until a person assigns
     the face; a person's assignment sets `student` and decided_by, and keeps the machine's
     decision (kind and reason) beside it. A person's "this is not <student>" clears the face's
     student and suggestion and remembers them in rejected_students; "not one of my students"
-    dismisses it (recognition/review.py)."""
+    dismisses it (recognition/review.py). The face is one of its session's people (`person`):
+    those decisions are the person's, for its every face (recognition/people.py)."""
 
     AUTOMATIC, PERSON = "auto", "person"
     DECIDED_CHOICES = [(AUTOMATIC, "Automatically"), (PERSON, "By a person")]
@@ -238,8 +281,8 @@ class DetectedFace(models.Model):
     dismissed = models.BooleanField(
         default=False, help_text="A person said it is none of the course's students: it no longer asks who it is."
     )
-    # The face's descriptor (float32, as FaceEmbedding's), to group the unknown faces of a
-    # session by person; empty for faces stored before it was kept.
+    # The face's descriptor (float32, as FaceEmbedding's), to place the face in the session's
+    # people; empty for faces stored before it was kept.
     embedding = models.BinaryField(blank=True, default=b"")
     sharpness = models.FloatField(
         null=True,
@@ -247,9 +290,29 @@ class DetectedFace(models.Model):
         help_text="Variance of the Laplacian of the aligned face; with the box and landmarks, the "
         "face's quality, which picks the rules of its size band.",
     )
+    person = models.ForeignKey(
+        SessionPerson,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="faces",
+        help_text="Who of the session's people the face is: decisions about the person are the face's.",
+    )
+    # With the sharpness and the box's size, the quality the person-level rule reads (engine/quality.py).
+    yaw = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["capture", "x1"]
+        indexes = [
+            # Read for every person "Who is this?" lists (people.open_people): the few faces of
+            # a person that are a student or suggest one, not the hundreds a camera adds.
+            models.Index(
+                fields=["person", "suggested_distance"],
+                condition=models.Q(suggested_student__isnull=False),
+                name="suggesting_faces_by_person",
+            ),
+            models.Index(fields=["person"], condition=models.Q(student__isnull=False), name="student_faces_by_person"),
+        ]
 
     @property
     def box(self):
@@ -317,10 +380,14 @@ def delete_face_image_files(sender, instance, **kwargs):
 def delete_faces_of_student(sender, instance, **kwargs):
     # A deleted student's face crops from class photos go too (enrolment photos and embeddings
     # cascade); otherwise they would stay behind as unknown faces. Including those of a capture
-    # that is saving its results right now: wait for it.
+    # that is saving its results right now: wait for it (docs/architecture.md, "A deletion
+    # against a capture").
     instance.wait_for_captures_saving()
-    # A face only suggested as theirs is most likely theirs too.
-    for face in DetectedFace.objects.filter(models.Q(student=instance) | models.Q(suggested_student=instance)):
+    # A face only suggested as theirs is most likely theirs too. In the order of their people:
+    # each face locks its person as it leaves, and a capture being placed locks a session's
+    # people in that order too.
+    faces = DetectedFace.objects.filter(models.Q(student=instance) | models.Q(suggested_student=instance))
+    for face in faces.order_by("person_id", "pk"):
         face.delete()
 
 

@@ -23,6 +23,7 @@ from students.models import Student
 
 from .engine.calibration import calibration
 from .engine.detect import FaceDetector
+from .engine.device import describe_device, resolve_device
 from .engine.embedders import load_embedder
 from .engine.images import load_image
 from .engine.match import UNKNOWN, Calibration, Gallery, OperatingPoint, decide
@@ -31,6 +32,7 @@ from .engine.quality import face_qualities
 from .engine.threads import configure_threads
 from .enrolment_review import admit_enrolment_photo
 from .models import Capture, DetectedFace, FaceEmbedding, FacePhoto
+from .people import join_session_people
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +55,17 @@ class FaceEngine:
 def face_engine():
     """The detector and embedder of this process, loaded once: the models take seconds to load."""
     configure_threads(settings.FACE_TORCH_THREADS)
+    device = resolve_device(settings.FACE_DEVICE)
+    log.info("Face device: %s (FACE_DEVICE=%s)", describe_device(device), settings.FACE_DEVICE)
     embedder = load_embedder(
         settings.FACE_EMBEDDER,
         facenet_weights=settings.FACENET_WEIGHTS,
         threshold_set=settings.FACE_MATCH_THRESHOLD is not None,
+        device=device,
     )
     rules = calibration(embedder.name, settings.FACE_MATCH_THRESHOLD)
     log.info("Face embedder: %s, rules per face size %s", embedder.name, rules)
-    return FaceEngine(FaceDetector(), embedder, rules)
+    return FaceEngine(FaceDetector(device=device), embedder, rules)
 
 
 def embed_photo(photo, engine):
@@ -164,8 +169,8 @@ school_gallery = SchoolGallery()
 
 @dataclass(frozen=True)
 class Recognition:
-    """What recognise() made of one photo: the faces (with timings), one match.FaceDecision per
-    face, and a face crop per face when asked for."""
+    """What recognise() made of one photo: the faces (with timings), one match.FaceDecision and
+    one quality.FaceQuality per face, and a face crop per face when asked for."""
 
     faces: PhotoFaces
     qualities: list  # quality.FaceQuality per face: picked each face's size band
@@ -173,6 +178,7 @@ class Recognition:
     crops: list
     embedder: str
     match_ms: float
+    qualities: list
 
 
 def recognise(image, roster_ids, engine, with_crops=False):
@@ -204,11 +210,11 @@ def process_capture(capture_id):
     with capture.image.open("rb") as handle:
         image = load_image(handle)
     capture.width, capture.height = image.size  # the upright size the face boxes are measured in
-    roster = capture.session.course.students.filter(is_active=True)
+    roster = capture.session.course.students.active()
     # The index is kept by its own task (tasks.embed_missing_enrolment_photos); a photo this
     # capture arrived before is embedded here, so the capture is right anyway. One query finds
     # none almost always.
-    embed_missing_photos(roster.filter(consent_recorded_at__isnull=False), engine)
+    embed_missing_photos(roster.with_consent(), engine)
     save_results(capture, recognise(image, list(roster.values_list("pk", flat=True)), engine, with_crops=True))
     return capture
 
@@ -233,15 +239,16 @@ def start_attempt(capture):
 
 def lock_matched_students(course, matches):
     """The students the faces were matched to, as the roster stands now, locked until the results
-    commit: a deletion then waits for them (and its pre_delete removes their faces). The roster
-    may have changed since the photo was matched. Returns ({id: Student} of those still enrolled
-    and active, ids of those deleted meanwhile); one removed from the course is in neither."""
+    commit: a deletion then waits for them (and its pre_delete removes their faces; the whole
+    locking: docs/architecture.md, "A deletion against a capture"). The roster may have changed
+    since the photo was matched. Returns ({id: Student} of those still enrolled and active, ids
+    of those deleted meanwhile); one removed from the course is in neither."""
     matched = {match.student for match in matches if match.kind != UNKNOWN}
     # No key update: enough to make a deletion wait, and a teacher's change committing meanwhile
     # (its foreign key check takes a key-share lock on the student) is not blocked into a deadlock.
     locking = Student.objects.select_for_update(no_key=True).filter(pk__in=matched).order_by("pk")
     existing = set(locking.values_list("pk", flat=True))
-    enrolled = {student.pk: student for student in course.students.filter(pk__in=existing, is_active=True)}
+    enrolled = {student.pk: student for student in course.students.active().filter(pk__in=existing)}
     return enrolled, matched - existing
 
 
@@ -267,6 +274,7 @@ def detected_face(capture, face, quality, decision, enrolled):
         suggested_distance=decision.distance if suggested else None,
         embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
         sharpness=quality.sharpness,
+        yaw=quality.yaw,
     )
 
 
@@ -291,6 +299,9 @@ def save_results(capture, result):
                 detected.crop.save(crop.name, crop, save=False)
                 stored.append(detected)
                 detected.save()
+            # One person per session: what a teacher decided about a person holds for its new faces.
+            join_session_people(locked, stored, result.embedder)
+            for detected in stored:
                 if detected.student is not None:
                     mark_seen(capture.session, detected.student, capture.taken_at, capture.source, detected.distance)
             finish_capture(locked, capture, result)

@@ -6,7 +6,13 @@ CAPTURES_LISTED = 20
 
 
 def with_faces(captures):
-    return captures.prefetch_related("faces__student", "faces__suggested_student")
+    return captures.prefetch_related(
+        "faces__student",
+        "faces__suggested_student",
+        "faces__person",
+        "faces__decided_by_user",
+        "faces__rejected_students",
+    )
 
 
 def latest_captures(captures):

@@ -1,33 +1,27 @@
 """A teacher's corrections to what recognition made of a session's captures: every machine
 decision can be undone where the teacher sees it (docs/architecture.md, invariants).
 
-Each action takes the faces of one person: one face, or every face of an unknown person the
-page groups across the session's captures (unknown_people). Attendance changes go through
+Each action takes a person of the session (recognition/people.py): the face acted on and every
+other face of its person, in whichever captures, and the person keeps the decision for the
+faces that join it later. Attendance changes go through
 students.attendance (a person's decision is never overwritten by the machine, and a machine
 mark that loses its evidence is withdrawn); every action is written to FaceCorrection, with the
 teacher and what it did, besides the attendance record's own trail.
 """
 
-from dataclasses import dataclass
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from students.attendance import mark_seen, set_status, status_when_first_seen, withdraw_sighting
+from students.attendance import lock_session, mark_seen, set_status, status_when_first_seen, withdraw_sighting
+from students.names import person_name
 
-from .engine.calibration import NotCalibrated, operating_point
-from .engine.grouping import group_faces
 from .enrolment import add_enrolment_photo
-from .models import Capture, DetectedFace, FaceCorrection, FacePhoto
+from .models import Capture, DetectedFace, FaceCorrection, FacePhoto, SessionPerson
+from .people import decide_people, faces_of_people, reject_for_people
 
 
 class ReviewRefused(Exception):
     """The correction cannot be made; the message says why, for the teacher."""
-
-
-def person_name(user):
-    return user.get_full_name() or user.username
 
 
 def record_correction(session_id, capture_number, action, student, user, note):
@@ -65,36 +59,55 @@ def withdraw_unsupported_mark(session, student, user, reason):
     return withdraw_sighting(session, student, sightings, user, reason)
 
 
-def decided_by(face, user):
-    face.decided_by = DetectedFace.PERSON
-    face.decided_by_user = user
-    face.decided_at = timezone.now()
-
-
-def forget_proposals(face):
-    """Who the face was said to be is rejected: never proposed for it again."""
-    for student in (face.student, face.suggested_student):
-        if student is not None:
-            face.rejected_students.add(student)
-    face.student, face.distance, face.suggested_student, face.suggested_distance = None, None, None, None
-
-
 def same_session(faces):
+    """The faces given and the rest of their people (people.faces_of_people), all of one session,
+    read with the session locked: a capture being saved meanwhile places its faces before or
+    after the correction, never in between."""
     faces = list(faces)
     if not faces:
         raise ReviewRefused("Choose a face.")
+    lock_session(faces[0].capture.session)
+    faces = faces_of_people(faces)
     if len({face.capture.session_id for face in faces}) != 1:
         raise ReviewRefused("The faces of one person are all of one session.")
     return faces
 
 
+def in_captures(faces):
+    """Where the faces are, and the verb that goes with them, as the audit trail says it: ("Face
+    in capture 12", "is"), ("Faces in captures 12 and 14", "are"), ("Faces in 40 captures (12 to
+    97)", "are")."""
+    numbers = sorted({face.capture_id for face in faces})
+    if len(numbers) == 1:
+        return f"Face in capture {numbers[0]}", "is"
+    if len(numbers) <= 5:
+        return f"Faces in captures {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}", "are"
+    return f"Faces in {len(numbers)} captures ({numbers[0]} to {numbers[-1]})", "are"
+
+
+def decide_faces(faces, user, **fields):
+    """A teacher's decision on these faces (fields of DetectedFace), in one update."""
+    DetectedFace.objects.filter(pk__in=[face.pk for face in faces]).update(
+        decided_by=DetectedFace.PERSON, decided_by_user=user, decided_at=timezone.now(), **fields
+    )
+
+
+def reject_for_faces(pairs):
+    """Each (face, student): the face is not that student, never proposed for it again."""
+    through = DetectedFace.rejected_students.through
+    through.objects.bulk_create(
+        [through(detectedface_id=face.pk, student_id=student.pk) for face, student in pairs], ignore_conflicts=True
+    )
+
+
 @transaction.atomic
 def assign_faces(faces, student, user, add_to_enrolment=False):
-    """Say who the faces of one person are: the student is marked as seen when the first of
-    those photos was taken, as the teacher's decision. A face the machine had marked as someone
-    else is no longer theirs: their mark is withdrawn unless another face still supports it.
-    With add_to_enrolment the first face's crop becomes an enrolment photo, which helps
-    recognise the student next time; that needs recorded consent. It is used only once
+    """Say who a person is (the faces given and every other face of their people): the student
+    is marked as seen when the first of those photos was taken, as the teacher's decision, and
+    the faces that join the person later are the student's too. A face the machine had marked
+    as someone else is no longer theirs: their mark is withdrawn unless another face still
+    supports it. With add_to_enrolment the first face's crop becomes an enrolment photo, which
+    helps recognise the student next time; that needs recorded consent. It is used only once
     corroborated by the student's accepted photos or approved by a school admin
     (enrolment_review): the teacher's click alone does not teach the system a face.
 
@@ -111,29 +124,24 @@ def assign_faces(faces, student, user, add_to_enrolment=False):
         )
     if add_to_enrolment and not faces[0].crop:
         raise ReviewRefused("This face has no saved crop to add as an enrolment photo.")
-    teacher = person_name(user)
-    for face in faces:
-        capture, previous = face.capture, face.student if face.student_id not in (None, student.pk) else None
-        confirmed = face.student_id is None and face.suggested_student_id == student.pk
-        if confirmed:
-            action, note = FaceCorrection.CONFIRM, f"Suggestion in capture {capture.pk} confirmed by {teacher}"
-        else:
-            action = FaceCorrection.ASSIGN
-            note = f"Face in capture {capture.pk} identified as {student.full_name} by {teacher}"
-        if previous is not None:
-            face.rejected_students.add(previous)
-        face.student, face.dismissed = student, False
-        decided_by(face, user)
-        face.save()
-        mark_seen_by_person(capture, student, user, note)
-        record_correction(session.pk, capture.pk, action, student, user, note)
-        if previous is not None:
-            withdraw_unsupported_mark(
-                session,
-                previous,
-                user,
-                f"Face in capture {capture.pk} is not {previous.full_name} but {student.full_name}, said {teacher}",
-            )
+    teacher, (where, verb) = person_name(user), in_captures(faces)
+    previous = {face.student for face in faces if face.student_id not in (None, student.pk)}
+    if faces[0].student_id is None and faces[0].suggested_student_id == student.pk:
+        action, note = FaceCorrection.CONFIRM, f"Suggestion in {where.split(' in ', 1)[1]} confirmed by {teacher}"
+    else:
+        action, note = FaceCorrection.ASSIGN, f"{where} identified as {student.full_name} by {teacher}"
+    reject_for_faces([(face, face.student) for face in faces if face.student in previous])
+    decide_faces(faces, user, student=student, dismissed=False)
+    people = decide_people(faces, user, student=student, dismissed=False)
+    reject_for_people(faces, previous)
+    SessionPerson.rejected_students.through.objects.filter(sessionperson__in=people, student=student).delete()
+    earliest = min((face.capture for face in faces), key=lambda capture: capture.taken_at)
+    mark_seen_by_person(earliest, student, user, note)
+    record_correction(session.pk, faces[0].capture_id, action, student, user, note)
+    for other in sorted(previous, key=lambda s: s.pk):
+        withdraw_unsupported_mark(
+            session, other, user, f"{where} {verb} not {other.full_name} but {student.full_name}, said {teacher}"
+        )
     if not add_to_enrolment:
         return None
     with faces[0].crop.open("rb") as crop:
@@ -145,16 +153,23 @@ def assign_face(face, student, user, add_to_enrolment=False):
     return assign_faces([face], student, user, add_to_enrolment)
 
 
-def proposed_student(face):
-    """Who the face is taken to be now: marked (or named by a person), else suggested."""
-    return face.student or face.suggested_student
+def proposed_student(faces):
+    """Who the person of these faces is taken to be now: the first face's student (marked, or
+    named by a person), else its suggestion, else any other face's student, else the best
+    suggestion among them."""
+    first = faces[0]
+    if first.student or first.suggested_student:
+        return first.student or first.suggested_student
+    marked = next((face.student for face in faces if face.student_id is not None), None)
+    suggesting = sorted((face for face in faces if face.suggested_student_id), key=lambda f: f.suggested_distance)
+    return marked or (suggesting[0].suggested_student if suggesting else None)
 
 
 @transaction.atomic
 def confirm_suggestion(faces, user):
     """The suggestion of the first face is right, for every face of the person."""
-    faces = same_session(faces)
-    student = faces[0].suggested_student
+    faces = list(faces)
+    student = faces[0].suggested_student if faces else None
     if faces[0].student_id is not None or student is None:
         raise ReviewRefused("This face has no suggestion to confirm; choose who it is instead.")
     return assign_faces(faces, student, user)
@@ -162,53 +177,56 @@ def confirm_suggestion(faces, user):
 
 @transaction.atomic
 def reject_student(faces, user):
-    """ "This is not <student>", for the student the first face is marked or suggested as: the
-    faces become unknown for them and never propose them again; their machine mark in the
-    session is withdrawn unless a face in another capture still supports it. A person's own
-    decision about their attendance stays (the roster changes it). Returns the student."""
+    """ "This is not <student>", for the student the person is marked or suggested as: its
+    faces become unknown for them and never propose them again, nor do the faces that join the
+    person later; their machine mark in the session is withdrawn unless a face of someone else
+    still supports it. A person's own decision about their attendance stays (the roster changes
+    it). Returns the student."""
     faces = same_session(faces)
-    student = proposed_student(faces[0])
+    student = proposed_student(faces)
     if student is None:
         raise ReviewRefused("This face is not marked or suggested as anyone.")
     teacher, session = person_name(user), faces[0].capture.session
-    for face in faces:
-        note = f"Face in capture {face.capture.pk} is not {student.full_name}, said {teacher}"
-        face.rejected_students.add(student)
-        if face.student_id == student.pk:
-            face.student, face.distance = None, None
-        if face.suggested_student_id == student.pk:
-            face.suggested_student, face.suggested_distance = None, None
-        decided_by(face, user)
-        face.save()
-        record_correction(session.pk, face.capture.pk, FaceCorrection.REJECT, student, user, note)
-    said = f"Face in capture {faces[0].capture.pk} is not {student.full_name}, said {teacher}"
-    withdraw_unsupported_mark(session, student, user, said)
+    note = "{} {} not {}, said {}".format(*in_captures(faces), student.full_name, teacher)
+    reject_for_faces([(face, student) for face in faces])
+    ids = [face.pk for face in faces]
+    DetectedFace.objects.filter(pk__in=ids, student=student).update(student=None, distance=None)
+    DetectedFace.objects.filter(pk__in=ids, suggested_student=student).update(
+        suggested_student=None, suggested_distance=None
+    )
+    decide_faces(faces, user)
+    people = decide_people(faces, user)
+    people.filter(student=student).update(student=None)
+    reject_for_people(faces, [student])
+    record_correction(session.pk, faces[0].capture_id, FaceCorrection.REJECT, student, user, note)
+    withdraw_unsupported_mark(session, student, user, note)
     return student
 
 
 @transaction.atomic
 def dismiss_faces(faces, user):
-    """ "Not one of my students": the faces stop asking who they are and mark nobody."""
+    """ "Not one of my students": the person's faces, and those that join it later, stop asking
+    who they are and mark nobody."""
     faces = same_session(faces)
     marked = next((face.student for face in faces if face.student_id is not None), None)
     if marked is not None:
         raise ReviewRefused(f"This face is marked as {marked.full_name}: say it is not {marked.full_name} first.")
-    teacher = person_name(user)
-    for face in faces:
-        forget_proposals(face)
-        face.dismissed = True
-        decided_by(face, user)
-        face.save()
-        note = f"Face in capture {face.capture.pk} is not one of the course's students, said {teacher}"
-        record_correction(face.capture.session_id, face.capture.pk, FaceCorrection.DISMISS, None, user, note)
+    reject_for_faces([(face, face.suggested_student) for face in faces if face.suggested_student_id])
+    decide_faces(faces, user, dismissed=True, suggested_student=None, suggested_distance=None)
+    decide_people(faces, user, dismissed=True)
+    note = "{} {} not one of the course's students, said {}".format(*in_captures(faces), person_name(user))
+    record_correction(faces[0].capture.session_id, faces[0].capture_id, FaceCorrection.DISMISS, None, user, note)
 
 
 @transaction.atomic
 def remove_capture(capture, user):
     """A photo uploaded by mistake: the capture, its faces, their crops and the image go (the
-    files once the deletion commits); what only it marked is withdrawn, a person's decisions
-    stay. Returns the students whose machine mark it withdrew or moved."""
+    files once the deletion commits; its faces leave their people); what only it marked is
+    withdrawn, a person's decisions stay. Returns the students whose machine mark it withdrew
+    or moved."""
     locked = Capture.objects.select_for_update().select_related("session").get(pk=capture.pk)
+    # Its faces leave their people: after any capture of the session being placed among them.
+    lock_session(locked.session)
     marked = {face.student for face in locked.faces.select_related("student") if face.student_id is not None}
     session, number, teacher = locked.session, locked.pk, person_name(user)
     note = f"Capture {number} removed by {teacher}"
@@ -217,78 +235,6 @@ def remove_capture(capture, user):
     for student in sorted(marked, key=lambda s: s.pk):
         withdraw_unsupported_mark(session, student, user, note)
     return marked
-
-
-# --- Unknown people across the captures of a session ------------------------------------------
-
-
-@dataclass
-class UnknownPerson:
-    """The faces of a session taken to be one person nobody is marked as: one "Who is this?"."""
-
-    faces: list  # the first is the one a suggestion comes from, if any
-    suggestion: object | None  # Student
-    suggested_distance: float | None
-
-    @property
-    def captures(self):
-        return sorted({face.capture_id for face in self.faces})
-
-
-def grouping_distance(embedder):
-    """Two faces are grouped as one person within the embedder's auto-mark distance: a click on
-    the group acts on every face of it, so taking two faces for one person needs the evidence a
-    mark needs (the calibrated false-accept rate), not a suggestion's. None: the embedder has no
-    operating point on record, and faces are not grouped."""
-    try:
-        return operating_point(embedder, settings.FACE_MATCH_THRESHOLD).mark_distance
-    except NotCalibrated:
-        return None
-
-
-def group_by_person(faces):
-    """Lists of faces, one per person: faces of the same embedder grouped by group_faces."""
-    groups, by_embedder = [], {}
-    for face in faces:
-        by_embedder.setdefault(face.capture.embedder, []).append(face)
-    for embedder, same_model in by_embedder.items():
-        distance = grouping_distance(embedder)
-        vectors = [face for face in same_model if face.embedding and distance is not None]
-        grouped = {face.pk for face in vectors}
-        groups += [[face] for face in same_model if face.pk not in grouped]
-        indices = group_faces([face.as_array() for face in vectors], [face.capture_id for face in vectors], distance)
-        groups += [[vectors[i] for i in group] for group in indices]
-    return groups
-
-
-def unknown_person(faces):
-    """The group's best suggestion that none of its faces rejected, with its face first."""
-    rejected = {student.pk for face in faces for student in face.rejected_students.all()}
-    suggesting = sorted(
-        (face for face in faces if face.suggested_student_id and face.suggested_student_id not in rejected),
-        key=lambda face: face.suggested_distance,
-    )
-    if not suggesting:
-        return UnknownPerson(faces, None, None)
-    best = suggesting[0]
-    others = [face for face in faces if face is not best]
-    return UnknownPerson([best] + others, best.suggested_student, best.suggested_distance)
-
-
-def unknown_people(session):
-    """Every face of the session's recognised captures that asks who it is (nobody marked, not
-    dismissed), one UnknownPerson per person, in the order they first appear."""
-    faces = (
-        DetectedFace.objects.filter(
-            capture__session=session, capture__status=Capture.DONE, student=None, dismissed=False
-        )
-        .select_related("capture", "suggested_student")
-        .prefetch_related("rejected_students")
-        .order_by("capture__taken_at", "capture_id", "x1")
-    )
-    order = {face.pk: position for position, face in enumerate(faces)}
-    groups = sorted(group_by_person(faces), key=lambda group: min(order[face.pk] for face in group))
-    return [unknown_person(sorted(group, key=lambda face: order[face.pk])) for group in groups]
 
 
 def attendance_now(session, student):

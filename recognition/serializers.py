@@ -6,6 +6,7 @@ from students.serializers import StudentBriefSerializer
 
 from .captures import TAKEN_AFTER_NOW, TAKEN_BEFORE_START, minutes
 from .models import Capture, DetectedFace
+from .people import FACES_SHOWN
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -40,6 +41,7 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
             "decided_by",
             "dismissed",
             "rejected_students",
+            "person",
         ]
         extra_kwargs = {
             "id": {"help_text": "The face's id."},
@@ -51,6 +53,10 @@ class DetectedFaceSerializer(serializers.ModelSerializer):
             "dismissed": {"help_text": "A teacher said this is not one of their students: it asks no more."},
             "rejected_students": {
                 "help_text": "Students a teacher said this face is not: never proposed for it again."
+            },
+            "person": {
+                "help_text": "The session's person the face is (one per person across the session's captures): "
+                "a correction of the face acts on every face of its person."
             },
         }
 
@@ -138,9 +144,14 @@ class PersonFaceSerializer(DetectedFaceSerializer):
 
 
 class UnknownPersonSerializer(serializers.Serializer):
-    faces = PersonFaceSerializer(many=True, help_text="Its faces; the first is the one its suggestion comes from.")
+    id = serializers.IntegerField(source="person.pk", help_text="The person's id (the faces' `person`).")
+    faces = PersonFaceSerializer(
+        many=True,
+        help_text=f"Up to {FACES_SHOWN} of its faces, the one its suggestion comes from first, then the latest.",
+    )
+    face_count = serializers.IntegerField(help_text="How many faces it has, one per capture it is in.")
     suggestion = serializers.SerializerMethodField()
-    captures = serializers.ListField(child=serializers.IntegerField())
+    captures = serializers.SerializerMethodField(help_text="The ids of the captures it is in.")
 
     @extend_schema_field(SuggestionSerializer(allow_null=True))
     def get_suggestion(self, person):
@@ -148,13 +159,17 @@ class UnknownPersonSerializer(serializers.Serializer):
             return None
         return SuggestionSerializer({"student": person.suggestion, "distance": person.suggested_distance}).data
 
+    def get_captures(self, person) -> list[int]:
+        return self.context["captures"][person.person.pk]
+
 
 class FaceCorrectionSerializer(serializers.Serializer):
     also = serializers.ListField(
         child=serializers.IntegerField(),
         required=False,
         default=list,
-        help_text="Other faces of the same person (the rest of its unknown-people group) to correct with this one.",
+        help_text="Other faces to correct with this one, with the rest of their people (the face's own person "
+        "is always corrected whole).",
     )
 
 

@@ -25,6 +25,6 @@ class Captures(NoPhotos):
     def any_photo(self):
         return Exists(Capture.objects.filter(session=OuterRef("pk")))
 
-    def page_context(self, session):
+    def page_context(self, session, opened):
         # The same captures as the JSON the page polls, so that the two can be compared.
-        return {"captures": latest_captures(session.captures), "pending": BEING_RECOGNISED}
+        return {"captures": latest_captures(session.captures), "opened": opened, "pending": BEING_RECOGNISED}

@@ -92,6 +92,7 @@ def correct_faces(request, pk, correction, done):
     except ReviewRefused as refusal:
         messages.error(request, str(refusal), extra_tags=FACES_PLACE)
     else:
+        faces[0].refresh_from_db()  # the correction updated the rows, not these objects
         messages.success(request, done(result, faces), extra_tags=FACES_PLACE)
     return back_to_faces(faces[0].capture.session_id)
 

@@ -16,20 +16,35 @@ window.RollCallCamera = (function () {
     return PROBLEMS[error.name] || "The camera could not be started (" + error.message + ").";
   }
 
-  // Resolves once the first frame has arrived (until then the video has no size and a shot
-  // would be empty); rejects with an Error whose message is for the person at the page.
-  async function start(video, constraints) {
+  // Browsers give 640 x 480 unless asked for more, and faces at the back of a classroom need
+  // every pixel: ask for 4K, and the browser picks what the camera offers nearest to it.
+  const FULL_RESOLUTION = { width: { ideal: 3840 }, height: { ideal: 2160 } };
+
+  // Resolves, once the first frame has arrived (until then the video has no size and a shot
+  // would be empty), with the size of the frames the camera sends: {width, height}, what a shot
+  // will be. Rejects with an Error whose message is for the person at the page.
+  async function start(video) {
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       throw new Error("The camera needs HTTPS: open this page at its https:// address.");
     }
     try {
-      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: constraints, audio: false });
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: FULL_RESOLUTION, audio: false });
     } catch (error) {
       throw new Error(problem(error));
     }
     if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
       await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
     }
+    const settings = video.srcObject.getVideoTracks()[0].getSettings();
+    return { width: settings.width || video.videoWidth, height: settings.height || video.videoHeight };
+  }
+
+  // What the page says of the camera's resolution, with advice where it is low.
+  function describe(size) {
+    const pixels = size.width + " × " + size.height + " pixels";
+    if (size.width >= 1280) return "Camera on: " + pixels + ".";
+    return "Camera on: " + pixels + ", the most this camera gives. Faces far from it may be too small to recognise: "
+      + "move it closer, or use a camera with a higher resolution.";
   }
 
   function stop(video) {
@@ -37,5 +52,5 @@ window.RollCallCamera = (function () {
     video.srcObject = null;
   }
 
-  return { start: start, stop: stop };
+  return { start: start, stop: stop, describe: describe };
 })();

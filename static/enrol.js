@@ -47,13 +47,12 @@
 
   startButton.addEventListener("click", async () => {
     try {
-      await window.RollCallCamera.start(video, { width: { ideal: 1280 } });
+      result.textContent = window.RollCallCamera.describe(await window.RollCallCamera.start(video));
     } catch (error) {
       result.textContent = error.message;
       result.classList.add("problem");
       return;
     }
-    result.textContent = "";
     result.classList.remove("problem");
     startButton.disabled = true;
     shootButton.disabled = false;

@@ -1,6 +1,6 @@
 // Session page: upload photos (file picker or drag and drop), take camera snapshots, and keep
-// the captures and the roster current by polling the captures JSON. The page's HTML stays the
-// one rendering: when a capture changes, the two regions are re-read from the page itself.
+// the captures and the roster current by polling the captures JSON. The server renders every
+// part of the page: when a capture changes, only the parts it changed are fetched and replaced.
 // Corrections of faces are plain forms, which work without this script.
 (function () {
   "use strict";
@@ -69,10 +69,12 @@
   const stopButton = document.getElementById("camera-stop");
   const cameraControls = [snapButton, autoBox, intervalInput, stopButton];
 
+  let cameraOn = "";  // what the status says of the camera: on, and at which resolution
+
   startButton.addEventListener("click", async () => {
     video.hidden = false;  // shown before it starts: a hidden video may never play its first frame
     try {
-      await window.RollCallCamera.start(video, { width: { ideal: 1920 } });
+      cameraOn = window.RollCallCamera.describe(await window.RollCallCamera.start(video));
     } catch (error) {
       video.hidden = true;
       cameraStatus.textContent = error.message;
@@ -82,7 +84,7 @@
     cameraStatus.classList.remove("problem");
     startButton.disabled = true;
     cameraControls.forEach((control) => { control.disabled = false; });
-    cameraStatus.textContent = "Camera on.";
+    cameraStatus.textContent = cameraOn;
   });
 
   stopButton.addEventListener("click", () => {
@@ -109,43 +111,99 @@
   function scheduleSnapshots() {
     clearInterval(autoTimer);
     autoTimer = null;
-    if (!autoBox.checked) { cameraStatus.textContent = "Camera on."; return; }
+    if (!autoBox.checked) { cameraStatus.textContent = cameraOn; return; }
     const seconds = Math.max(5, Number(intervalInput.value) || 30);
     autoTimer = setInterval(snapshot, seconds * 1000);
-    cameraStatus.textContent = "A snapshot every " + seconds + " seconds while this page is open.";
+    cameraStatus.textContent = cameraOn + " A snapshot every " + seconds + " seconds while this page is open.";
   }
   snapButton.addEventListener("click", snapshot);
   autoBox.addEventListener("change", scheduleSnapshots);
   intervalInput.addEventListener("change", scheduleSnapshots);
 
-  // Progress: compare each capture's status in the JSON with what the page shows.
+  // Progress: compare each capture's status in the JSON with what the page shows, and fetch
+  // only the parts of the page that changed (students/views.py session_parts): a capture's own
+  // card when its status moves on, the list of photos when one arrives or goes, and "Who is
+  // this?" and the roster once a capture is done (its faces may have marked someone).
+  const partsUrl = app.dataset.partsUrl;
+
   function shownStatuses() {
     const shown = {};
-    document.querySelectorAll("[data-capture-id]").forEach((node) => { shown[node.dataset.captureId] = node.dataset.status; });
+    document.querySelectorAll("#capture-list [data-capture-id]").forEach((node) => { shown[node.dataset.captureId] = node.dataset.status; });
     return shown;
   }
 
-  async function refreshRegions() {
-    const response = await fetch(window.location.pathname, { credentials: "same-origin" });
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    refreshCaptures(page.getElementById("captures").innerHTML);
-    const roster = document.getElementById("roster");
-    // Do not replace a form the teacher is filling in.
-    if (!roster.contains(document.activeElement)) roster.innerHTML = page.getElementById("roster").innerHTML;
+  function changesOf(captures) {
+    const shown = shownStatuses();
+    const listed = new Set(captures.map((capture) => String(capture.id)));
+    const arrived = captures.some((capture) => !(capture.id in shown));
+    const gone = Object.keys(shown).some((id) => !listed.has(id));
+    const moved = captures.filter((capture) => capture.id in shown && shown[capture.id] !== capture.status);
+    const settled = gone || captures.some((capture) => capture.status === "done" && shown[capture.id] !== "done");
+    return { list: arrived || gone, moved: moved.map((capture) => capture.id), settled: settled };
   }
 
-  // The captures part: earlier photos the teacher opened stay open, and a form being filled in
-  // (choosing who a face is) is not replaced under their hands.
-  function refreshCaptures(html) {
-    const captures = document.getElementById("captures");
-    if (captures.contains(document.activeElement) && document.activeElement.closest("form")) return;
-    const open = [...captures.querySelectorAll("details[open][data-capture-id]")].map((node) => node.dataset.captureId);
-    captures.innerHTML = html;
-    open.forEach((id) => {
-      const details = captures.querySelector('details[data-capture-id="' + id + '"]');
-      if (details) details.open = true;
-    });
+  async function refreshParts(changes) {
+    const query = new URLSearchParams();
+    openedPhotos().forEach((id) => query.append("open", id));
+    if (changes.list) query.append("part", "captures");
+    else changes.moved.forEach((id) => query.append("capture", id));
+    if (changes.settled) { query.append("part", "people"); query.append("part", "roster"); }
+    const response = await fetch(partsUrl + "?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const parts = await response.json();
+    if (parts.captures !== undefined) replaceList(parts.captures);
+    Object.entries(parts.capture || {}).forEach(([id, html]) => replaceCard(id, html));
+    if (parts.people !== undefined) replaceUnlessInUse(document.getElementById("who-is-this-part"), parts.people);
+    if (parts.roster !== undefined) {
+      const roster = document.getElementById("roster");
+      // Do not replace a form the teacher is filling in.
+      if (!roster.contains(document.activeElement)) roster.innerHTML = parts.roster;
+      replaceUnlessInUse(document.getElementById("not-seen"), parts.not_seen);
+    }
   }
+
+  function fromHtml(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  // A part with a form the teacher is filling in (choosing who a face is) is not replaced under
+  // their hands; the next change brings it up to date.
+  function inUse(node) {
+    return node && node.contains(document.activeElement) && document.activeElement.closest("form");
+  }
+
+  function replaceUnlessInUse(node, html) {
+    if (node && !inUse(node)) node.replaceWith(fromHtml(html));
+  }
+
+  // Earlier photos the teacher opened are asked for in full, and come back open.
+  function openedPhotos() {
+    return [...document.querySelectorAll("#capture-list details[open][data-capture-id]")].map((node) => node.dataset.captureId);
+  }
+
+  function replaceList(html) {
+    const list = document.getElementById("capture-list");
+    if (!inUse(list)) list.replaceWith(fromHtml(html));
+  }
+
+  function replaceCard(id, html) {
+    const card = document.querySelector('#capture-list [data-capture-id="' + id + '"]');
+    if (card && !inUse(card)) card.replaceWith(fromHtml(html));
+  }
+
+  // An earlier photo is only a line until opened: opening it fetches the photo and its faces.
+  document.getElementById("captures").addEventListener("toggle", async (event) => {
+    const details = event.target;
+    if (!details.open || !details.matches("details[data-capture-id]") || !details.querySelector(".capture-later")) return;
+    const query = new URLSearchParams({ capture: details.dataset.captureId, open: details.dataset.captureId });
+    const response = await fetch(partsUrl + "?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (response.ok) {
+      const html = (await response.json()).capture[details.dataset.captureId];
+      if (html && details.isConnected) details.replaceWith(fromHtml(html));
+    }
+  }, true);
 
   // Removing a photo cannot be undone: ask first.
   document.getElementById("captures").addEventListener("submit", (event) => {
@@ -160,9 +218,8 @@
     try {
       const response = await fetch(capturesUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (response.ok) {
-        const shown = shownStatuses();
-        const captures = await response.json();
-        if (captures.some((capture) => shown[capture.id] !== capture.status)) await refreshRegions();
+        const changes = changesOf(await response.json());
+        if (changes.list || changes.moved.length || changes.settled) await refreshParts(changes);
       }
     } catch (error) {
       // The server is briefly unreachable: the next poll tries again.

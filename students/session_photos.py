@@ -24,8 +24,9 @@ class NoPhotos:
         """For a query over ClassSession: the session has a photo."""
         return Value(False)
 
-    def page_context(self, session):
-        """What the session page's photos part draws."""
+    def page_context(self, session, opened):
+        """What the session page's photos part draws; opened: the ids of the earlier photos drawn
+        in full, not only as a line."""
         return {}
 
 

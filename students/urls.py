@@ -8,6 +8,7 @@ urlpatterns = [
     path("courses/<int:pk>/timetable/", views.course_timetable, name="course_timetable"),
     path("courses/<int:pk>/attendance.csv", views.course_csv, name="course_csv"),
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/parts/", views.session_parts, name="session_parts"),
     path("sessions/<int:pk>/students/<int:student_pk>/status/", views.session_set_status, name="session_set_status"),
     path("sessions/<int:pk>/close/", views.session_close, name="session_close"),
     path("sessions/<int:pk>/reopen/", views.session_reopen, name="session_reopen"),

@@ -3,8 +3,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -131,11 +132,27 @@ def messages_by_place(request):
     return top, placed
 
 
+def roster_part(session, placed):
+    """What the roster part of the session page draws; placed: the messages shown on its rows."""
+    rows = [(student, record, placed.get(f"student-{student.pk}", [])) for student, record in roster(session)]
+    return {
+        "roster": rows,
+        "not_seen": sum(1 for _, record, _ in rows if record is None),
+        "status_choices": AttendanceRecord.STATUS_CHOICES,
+    }
+
+
+def captures_part(session, opened):
+    """What the captures part of the session page draws: the photos, as the app that keeps them
+    says (students/session_photos.py; its "Who is this?" asks for its own), and the students a
+    face may be assigned to. opened: the ids of the earlier photos drawn in full, not as a line."""
+    return {**session_photos().page_context(session, opened), "students": session.course.students.active()}
+
+
 @login_required
 def session_detail(request, pk):
     session = managed_session(request, pk)
     top, placed = messages_by_place(request)
-    rows = [(student, record, placed.get(f"student-{student.pk}", [])) for student, record in roster(session)]
     return render(
         request,
         "students/session_detail.html",
@@ -145,15 +162,49 @@ def session_detail(request, pk):
             "messages": top,
             "finish_messages": placed.get("finish", []),
             "captures_messages": placed.get("captures", []),
-            **session_photos().page_context(session),
-            "roster": rows,
-            "not_seen": sum(1 for _, record, _ in rows if record is None),
+            **captures_part(session, photo_ids(request, "photo")),
+            **roster_part(session, placed),
             "events": session.events.select_related("by"),
             "closed_sentence": closed_sentence(session) if session.closed_at else "",
-            "students": session.course.students.filter(is_active=True),
-            "status_choices": AttendanceRecord.STATUS_CHOICES,
         },
     )
+
+
+def photo_ids(request, name):
+    return {int(value) for value in request.GET.getlist(name) if value.isdigit()}
+
+
+@login_required
+def session_parts(request, pk):
+    """Parts of the session page as the page draws them, for its script to replace what changed
+    rather than load the whole page again: `part=roster` (the roster, and `not_seen`, the Finish
+    card's count), `part=people` ("Who is this?"), `part=captures` (the list of photos), and
+    `capture=<id>` (that photo's card; repeatable), `open=<id>` (an earlier photo drawn in full
+    in those; repeatable). JSON: the HTML of each part asked for."""
+    session = managed_session(request, pk)
+    parts = set(request.GET.getlist("part"))
+    asked = photo_ids(request, "capture")
+    context = {"session": session}
+    answer = {}
+    if "roster" in parts:
+        context.update(roster_part(session, {}))
+        answer["roster"] = render_to_string("students/_roster.html", context, request)
+        answer["not_seen"] = render_to_string("students/_not_seen.html", context, request)
+    if parts & {"people", "captures"} or asked:
+        context.update(captures_part(session, photo_ids(request, "open")))
+    if "people" in parts:
+        answer["people"] = render_to_string("students/_people.html", context, request)
+    if "captures" in parts:
+        answer["captures"] = render_to_string("students/_capture_list.html", context, request)
+    cards = [(capture, position == 0) for position, capture in enumerate(context.get("captures", []))]
+    answer["capture"] = {
+        capture.pk: render_to_string(
+            "students/_capture_part.html", {**context, "capture": capture, "latest": latest}, request
+        )
+        for capture, latest in cards
+        if capture.pk in asked
+    }
+    return JsonResponse(answer)
 
 
 def back_to(session, place):

@@ -1,5 +1,5 @@
 # The device tokens move from recognition to access, above both apps (docs/architecture.md): the
-# state only, the table stays. recognition/migrations/0010_device_tokens_move_to_access.py takes
+# state only, the table stays. recognition/migrations/0011_device_tokens_move_to_access.py takes
 # the model out of recognition's state.
 
 import django.db.models.deletion

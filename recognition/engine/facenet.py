@@ -90,8 +90,9 @@ class FaceNetEmbedder:
     dim = 512
     chip_size = 160
 
-    def __init__(self, weights_path=None, batch_size: int = 32):
-        self.model = load_facenet_model(weights_path)
+    def __init__(self, weights_path=None, batch_size: int = 32, device="cpu"):
+        self.device = torch.device(device)
+        self.model = load_facenet_model(weights_path).to(self.device)
         self.batch_size = batch_size
 
     def chips(self, image_rgb, faces) -> np.ndarray:
@@ -101,13 +102,13 @@ class FaceNetEmbedder:
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
         if len(chips) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
+        chips = torch.from_numpy(np.ascontiguousarray(chips)).to(self.device)  # one transfer in
         out = []
         for start in range(0, len(chips), self.batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(chips[start : start + self.batch_size]))
             # facenet-pytorch's fixed_image_standardization
-            x = (batch.permute(0, 3, 1, 2).float() - 127.5) / 128.0
-            out.append(self.model(x).numpy())  # the model L2-normalises its output
-        vectors = np.concatenate(out).astype(np.float32)
+            x = (chips[start : start + self.batch_size].permute(0, 3, 1, 2).float() - 127.5) / 128.0
+            out.append(self.model(x))  # the model L2-normalises its output
+        vectors = torch.cat(out).cpu().numpy().astype(np.float32)  # one transfer out
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     def embed(self, image_rgb, faces) -> np.ndarray:

@@ -9,7 +9,7 @@ register = template.Library()
 
 
 @register.filter
-def display_name(user):
+def person_name(user):
     """What to call a person (names.person_name)."""
     return names.person_name(user)
 

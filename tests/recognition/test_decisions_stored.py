@@ -68,6 +68,7 @@ def test_the_api_says_marked_suggested_or_unknown_per_face(client, recognised):
             "decided_by": "auto",
             "dismissed": False,
             "rejected_students": [],
+            "person": DetectedFace.objects.get(pk=suggested[0]["id"]).person_id,
         }
     ]
     marked = [f for f in faces if f["student"]]

@@ -209,7 +209,7 @@ def test_stop_turns_the_camera_off_on_both_pages(open_browser, live_server, tmp_
     log_in(page, live_server, "teacher")
     page.goto(f"{live_server.url}/sessions/{session.pk}/")
     page.get_by_role("button", name="Start camera").click()
-    page.locator("#camera-status").get_by_text("Camera on.").wait_for()
+    page.locator("#camera-status").get_by_text("Camera on:").wait_for()
     page.get_by_label("every").check()
     page.evaluate("window.__stream = document.getElementById('camera-video').srcObject")
     page.get_by_role("button", name="Stop camera").click()

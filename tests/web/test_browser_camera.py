@@ -39,13 +39,43 @@ def write_y4m(path, image_path, scale=1, frames=2, fps=5):
     return path, (width, height)
 
 
+# Records what the page asks the camera for (and still asks it): the browser's own answer.
+RECORD_CONSTRAINTS = """
+const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = (constraints) => { window.askedCamera = constraints; return ask(constraints); };
+"""
+
+
 def open_session_with_camera(open_browser, live_server, session, camera):
     page = open_browser(camera=camera)
+    page.add_init_script(RECORD_CONSTRAINTS)
     log_in(page, live_server, "teacher")
     page.goto(f"{live_server.url}/sessions/{session.pk}/")
     page.get_by_role("button", name="Start camera").click()
-    page.locator("#camera-status").get_by_text("Camera on.").wait_for()
+    page.locator("#camera-status").get_by_text("Camera on:").wait_for()
     return page
+
+
+def test_the_teachers_camera_is_asked_for_its_full_resolution_and_says_what_it_gives(
+    open_browser, live_server, faces_dataset, tmp_path
+):
+    """Browsers give 640 x 480 unless asked: the page asks for 4K and snapshots at what the
+    camera gives, here a full-HD class (the class-size photo enlarged)."""
+    teacher = make_user("teacher", role="Teacher", first_name="Tess", last_name="Teacher")
+    session = make_session(make_course("PHYS1", teacher=teacher))
+    camera, (width, height) = write_y4m(tmp_path / "class.y4m", faces_dataset / "group/ultralight_11.jpg", scale=1.88)
+    assert width >= 1920
+
+    page = open_session_with_camera(open_browser, live_server, session, camera)
+
+    assert page.evaluate("window.askedCamera.video") == {"width": {"ideal": 3840}, "height": {"ideal": 2160}}
+    status = page.locator("#camera-status").inner_text()
+    assert status == f"Camera on: {width} × {height} pixels."
+    page.get_by_role("button", name="Take snapshot").click()
+    page.locator("#upload-log li").first.wait_for()
+    capture = Capture.objects.get(session=session)  # no worker: it waits, queued, at its full size
+    assert (capture.width, capture.height) == (width, height)
+    page.screenshot(path=str(tmp_path / "camera-full-hd.png"), full_page=True)
 
 
 def wait_until(condition, seconds, page):
@@ -66,6 +96,9 @@ def test_a_snapshot_from_the_teachers_camera_marks_the_class(
     camera, size = write_y4m(tmp_path / "class.y4m", faces_dataset / BBT_GROUP_PHOTO)
 
     page = open_session_with_camera(open_browser, live_server, session, camera)
+    # This camera gives little: the page says so.
+    advice = "the most this camera gives. Faces far from it may be too small to recognise"
+    assert f"Camera on: {size[0]} × {size[1]} pixels, {advice}" in page.locator("#camera-status").inner_text()
     page.get_by_role("button", name="Take snapshot").click()
     page.locator('[data-status="done"] svg polygon').first.wait_for()
 
@@ -105,7 +138,7 @@ def test_snapshots_every_n_seconds_until_the_box_is_unticked(
     assert time.monotonic() - ticked >= 2 * 5 - 1
 
     page.get_by_label("every").uncheck()
-    page.locator("#camera-status").get_by_text("Camera on.").wait_for()
+    page.locator("#camera-status").get_by_text("A snapshot every").wait_for(state="detached")
     page.wait_for_timeout(500)  # a snapshot already on its way may still arrive
     sent = captures.count()
     page.wait_for_timeout(6_000)  # longer than the interval
@@ -131,6 +164,7 @@ def test_staff_enrol_a_student_by_camera_one_face_is_kept_a_group_refused(
     log_in(page, live_server, "boss")
     page.goto(f"{live_server.url}/students/{raj.pk}/enrol/")
     page.get_by_role("button", name="Start camera").click()
+    page.locator("#enrol-result").get_by_text("Camera on: 450 × 450 pixels").wait_for()  # the camera's most
     page.get_by_role("button", name="Take photo").click()
     page.locator("#enrol-result").get_by_text("Accepted and saved.").wait_for()
     photo = FacePhoto.objects.get(student=raj)

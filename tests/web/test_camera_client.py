@@ -3,10 +3,11 @@ camera: real frames of a class (a group photo), real recognition, real HTTP. Whe
 recognised, the frames are a made-up photo (tests.helpers.photo_jpeg): no dataset needed."""
 
 import cv2
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from recognition.camera_client import CameraClient, run_camera
+from recognition.camera_client import CameraClient, describe, open_video, resolution_line, run_camera
 from recognition.models import Capture
 from students.models import AttendanceRecord
 from tests.factories import make_course, make_session
@@ -64,6 +65,10 @@ def test_the_camera_sends_snapshots_and_prints_who_was_recognised(
     for name in seen:
         assert name in out
     assert f"Capture {captures[0].pk}: " in out and "Stopped after 2 snapshot(s)." in out
+    # The resolution in use, said once, with advice: this one is small for a classroom.
+    height, width = cv2.VideoCapture(str(video)).read()[1].shape[:2]  # the file's frames (710 x 472)
+    assert out.count(f"Video source {video}: snapshots of {width} x {height} pixels. Faces far from") == 1
+    assert captures[0].width == width
 
 
 def test_the_camera_stops_at_the_end_of_a_video_file(live_server, classroom, capsys):
@@ -101,3 +106,50 @@ def test_a_device_of_another_room_cannot_send_to_the_session(live_server, classr
     with pytest.raises(CommandError, match=f"Session {session.pk} does not exist or this device may not send to it"):
         call_command("camera", server=live_server.url, token=token, session=session.pk, source=str(video), interval=1)
     assert not Capture.objects.exists()
+
+
+class StandInWebcam:
+    """A webcam that this machine does not have, for what the client asks of it: it sends the
+    nearest of its modes to the resolution asked, as a real one does."""
+
+    MODES = [(640, 480), (1280, 720), (1920, 1080)]
+
+    def __init__(self, index):
+        self.index, self.asked = index, {}
+
+    def isOpened(self):
+        return True
+
+    def set(self, prop, value):
+        self.asked[prop] = value
+        return True
+
+    def mode(self):
+        wanted = (self.asked.get(cv2.CAP_PROP_FRAME_WIDTH, 640), self.asked.get(cv2.CAP_PROP_FRAME_HEIGHT, 480))
+        return min(self.MODES, key=lambda mode: abs(mode[0] - wanted[0]) + abs(mode[1] - wanted[1]))
+
+
+def test_a_webcam_is_asked_for_its_full_resolution_not_the_640_x_480_it_starts_at():
+    webcam = open_video("0", opener=StandInWebcam)
+    assert webcam.index == 0 and webcam.mode() == (1920, 1080)
+    assert webcam.asked == {cv2.CAP_PROP_FRAME_WIDTH: 3840, cv2.CAP_PROP_FRAME_HEIGHT: 2160}
+    assert open_video("0", (1280, 720), opener=StandInWebcam).mode() == (1280, 720)
+
+
+def test_the_camera_says_the_resolution_it_sends_and_when_faces_are_too_small():
+    full_hd = np.zeros((1080, 1920, 3), np.uint8)
+    assert resolution_line("0", full_hd) == "Video source 0: snapshots of 1920 x 1080 pixels."
+    assert "too small to recognise" in resolution_line("0", full_hd[:480, :640])
+
+    def capture(*sides):
+        faces = [{"box": [0, 0, side, side], "student": None} for side in sides]
+        return {"id": 7, "status": "done", "timings": {"total_ms": 900}, "faces": faces}
+
+    advice = "Most faces are under 30 px: move closer or use a higher resolution"
+    assert describe(capture(24, 26, 60)).endswith(advice) and advice not in describe(capture(24, 60))
+
+
+def test_the_camera_command_takes_a_resolution_to_ask_for(classroom):
+    _, session, video = classroom
+    with pytest.raises(CommandError, match="is not WIDTHxHEIGHT"):
+        call_command("camera", "--resolution=big", server="http://127.0.0.1:9", token="t", source=str(video))

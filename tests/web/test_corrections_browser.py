@@ -39,13 +39,17 @@ def upload(page, faces_dataset, name, done):
     page.locator(f'[data-capture-id][data-status="done"] >> nth={done - 1}').wait_for(state="attached")
 
 
-def check_layout(page, shots, name):
+def check_layout(page, shots, name, numbers=True):
+    """No policy violation, no sideways scroll, and (numbers) the latest photo's face numbers
+    readable and apart, at 1280 and 390 px; a screenshot at each."""
     assert_no_violation(page, name)
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
         page.wait_for_timeout(200)
         page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        if not numbers:
+            continue
         number = page.locator(".capture.latest svg text.number").first.bounding_box()
         assert number["height"] >= 10, f"face numbers {number['height']:.1f} px tall at {width} px"
         assert not badges_overlap(page)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from recognition.models import Capture, DetectedFace, FacePhoto
+from recognition.people import join_session_people
 from students.consent import record_consent
 from students.models import AttendanceChange, AttendanceRecord, Student
 from students.overview import attendance_percentage
@@ -177,6 +178,7 @@ def capture_with_faces(session, students, private_media_root):
     unknown.crop.save("face.jpg", ContentFile(jpeg_bytes((80, 80))), save=False)
     known.save()
     unknown.save()
+    join_session_people(capture, [known, unknown], "dlib_resnet_v1_flip")
     return capture, unknown
 
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('access', '0001_initial'),
-        ('recognition', '0009_embeddings_per_face_size_and_face_sharpness'),
+        ('recognition', '0010_session_people'),
     ]
 
     operations = [
