@@ -74,6 +74,13 @@ def device_of(request):
     return request.auth if isinstance(request.auth, DeviceToken) else None
 
 
+def reach_of(request, for_device, for_person):
+    """What an API request reaches: for_device(its device) when a token came, else
+    for_person(its user); each a scoped queryset of students/ or recognition/permissions.py."""
+    device = device_of(request)
+    return for_device(device) if device else for_person(request.user)
+
+
 class PersonOrDevice(permissions.BasePermission):
     """Any person logged in, for every method of the view; a classroom camera only for the
     methods the view opens to devices (device_methods), refused with `message` otherwise."""

@@ -2,7 +2,7 @@
 photos), built on the people app's reach (students/permissions.py), the same way: every page,
 API view and file view fetches through these querysets, so what is out of reach is a 404."""
 
-from access.devices import device_of
+from access.devices import reach_of
 from attendance_site.errors import NotYours
 from students.permissions import in_reach, sessions_for_device, sessions_managed_by, students_taught_by
 
@@ -31,8 +31,7 @@ def captures_for_device(device):
 
 
 def captures_for_caller(request):
-    device = device_of(request)
-    return captures_for_device(device) if device else captures_managed_by(request.user)
+    return reach_of(request, captures_for_device, captures_managed_by)
 
 
 def managed_capture(request, pk):

@@ -9,7 +9,7 @@ access/devices.py's.
 - a classroom camera (a DeviceToken) reaches the sessions of its room or course.
 """
 
-from access.devices import device_of
+from access.devices import reach_of
 from access.roles import is_school_admin, is_teacher
 from attendance_site.errors import NotYours
 
@@ -110,10 +110,8 @@ def courses_for_device(device):
 
 
 def courses_for_caller(request):
-    device = device_of(request)
-    return courses_for_device(device) if device else courses_managed_by(request.user)
+    return reach_of(request, courses_for_device, courses_managed_by)
 
 
 def sessions_for_caller(request):
-    device = device_of(request)
-    return sessions_for_device(device) if device else sessions_managed_by(request.user)
+    return reach_of(request, sessions_for_device, sessions_managed_by)
