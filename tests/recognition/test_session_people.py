@@ -318,7 +318,7 @@ def test_faces_stored_before_people_were_kept_are_placed_as_the_worker_would(sch
     DetectedFace.objects.update(person=None)
     SessionPerson.objects.all().delete()
 
-    import_module("recognition.migrations.0008_session_people").place_existing_faces(apps, None)
+    import_module("recognition.migrations.0010_session_people").place_existing_faces(apps, None)
 
     ann = {capture.faces.get(x1=0).person_id for capture in taken}
     ben = [capture.faces.get(x1=200).person_id for capture in taken]
