@@ -5,6 +5,8 @@ VENV ?= .venv
 PY = $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The recognition worker, as both targets start it (tests/processes.py starts the same one).
+CELERY_WORKER = $(PY) -m celery -A attendance_site worker --loglevel INFO
 
 .PHONY: run test lint venv migrate worker
 
@@ -23,14 +25,14 @@ migrate: venv
 	$(PY) manage.py migrate --noinput
 
 worker: venv
-	$(PY) -m celery -A attendance_site worker --loglevel INFO --concurrency $${WORKER_PROCESSES:-1}
+	$(CELERY_WORKER) --concurrency $${WORKER_PROCESSES:-1}
 
 run: migrate
 	@echo ""
 	@echo "Roll Call is starting at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "First time? In another terminal create the first admin:  $(PY) manage.py createsuperuser"
 	@echo ""
-	$(PY) -m celery -A attendance_site worker --beat --schedule var/celerybeat-schedule --loglevel INFO --concurrency 1 & worker=$$!; \
+	$(CELERY_WORKER) --beat --schedule var/celerybeat-schedule --concurrency 1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -16,11 +16,52 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ROLLCALL_VAR_DIR", BASE_DIR / "var"))
 
 
-def env_bool(name, default):
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def env_value(name):
+    """The variable's value with its spaces trimmed, or None when it is unset."""
     value = os.environ.get(name)
+    return None if value is None else value.strip()
+
+
+def env_bool(name, default):
+    """A yes-or-no setting. Anything but the words below is refused at start-up, an empty value
+    too: a typo must not turn DEBUG on, or TLS off, without anybody noticing."""
+    value = env_value(name)
     if value is None:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value.lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not yes or no: set it to one of {', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)}."
+    )
+
+
+def env_number(name, default, kind, minimum=None):
+    """A number setting (kind: int or float); unset or empty, the default. A value that is not a
+    number, or below the minimum, is refused at start-up, naming the variable."""
+    value = env_value(name)
+    if not value:
+        return default if default is None else kind(default)
+    try:
+        number = kind(value)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ImproperlyConfigured(f"{name}={value!r} is not {what}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} is below {minimum}, the least it can be.")
+    return number
+
+
+def env_int(name, default, minimum=None):
+    return env_number(name, default, int, minimum)
+
+
+def env_float(name, default, minimum=None):
+    return env_number(name, default, float, minimum)
 
 
 def env_list(name, default):
@@ -53,6 +94,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /api/docs/ loads nothing from elsewhere
     "csp",
+    "access",  # who may do what, for both apps: roles, classroom cameras' device tokens
     "students",
     "recognition",
 ]
@@ -74,7 +116,7 @@ MIDDLEWARE = [
 
 # /healthz answers within this many seconds, each of its checks (database, broker, storage)
 # bounded by it, so a balancer's probe gets an answer even when one of them hangs.
-HEALTH_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_TIMEOUT_SECONDS", 1.5))
+HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 1.5)
 
 ROOT_URLCONF = "attendance_site.urls"
 WSGI_APPLICATION = "attendance_site.wsgi.application"
@@ -89,7 +131,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "students.permissions.school_admin_link",
+                "access.roles.school_admin_link",
             ],
         },
     },
@@ -97,7 +139,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}", conn_max_age=60, conn_health_checks=True
+        env="DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}", conn_max_age=60, conn_health_checks=True
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -117,21 +159,19 @@ CACHES = {
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
-LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", 10))  # attempts per minute per address and per user name
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)  # attempts per minute per address and per user name
 # How many proxies in front of the web servers (the HTTPS load balancer: 1) append the client's
 # address to X-Forwarded-For; login limits count per client address read through them
 # (attendance_site/ratelimit.py). 0: the header is ignored, every client is its TCP peer.
-TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", 0))
-if TRUSTED_PROXY_HOPS < 0:
-    raise ImproperlyConfigured("TRUSTED_PROXY_HOPS is the number of proxies in front of the site: 0 or more.")
-UPLOAD_RATE_LIMIT = int(os.environ.get("UPLOAD_RATE_LIMIT", 60))  # uploads per minute per user or device
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0)
+UPLOAD_RATE_LIMIT = env_int("UPLOAD_RATE_LIMIT", 60)  # uploads per minute per user or device
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A school admin holds every permission in /admin/ through their role, not through
-# per-model permissions (students/permissions.py).
+# per-model permissions (access/roles.py).
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "students.permissions.SchoolAdminBackend",
+    "access.roles.SchoolAdminBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -233,7 +273,7 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -244,7 +284,7 @@ REST_FRAMEWORK = {
     # means "known, but not allowed". A request without a Token header falls through to the
     # login session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "recognition.authentication.DeviceTokenAuthentication",
+        "access.devices.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -284,7 +324,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # With acks_late a message held by a worker that died comes back after this many
     # seconds; captures take seconds, so five minutes is ample and loses no time in practice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 300))}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -306,36 +346,24 @@ GOOGLE_SHEETS_TIMESTAMP_WORKSHEET = os.environ.get("GOOGLE_SHEETS_TIMESTAMP_WORK
 GOOGLE_SHEETS_API_URL = os.environ.get("GOOGLE_SHEETS_API_URL", "https://sheets.googleapis.com/v4/spreadsheets")
 # A course syncs a few seconds after its attendance changes, so a burst of changes is one write
 # (Google allows 60 writes a minute per service account).
-SHEETS_SYNC_DELAY_SECONDS = float(os.environ.get("SHEETS_SYNC_DELAY_SECONDS", 5))
-SHEETS_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SHEETS_HTTP_TIMEOUT_SECONDS", 30))
+SHEETS_SYNC_DELAY_SECONDS = env_float("SHEETS_SYNC_DELAY_SECONDS", 5)
+SHEETS_HTTP_TIMEOUT_SECONDS = env_float("SHEETS_HTTP_TIMEOUT_SECONDS", 30)
 # A failed write retries after a random wait of half to all of min(MAX, BASE * 2**retries) seconds;
 # it retries until it lands, unless SHEETS_SYNC_MAX_RETRIES caps the attempts.
-SHEETS_RETRY_BASE_SECONDS = float(os.environ.get("SHEETS_RETRY_BASE_SECONDS", 2))
-SHEETS_RETRY_MAX_SECONDS = float(os.environ.get("SHEETS_RETRY_MAX_SECONDS", 240))
-SHEETS_SYNC_MAX_RETRIES = (
-    int(os.environ["SHEETS_SYNC_MAX_RETRIES"]) if os.environ.get("SHEETS_SYNC_MAX_RETRIES") else None
-)
+SHEETS_RETRY_BASE_SECONDS = env_float("SHEETS_RETRY_BASE_SECONDS", 2)
+SHEETS_RETRY_MAX_SECONDS = env_float("SHEETS_RETRY_MAX_SECONDS", 240)
+SHEETS_SYNC_MAX_RETRIES = env_int("SHEETS_SYNC_MAX_RETRIES", None, minimum=0)
 # Re-sync every course now and then: catches enrolment and session edits made in the admin,
 # hand edits in the sheets, and a change whose sync task was lost with a broker.
-SHEETS_RECONCILE_SECONDS = float(os.environ.get("SHEETS_RECONCILE_SECONDS", 3600))
-CELERY_BEAT_SCHEDULE = {
-    "reconcile-google-sheets": {
-        "task": "students.tasks.reconcile_sheets",
-        "schedule": SHEETS_RECONCILE_SECONDS,
-    },
-    "delete-expired-captures": {
-        "task": "recognition.tasks.delete_expired_captures",
-        "schedule": 6 * 3600.0,
-    },
-}
+SHEETS_RECONCILE_SECONDS = env_float("SHEETS_RECONCILE_SECONDS", 3600)
 
 # Signing in (students/login.py, students/signin.py). Forgotten passwords are reset by e-mail
 # (see "E-mail" below).
-PASSWORD_RESET_RATE_LIMIT = int(os.environ.get("PASSWORD_RESET_RATE_LIMIT", 5))  # per hour per address and per e-mail
+PASSWORD_RESET_RATE_LIMIT = env_int("PASSWORD_RESET_RATE_LIMIT", 5)  # per hour per address and per e-mail
 # How long a link to choose a password works: a reset (Forgot password?) and a new teacher's
 # invitation, which may be read days later. Each e-mail states its own (students/passwords.py).
-PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("PASSWORD_RESET_HOURS", 3)) * 3600)
-INVITATION_TIMEOUT = int(float(os.environ.get("INVITATION_DAYS", 3)) * 86400)
+PASSWORD_RESET_TIMEOUT = int(env_float("PASSWORD_RESET_HOURS", 3, minimum=0) * 3600)
+INVITATION_TIMEOUT = int(env_float("INVITATION_DAYS", 3, minimum=0) * 86400)
 
 # Optional sign-in with the school's Google Workspace or Microsoft 365 account, through
 # django-allauth's OpenID Connect client. It only signs in existing logins whose e-mail address
@@ -401,10 +429,10 @@ ACCOUNT_ADAPTER = "students.signin.NoSignupAccountAdapter"
 # Face recognition.
 FACE_EMBEDDER = os.environ.get("FACE_EMBEDDER", "auto")
 FACENET_WEIGHTS = os.environ.get("FACENET_WEIGHTS") or None
-FACE_MATCH_THRESHOLD = float(os.environ["FACE_MATCH_THRESHOLD"]) if os.environ.get("FACE_MATCH_THRESHOLD") else None
+FACE_MATCH_THRESHOLD = env_float("FACE_MATCH_THRESHOLD", None)
 # One torch thread per worker process: with two threads on two cores, torch's OpenMP threads
 # spin-wait and ran 10-20x slower whenever another process held a core. Scale with processes.
-FACE_TORCH_THREADS = int(os.environ.get("FACE_TORCH_THREADS", 1))
+FACE_TORCH_THREADS = env_int("FACE_TORCH_THREADS", 1)
 # Where the face networks run: auto (a CUDA GPU when torch sees one, else the CPU), cpu or cuda.
 # The worker logs which as it loads the engine (at start-up); cuda without a GPU is an error there.
 FACE_DEVICE = os.environ.get("FACE_DEVICE", "auto")
@@ -413,40 +441,40 @@ if FACE_DEVICE not in ("auto", "cpu", "cuda"):
 # OS niceness (0-19) that recognition worker processes take as they start (worker_process_init):
 # with 10, batch recognition yields the CPU to web requests on a machine both share (README,
 # Production). 0, the default, leaves the priority alone (tests run workers inside pytest).
-WORKER_NICE = int(os.environ.get("WORKER_NICE", 0))
+WORKER_NICE = env_int("WORKER_NICE", 0)
 # Every worker writes its heartbeat this often (recognition/heartbeat.py); the admin's Workers
 # page shows one stopped after three missed beats.
-WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", 10))
-UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20_000_000))
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 10)
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 # The most pixels a photo may have (read from its header, before any decoding): the worker's
 # time and memory grow with the pixels, not the bytes (a 1.6 kB WebP can hold 40 MP). 25 MP
 # takes a 24 MP phone photo (5712x4284), a 12 MP one (4032x3024) and a 4K camera frame.
-MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", 25_000_000))
+MAX_PHOTO_PIXELS = env_int("MAX_PHOTO_PIXELS", 25_000_000)
 # A capture whose recognition was started this many times without finishing (its worker died:
 # out of memory, killed) is given up as failed, with the reason, instead of being handed out again.
-CAPTURE_MAX_ATTEMPTS = int(os.environ.get("CAPTURE_MAX_ATTEMPTS", 3))
+CAPTURE_MAX_ATTEMPTS = env_int("CAPTURE_MAX_ATTEMPTS", 3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# A OneRoster bundle (students/oneroster.py): the most its files may unpack to, all together;
+# A OneRoster bundle (students/oneroster/reading.py): the most its files may unpack to, all together;
 # a zip that inflates to more is refused (a zip bomb).
-ONEROSTER_MAX_BYTES = int(os.environ.get("ONEROSTER_MAX_BYTES", 50_000_000))
+ONEROSTER_MAX_BYTES = env_int("ONEROSTER_MAX_BYTES", 50_000_000)
 # Class photos and face crops are deleted after this many days; attendance records stay.
-CAPTURE_RETENTION_DAYS = int(os.environ.get("CAPTURE_RETENTION_DAYS", 30))
-ATTENDANCE_THRESHOLD_PERCENT = float(os.environ.get("ATTENDANCE_THRESHOLD_PERCENT", 80))
+CAPTURE_RETENTION_DAYS = env_int("CAPTURE_RETENTION_DAYS", 30)
+ATTENDANCE_THRESHOLD_PERCENT = env_float("ATTENDANCE_THRESHOLD_PERCENT", 80)
 # The longest a class session may be (students/schedule.py): a room's camera sends its snapshots
 # to the session in its room at the time, so a session spanning years would take them all.
-MAX_SESSION_HOURS = float(os.environ.get("MAX_SESSION_HOURS", 12))
+MAX_SESSION_HOURS = env_float("MAX_SESSION_HOURS", 12)
 
 # E-mail (Django's e-mail framework). Printed to the console until EMAIL_HOST names the school's
 # SMTP server; then sent through it, with STARTTLS unless EMAIL_USE_TLS=0.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 # Without a timeout a server that accepts the connection and never answers would hold a web
 # thread (a password reset waits on it) or a beat run, and every notice behind it, for ever.
-EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", 20))
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Roll Call <rollcall@localhost>")
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
@@ -458,24 +486,42 @@ SCHOOL_NAME = os.environ.get("SCHOOL_NAME", "the school")
 NOTICE_CONTACT = os.environ.get("NOTICE_CONTACT", "the school office")
 # Absence notices wait this long after a close: a photo taken before the close may still be
 # recognised and turn the absence into present or late.
-NOTICE_ABSENCE_DELAY_MINUTES = float(os.environ.get("NOTICE_ABSENCE_DELAY_MINUTES", 15))
+NOTICE_ABSENCE_DELAY_MINUTES = env_float("NOTICE_ABSENCE_DELAY_MINUTES", 15)
 # A teacher is reminded this long after a session ended with no photo and no mark, the same day.
-NOTICE_REMINDER_AFTER_MINUTES = float(os.environ.get("NOTICE_REMINDER_AFTER_MINUTES", 30))
+NOTICE_REMINDER_AFTER_MINUTES = env_float("NOTICE_REMINDER_AFTER_MINUTES", 30)
 NOTICE_DIGEST_WEEKDAY = os.environ.get("NOTICE_DIGEST_WEEKDAY", "mon")
-NOTICE_DIGEST_HOUR = int(os.environ.get("NOTICE_DIGEST_HOUR", 7))
+NOTICE_DIGEST_HOUR = env_int("NOTICE_DIGEST_HOUR", 7)
 # A notice the server refused is tried again after min(MAX, BASE * 2**(attempts - 1)) seconds,
 # by the next beat run after that; after NOTICE_MAX_ATTEMPTS it is given up (shown in the admin).
-NOTICE_RETRY_BASE_SECONDS = float(os.environ.get("NOTICE_RETRY_BASE_SECONDS", 60))
-NOTICE_RETRY_MAX_SECONDS = float(os.environ.get("NOTICE_RETRY_MAX_SECONDS", 3600))
-NOTICE_MAX_ATTEMPTS = int(os.environ.get("NOTICE_MAX_ATTEMPTS", 10))
-NOTICE_RUN_SECONDS = float(os.environ.get("NOTICE_RUN_SECONDS", 60))
+NOTICE_RETRY_BASE_SECONDS = env_float("NOTICE_RETRY_BASE_SECONDS", 60)
+NOTICE_RETRY_MAX_SECONDS = env_float("NOTICE_RETRY_MAX_SECONDS", 3600)
+NOTICE_MAX_ATTEMPTS = env_int("NOTICE_MAX_ATTEMPTS", 10)
+NOTICE_RUN_SECONDS = env_float("NOTICE_RUN_SECONDS", 60)
+
+
+def weekly_digest_time():
+    try:
+        return crontab(minute=0, hour=NOTICE_DIGEST_HOUR, day_of_week=NOTICE_DIGEST_WEEKDAY)
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"NOTICE_DIGEST_WEEKDAY={NOTICE_DIGEST_WEEKDAY!r} and NOTICE_DIGEST_HOUR={NOTICE_DIGEST_HOUR} are not a "
+            f"time of the week ({error}): a day as mon, tue, ... sun, and an hour from 0 to 23."
+        ) from None
+
+
+def beat_schedule():
+    """Every task that runs on its own, and how often, in one place (celery beat runs them)."""
+    return {
+        "reconcile-google-sheets": {"task": "students.tasks.reconcile_sheets", "schedule": SHEETS_RECONCILE_SECONDS},
+        "delete-expired-captures": {"task": "recognition.tasks.delete_expired_captures", "schedule": 6 * 3600.0},
+        "send-notices": {"task": "students.tasks.send_notices", "schedule": NOTICE_RUN_SECONDS},
+        "weekly-attendance-digest": {"task": "students.tasks.send_weekly_digests", "schedule": weekly_digest_time()},
+    }
+
+
+CELERY_BEAT_SCHEDULE = beat_schedule()
 # Beat's crontab hours are the school's, not UTC.
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE["send-notices"] = {"task": "students.tasks.send_notices", "schedule": NOTICE_RUN_SECONDS}
-CELERY_BEAT_SCHEDULE["weekly-attendance-digest"] = {
-    "task": "students.tasks.send_weekly_digests",
-    "schedule": crontab(minute=0, hour=NOTICE_DIGEST_HOUR, day_of_week=NOTICE_DIGEST_WEEKDAY),
-}
 
 LOGGING = {
     "version": 1,

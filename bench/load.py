@@ -33,7 +33,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,11 @@ import redis
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
+# The project's own modules: the processes the tests start too, and (after start_django) the ORM.
+sys.path.insert(0, str(REPO))
+from tests.processes import free_port, start_worker_process  # noqa: E402
+from tests.processes import stop as stop_process  # noqa: E402
+
 HOST = "127.0.0.1"  # the only address this script sends anything to
 POSTGRES = f"postgres://postgres@{HOST}:5432"
 REDIS = f"redis://{HOST}:6379"
@@ -80,12 +84,6 @@ def parse_args(argv=None):
         help="read and encode each photo of a burst inside its timed request, as before (client CPU counted)",
     )
     return parser.parse_args(argv)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def site_environment(args, workdir):
@@ -173,15 +171,14 @@ def start_django(env):
     """This process reads the benchmark's database through the ORM (no HTTP polling)."""
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")
-    sys.path.insert(0, str(REPO))
     import django
 
     django.setup()
 
 
 def device_token_for(course):
-    from recognition.authentication import issue_token
-    from recognition.models import DeviceToken
+    from access.devices import issue_token
+    from access.models import DeviceToken
 
     device = DeviceToken(name="load benchmark", course=course)
     token = issue_token(device)
@@ -238,30 +235,7 @@ def start_web(env, port, log, workers=WEB_WORKERS, threads=WEB_THREADS):
 
 def start_worker(env, name, log, nice=0):
     """A worker process; it lowers its own priority to WORKER_NICE as it starts (recognition.tasks)."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "attendance_site",
-            "worker",
-            "--pool",
-            "solo",
-            "--concurrency",
-            "1",
-            "--hostname",
-            f"{name}@%h",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=REPO,
-        env=dict(env, WORKER_NICE=str(nice)),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    return start_worker_process(dict(env, WORKER_NICE=str(nice)), log, loglevel="WARNING", hostname=f"{name}@%h")
 
 
 def niceness(process):
@@ -271,15 +245,11 @@ def niceness(process):
 
 
 def stop(processes):
-    for process in processes:
+    for process in processes:  # all at once, then each waited for
         if process.poll() is None:
             process.terminate()
     for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def wait_until(condition, timeout, what):

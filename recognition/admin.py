@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Prefetch
@@ -10,19 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from students.login import ReadOnlyAdmin
+from access.admin_pages import AdminPermissions, ReadOnlyAdmin
+from students.admin import StudentAdmin, distance_shown
+from students.models import Student
 
-from .authentication import issue_token
 from .enrolment import add_enrolment_photo
 from .enrolment_review import approve_held_photos, refuse_held_photos
 from .heartbeat import WORKER_STOPPED_AFTER_BEATS, queue_summary, worker_is_running
-from .models import Capture, DetectedFace, DeviceToken, FaceCorrection, FacePhoto, HeldFacePhoto, WorkerHeartbeat
+from .models import Capture, DetectedFace, FaceCorrection, FacePhoto, HeldFacePhoto, WorkerHeartbeat
 from .uploads import ImageRejected, check_photo_upload
-
-
-def distance_shown(distance):
-    """A match distance as people read it: three decimals are all that tell faces apart."""
-    return "" if distance is None else f"{distance:.3f}"
 
 
 def thumbnail(url, alt, height=96):
@@ -104,6 +100,21 @@ class FacePhotoInline(admin.TabularInline):
     @admin.display(description="Why")
     def reason(self, photo):
         return (photo.hold_reason or photo.rejection_reason) if photo.pk else ""
+
+
+# The student's admin page (students/admin.py), with their enrolment photos: students knows
+# nothing of photos, so recognition registers the page again with them.
+admin.site.unregister(Student)
+
+
+@admin.register(Student)
+class StudentWithPhotosAdmin(StudentAdmin):
+    list_display = [*StudentAdmin.list_display, "photo_count"]
+    inlines = [*StudentAdmin.inlines, FacePhotoInline]
+
+    @admin.display(description="Photos")
+    def photo_count(self, student):
+        return student.face_photos.count()
 
 
 PHOTO_RECORD_FIELDS = [
@@ -224,7 +235,7 @@ class DetectedFaceInline(admin.TabularInline):
 
 
 @admin.register(Capture)
-class CaptureAdmin(admin.ModelAdmin):
+class CaptureAdmin(AdminPermissions, admin.ModelAdmin):
     list_display = ["__str__", "session", "source", "status", "face_count", "total_ms", "created_at"]
     list_filter = ["status", "source", "session__course"]
     # A capture's photo comes in only through create_capture, which checks it.
@@ -245,9 +256,7 @@ class CaptureAdmin(admin.ModelAdmin):
         "total_ms",
     ]
     inlines = [DetectedFaceInline]
-
-    def has_add_permission(self, request):
-        return False
+    adds = False
 
 
 @admin.register(FaceCorrection)
@@ -256,34 +265,6 @@ class FaceCorrectionAdmin(ReadOnlyAdmin):
 
     list_display = ["made_at", "session", "capture_number", "action", "student", "made_by", "note"]
     list_filter = ["action", "session__course"]
-
-
-@admin.register(DeviceToken)
-class DeviceTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "course", "room", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["course", "room"]
-    search_fields = ["name", "room__name"]
-    fields = ["name", "course", "room", "created_by", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["created_by", "created_at", "last_used_at", "revoked_at"]
-    actions = ["revoke"]
-
-    def save_model(self, request, device, form, change):
-        if change:
-            return super().save_model(request, device, form, change)
-        token = issue_token(device)
-        device.created_by = request.user
-        super().save_model(request, device, form, change)
-        # Only the hash is kept: this message is the one time anybody sees the token.
-        self.message_user(
-            request,
-            f"Token for {device.name}: {token} — copy it into the camera now; it will not be shown again.",
-            messages.WARNING,
-        )
-
-    @admin.action(description="Revoke the selected device tokens")
-    def revoke(self, request, queryset):
-        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {revoked} device token(s).")
 
 
 def age(delta):
@@ -297,17 +278,12 @@ def age(delta):
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
+class WorkerHeartbeatAdmin(AdminPermissions, admin.ModelAdmin):
     """Whether recognition runs: each worker's last heartbeat, and the captures waiting for one.
     Written by the workers only; a worker that is gone for good can be deleted here."""
 
     list_display = ["hostname", "state", "last_beat_ago", "last_beat_at", "started_at", "stopped_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    adds = changes = False
 
     @admin.display(description="State")
     def state(self, heartbeat):

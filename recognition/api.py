@@ -1,24 +1,17 @@
 """Captures over the REST API: the session page, scripts and classroom cameras send photos
 here and poll each capture until the worker has done with it."""
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from students.permissions import (
-    captures_for_caller,
-    captures_managed_by,
-    faces_managed_by,
-    sessions_for_caller,
-    sessions_managed_by,
-)
+from access.devices import DeviceOnly, device_of, persons_and_devices
+from students.permissions import enrolled_student, managed_session, session_for_caller
 
-from .authentication import IsPersonOrDevice, device_of
 from .captures import (
     ImageRejected,
     SessionCancelled,
@@ -30,7 +23,8 @@ from .captures import (
 from .classroom import NoSessionOn, session_on_now
 from .models import Capture, DetectedFace
 from .people import captures_of, faces_of_people, unknown_people
-from .queries import latest_captures, person_faces, with_faces
+from .permissions import capture_for_caller, captures_for_caller, managed_capture, managed_faces
+from .queries import latest_captures
 from .review import (
     ReviewRefused,
     assign_faces,
@@ -48,18 +42,25 @@ from .serializers import (
     UnknownPersonSerializer,
 )
 
+# Classroom cameras send captures and read back those they sent; correcting faces and removing
+# photos is a teacher's.
+DEVICES_SEND = persons_and_devices("GET", "POST", refusal="A classroom camera sends captures and reads them back.")
+DEVICES_READ = persons_and_devices(
+    "GET", refusal="A classroom camera cannot correct faces or remove photos; a teacher can."
+)
+
 
 @extend_schema(methods=["GET"], responses=CaptureSerializer(many=True))
 @extend_schema(
     methods=["POST"], request={"multipart/form-data": CaptureUploadSerializer}, responses={202: CaptureSerializer}
 )
 @api_view(["GET", "POST"])
-@permission_classes([IsPersonOrDevice])
+@permission_classes([DEVICES_SEND])
 @parser_classes([MultiPartParser, FormParser])
 def session_captures(request, pk):
     """The session's latest captures (GET), or a new class photo or camera snapshot (POST,
     multipart field `image`): answered 202 at once, recognition runs in the background."""
-    session = get_object_or_404(sessions_for_caller(request), pk=pk)
+    session = session_for_caller(request, pk)
     if request.method == "GET":
         captures = latest_captures(captures_for_caller(request).filter(session=session))
         return Response(CaptureSerializer(captures, many=True, context={"request": request}).data)
@@ -68,17 +69,13 @@ def session_captures(request, pk):
 
 @extend_schema(request={"multipart/form-data": CaptureUploadSerializer}, responses={202: CaptureSerializer})
 @api_view(["POST"])
-@permission_classes([IsPersonOrDevice])
+@permission_classes([DeviceOnly])
 @parser_classes([MultiPartParser, FormParser])
 def device_captures(request):
     """For classroom cameras (a device token): a snapshot for the session on now in the
     device's room (and course, if it is scoped to one), from an hour before its start to its
     end, not cancelled or closed. 409 when none is on, naming the next one."""
     device = device_of(request)
-    if device is None:
-        raise PermissionDenied(
-            "This route is for classroom cameras; send class photos to /api/sessions/<id>/captures/."
-        )
     return receive_capture(request, lambda taken_at: session_on_now(device, taken_at or timezone.now()))
 
 
@@ -114,23 +111,17 @@ def receive_capture(request, session_for):
 @extend_schema(methods=["GET"], responses=CaptureSerializer)
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "DELETE"])
-@permission_classes([IsPersonOrDevice])
+@permission_classes([DEVICES_READ])
 def capture_detail(request, pk):
     """One capture (GET): its status (queued, processing, done, failed), the error when it
     failed, timings, and every face found with the student recognised (null when unknown).
     DELETE (teachers, not devices) removes a photo sent by mistake: the capture, its faces, crops
     and image; a machine mark only it supported is withdrawn, a person's decisions stay."""
     if request.method == "DELETE":
-        refuse_devices(request)
-        remove_capture(get_object_or_404(captures_managed_by(request.user), pk=pk), request.user)
+        remove_capture(managed_capture(request, pk), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-    capture = get_object_or_404(with_faces(captures_for_caller(request)), pk=pk)
+    capture = capture_for_caller(request, pk)
     return Response(CaptureSerializer(capture, context={"request": request}).data)
-
-
-def refuse_devices(request):
-    if device_of(request):
-        raise PermissionDenied("A classroom camera cannot correct faces or remove photos; a teacher can.")
 
 
 @extend_schema(responses=UnknownPersonSerializer(many=True))
@@ -141,7 +132,7 @@ def session_unknown_people(request, pk):
     per person across its captures, with the best suggestion and a few of its faces. Act on a
     person with the face actions below and any of its faces' ids in the path: they act on every
     face of the person, and the person keeps the decision for the faces that join it later."""
-    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
+    session = managed_session(request, pk)
     people = unknown_people(session)
     context = {"request": request, "captures": captures_of([person.person for person in people])}
     return Response(UnknownPersonSerializer(people, many=True, context=context).data)
@@ -155,7 +146,7 @@ def correct_faces(request, pk, correction, body_class=FaceCorrectionSerializer):
     body = body_class(data=request.data)
     body.is_valid(raise_exception=True)
     fields = dict(body.validated_data)
-    faces = person_faces(faces_managed_by(request.user), pk, fields.pop("also"))
+    faces = managed_faces(request, pk, fields.pop("also"))
     try:
         correction(faces, request.user, **fields)
     except ReviewRefused as refusal:
@@ -184,7 +175,7 @@ def face_reject(request, pk):
 
 
 def assign_to_student_of_course(faces, user, student, add_to_enrolment):
-    student = get_object_or_404(faces[0].capture.session.course.students, pk=student)
+    student = enrolled_student(faces[0].capture.session.course, student)
     return assign_faces(faces, student, user, add_to_enrolment=add_to_enrolment)
 
 

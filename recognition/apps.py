@@ -6,4 +6,12 @@ class RecognitionConfig(AppConfig):
     verbose_name = "Face recognition"
 
     def ready(self):
-        from . import people  # noqa: F401  (its signal keeps a person's running sum when a face goes)
+        from students import session_photos
+
+        from . import (
+            enrolment,  # noqa: F401  (its receiver embeds the photos that waited for consent)
+            people,  # noqa: F401  (its signal keeps a person's running sum when a face goes)
+        )
+        from .session_photos import Captures
+
+        session_photos.register(Captures())

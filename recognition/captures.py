@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from attendance_site.ratelimit import over_limit
 from students.attendance import closed_sentence
-from students.sheets import local_time
+from students.times import moment_stamp
 
 from .models import Capture
 from .uploads import ImageRejected, check_photo_upload
@@ -41,9 +41,9 @@ def check_taken_at(session, taken_at, now):
     earliest, latest = session.starts_at - TAKEN_BEFORE_START, now + TAKEN_AFTER_NOW
     if not earliest <= taken_at <= latest:
         raise TakenAtRefused(
-            f"taken_at {local_time(taken_at)} is outside this session: a photo of it must be taken between "
-            f"{local_time(earliest)} ({minutes(TAKEN_BEFORE_START)} minutes before the start) and "
-            f"{local_time(latest)} ({minutes(TAKEN_AFTER_NOW)} minutes from now), "
+            f"taken_at {moment_stamp(taken_at)} is outside this session: a photo of it must be taken between "
+            f"{moment_stamp(earliest)} ({minutes(TAKEN_BEFORE_START)} minutes before the start) and "
+            f"{moment_stamp(latest)} ({minutes(TAKEN_AFTER_NOW)} minutes from now), "
             f"{timezone.get_current_timezone_name()} time. Check the clock of the camera or computer that sent it."
         )
 

@@ -2,9 +2,8 @@
 one on in the device's room (and course, when the device is scoped to one) at the time the
 snapshot was taken."""
 
-from django.utils import timezone
-
 from students.permissions import sessions_for_device
+from students.times import session_time
 
 from .captures import TAKEN_BEFORE_START
 
@@ -14,7 +13,7 @@ class NoSessionOn(Exception):
 
 
 def sessions_that_can_be_on(device):
-    on = sessions_for_device(device).filter(cancelled_at__isnull=True, closed_at__isnull=True)
+    on = sessions_for_device(device).not_cancelled().filter(closed_at__isnull=True)
     return on.select_related("course")
 
 
@@ -45,11 +44,6 @@ def scope_words(device):
     return of_course, in_room
 
 
-def when(moment):
-    local = timezone.localtime(moment)
-    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
-
-
 def nothing_on_message(device, moment):
     of_course, in_room = scope_words(device)
     upcoming = sessions_that_can_be_on(device).filter(starts_at__gt=moment).order_by("starts_at", "pk").first()
@@ -57,7 +51,7 @@ def nothing_on_message(device, moment):
         return f"No session{of_course} is on{in_room} now, and none is timetabled."
     course = "" if device.course_id else f"{upcoming.course.code} "
     room = f" in {upcoming.room}" if upcoming.room_id and not device.room_id else ""
-    return f"No session{of_course} is on{in_room} now; the next is {course}on {when(upcoming.starts_at)}{room}."
+    return f"No session{of_course} is on{in_room} now; the next is {course}on {session_time(upcoming, 'next')}{room}."
 
 
 def clash_message(device, sessions):

@@ -1,12 +1,15 @@
 """Adding enrolment photos: the one place every route (admin, import, camera, a labelled
-unknown face) goes through, so the same checks and de-duplication apply to all."""
+unknown face) goes through, so the same checks and de-duplication apply to all; and the photos
+that waited for consent, once it is recorded (students/consent.py)."""
 
 import hashlib
 import io
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.dispatch import receiver
+
+from students.consent import consent_recorded
 
 from .models import FacePhoto
 from .uploads import check_photo_upload
@@ -40,25 +43,11 @@ def add_enrolment_photo(student, content, *, source, added_by=None):
     return photo, True
 
 
-class ConsentWithoutGiver(ValueError):
-    """Consent recorded without saying who gave it would be no record at all."""
-
-
-def record_consent(students, recorded_by, given_by):
-    """Record consent, given by `given_by` (the student, or a guardian for a minor), for students
-    who have none yet, and have their waiting photos embedded. Returns how many were recorded."""
-    given_by = " ".join((given_by or "").split())
-    if not given_by:
-        raise ConsentWithoutGiver("Say who gave consent: the student, or the guardian's name.")
-    waiting = list(students.filter(consent_recorded_at__isnull=True))
-    for student in waiting:
-        student.consent_recorded_at = timezone.now()
-        student.consent_recorded_by = recorded_by
-        student.consent_given_by = given_by
-        student.save(update_fields=["consent_recorded_at", "consent_recorded_by", "consent_given_by"])
-        for photo in student.face_photos.filter(status=FacePhoto.PENDING):
-            queue_embedding(photo)
-    return len(waiting)
+@receiver(consent_recorded)
+def embed_photos_waiting_for_consent(sender, students, **kwargs):
+    """Once a student's consent is recorded, the photos that waited for it are checked and embedded."""
+    for photo in FacePhoto.objects.filter(student__in=students, status=FacePhoto.PENDING):
+        queue_embedding(photo)
 
 
 def consent_warning(students, whom):
@@ -70,7 +59,7 @@ def consent_warning(students, whom):
     photos = waiting.count()
     if not photos:
         return ""
-    if students.filter(consent_recorded_at__isnull=False).exists():
+    if students.with_consent().exists():
         people = waiting.values("student").distinct().count()
         who = f"{people} student(s) of {whom} cannot be recognised yet"
     else:

@@ -1,7 +1,7 @@
 """The door of a student's gallery: once an enrolment photo's face is embedded, is the photo
 accepted at once, or held until a school admin approves it?
 
-One mistaken click must not teach the system a face (DESIGN.md). So:
+One mistaken click must not teach the system a face (docs/architecture.md, invariants). So:
 - a face a teacher named in a class photo (source REVIEW) is accepted only when it is
   corroborated by the student's accepted photos: it would mark the student present by the same
   rule attendance uses (within the calibrated auto-mark distance for the student's number of
@@ -18,15 +18,17 @@ Only accepted photos are in a gallery (processing.gallery_of); a refused photo n
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from access.roles import require_school_admin
 from students.models import Student
-from students.permissions import is_school_admin
+from students.names import person_name
 
 from .engine.match import Gallery, OperatingPoint
 from .models import FaceEmbedding, FacePhoto
+
+ONLY_ADMINS_DECIDE = "Only a school admin approves or refuses enrolment photos."
 
 
 class WithdrawRefused(Exception):
@@ -142,11 +144,6 @@ def admit_enrolment_photo(photo, model_name, vectors, point: OperatingPoint):
     return photo
 
 
-def require_school_admin(user):
-    if not is_school_admin(user):
-        raise PermissionDenied("Only a school admin approves or refuses enrolment photos.")
-
-
 def lock_held(photos):
     """The ids of the held photos among these, locked until the decision commits: two admins
     deciding at once decide each photo once."""
@@ -157,7 +154,7 @@ def lock_held(photos):
 @transaction.atomic
 def approve_held_photos(photos, user):
     """A school admin lets held photos into their students' galleries. Returns how many."""
-    require_school_admin(user)
+    require_school_admin(user, ONLY_ADMINS_DECIDE)
     return FacePhoto.objects.filter(pk__in=lock_held(photos)).update(
         status=FacePhoto.ACCEPTED, reviewed_by=user, reviewed_at=timezone.now()
     )
@@ -167,13 +164,12 @@ def approve_held_photos(photos, user):
 def refuse_held_photos(photos, user):
     """A school admin refuses held photos: they never enter a gallery, and their vectors go.
     The photos stay, refused, so the teacher who added one sees what became of it. Returns how many."""
-    require_school_admin(user)
+    require_school_admin(user, ONLY_ADMINS_DECIDE)
     ids = lock_held(photos)
     FaceEmbedding.objects.filter(photo__in=ids).delete()
-    name = user.get_full_name() or user.username
     return FacePhoto.objects.filter(pk__in=ids).update(
         status=FacePhoto.REJECTED,
-        rejection_reason=f"Refused by {name}, a school admin.",
+        rejection_reason=f"Refused by {person_name(user)}, a school admin.",
         reviewed_by=user,
         reviewed_at=timezone.now(),
     )

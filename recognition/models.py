@@ -156,7 +156,7 @@ class Capture(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     device = models.ForeignKey(
-        "DeviceToken",
+        "access.DeviceToken",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -380,7 +380,8 @@ def delete_face_image_files(sender, instance, **kwargs):
 def delete_faces_of_student(sender, instance, **kwargs):
     # A deleted student's face crops from class photos go too (enrolment photos and embeddings
     # cascade); otherwise they would stay behind as unknown faces. Including those of a capture
-    # that is saving its results right now: wait for it.
+    # that is saving its results right now: wait for it (docs/architecture.md, "A deletion
+    # against a capture").
     instance.wait_for_captures_saving()
     # A face only suggested as theirs is most likely theirs too. In the order of their people:
     # each face locks its person as it leaves, and a capture being placed locks a session's
@@ -388,53 +389,6 @@ def delete_faces_of_student(sender, instance, **kwargs):
     faces = DetectedFace.objects.filter(models.Q(student=instance) | models.Q(suggested_student=instance))
     for face in faces.order_by("person_id", "pk"):
         face.delete()
-
-
-class DeviceToken(models.Model):
-    """A classroom camera's credential, bound to one of the school's rooms, one course, or both.
-
-    Only the sha256 of the token is stored: the token itself is shown once, when it is created.
-    """
-
-    name = models.CharField(max_length=100, help_text="Which device this is, e.g. 'Room 12 camera'.")
-    course = models.ForeignKey(
-        "students.Course",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="device_tokens",
-        help_text="The device may send captures to this course's sessions.",
-    )
-    room = models.ForeignKey(
-        "students.Room",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="device_tokens",
-        help_text="The device may send captures to sessions held in this room.",
-    )
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(course__isnull=False) | models.Q(room__isnull=False), name="device_token_has_a_scope"
-            )
-        ]
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def is_active(self):
-        return self.revoked_at is None
 
 
 class WorkerHeartbeat(models.Model):

@@ -210,11 +210,11 @@ def process_capture(capture_id):
     with capture.image.open("rb") as handle:
         image = load_image(handle)
     capture.width, capture.height = image.size  # the upright size the face boxes are measured in
-    roster = capture.session.course.students.filter(is_active=True)
+    roster = capture.session.course.students.active()
     # The index is kept by its own task (tasks.embed_missing_enrolment_photos); a photo this
     # capture arrived before is embedded here, so the capture is right anyway. One query finds
     # none almost always.
-    embed_missing_photos(roster.filter(consent_recorded_at__isnull=False), engine)
+    embed_missing_photos(roster.with_consent(), engine)
     save_results(capture, recognise(image, list(roster.values_list("pk", flat=True)), engine, with_crops=True))
     return capture
 
@@ -239,15 +239,16 @@ def start_attempt(capture):
 
 def lock_matched_students(course, matches):
     """The students the faces were matched to, as the roster stands now, locked until the results
-    commit: a deletion then waits for them (and its pre_delete removes their faces). The roster
-    may have changed since the photo was matched. Returns ({id: Student} of those still enrolled
-    and active, ids of those deleted meanwhile); one removed from the course is in neither."""
+    commit: a deletion then waits for them (and its pre_delete removes their faces; the whole
+    locking: docs/architecture.md, "A deletion against a capture"). The roster may have changed
+    since the photo was matched. Returns ({id: Student} of those still enrolled and active, ids
+    of those deleted meanwhile); one removed from the course is in neither."""
     matched = {match.student for match in matches if match.kind != UNKNOWN}
     # No key update: enough to make a deletion wait, and a teacher's change committing meanwhile
     # (its foreign key check takes a key-share lock on the student) is not blocked into a deadlock.
     locking = Student.objects.select_for_update(no_key=True).filter(pk__in=matched).order_by("pk")
     existing = set(locking.values_list("pk", flat=True))
-    enrolled = {student.pk: student for student in course.students.filter(pk__in=existing, is_active=True)}
+    enrolled = {student.pk: student for student in course.students.active().filter(pk__in=existing)}
     return enrolled, matched - existing
 
 

@@ -1,5 +1,5 @@
 """A teacher's corrections to what recognition made of a session's captures: every machine
-decision can be undone where the teacher sees it (DESIGN.md).
+decision can be undone where the teacher sees it (docs/architecture.md, invariants).
 
 Each action takes a person of the session (recognition/people.py): the face acted on and every
 other face of its person, in whichever captures, and the person keeps the decision for the
@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from students.attendance import lock_session, mark_seen, set_status, status_when_first_seen, withdraw_sighting
+from students.names import person_name
 
 from .enrolment import add_enrolment_photo
 from .models import Capture, DetectedFace, FaceCorrection, FacePhoto, SessionPerson
@@ -21,10 +22,6 @@ from .people import decide_people, faces_of_people, reject_for_people
 
 class ReviewRefused(Exception):
     """The correction cannot be made; the message says why, for the teacher."""
-
-
-def person_name(user):
-    return user.get_full_name() or user.username
 
 
 def record_correction(session_id, capture_number, action, student, user, note):

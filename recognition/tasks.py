@@ -75,8 +75,7 @@ def embed_missing_enrolment_photos():
     from students.models import Student
 
     processing = pipeline()
-    consenting = Student.objects.filter(consent_recorded_at__isnull=False)
-    return processing.embed_missing_photos(consenting, processing.face_engine())
+    return processing.embed_missing_photos(Student.objects.with_consent(), processing.face_engine())
 
 
 @worker_process_init.connect

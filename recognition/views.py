@@ -3,24 +3,18 @@ from csp.decorators import csp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from students.permissions import (
-    captures_managed_by,
-    face_photos_visible_to,
-    faces_managed_by,
-    students_enrollable_by,
-    students_taught_by,
-)
+from students.permissions import enrollable_student, enrolled_student, in_reach, taught_student
 
 from .captures import retry_capture, upload_limit_refusal
 from .engine.images import served_type
 from .enrolment import add_enrolment_photo
 from .enrolment_review import WithdrawRefused, withdraw_held_photo
 from .models import FacePhoto
-from .queries import person_faces
+from .permissions import managed_capture, managed_face, managed_faces, visible_photo
 from .review import (
     ReviewRefused,
     assign_faces,
@@ -62,21 +56,21 @@ def private_file(stored, download_name):
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def face_photo_image(request, pk):
-    photo = get_object_or_404(face_photos_visible_to(request.user), pk=pk)
+    photo = visible_photo(request, pk)
     return private_file(photo.image, f"enrolment-photo-{photo.pk}")
 
 
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def capture_image(request, pk):
-    capture = get_object_or_404(captures_managed_by(request.user), pk=pk)
+    capture = managed_capture(request, pk)
     return private_file(capture.image, f"capture-{capture.pk}")
 
 
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def face_crop_image(request, pk):
-    face = get_object_or_404(faces_managed_by(request.user), pk=pk)
+    face = managed_face(request, pk)
     return private_file(face.crop, f"face-{face.pk}")
 
 
@@ -92,7 +86,7 @@ def back_to_faces(session_id):
 def correct_faces(request, pk, correction, done):
     """Run correction(faces, user) on the face and the rest of its person, then say what it did
     (done(result, faces)) or why it was refused."""
-    faces = person_faces(faces_managed_by(request.user), pk, request.POST.getlist("also"))
+    faces = managed_faces(request, pk, request.POST.getlist("also"))
     try:
         result = correction(faces, request.user)
     except ReviewRefused as refusal:
@@ -106,13 +100,13 @@ def correct_faces(request, pk, correction, done):
 @login_required
 @require_POST
 def assign_face_view(request, pk):
-    faces = person_faces(faces_managed_by(request.user), pk, request.POST.getlist("also"))
+    faces = managed_faces(request, pk, request.POST.getlist("also"))
     session = faces[0].capture.session
     student_pk = request.POST.get("student", "")
     if not student_pk.isdigit():
         messages.error(request, "Choose the student this face belongs to.", extra_tags=FACES_PLACE)
         return back_to_faces(session.pk)
-    student = get_object_or_404(session.course.students, pk=student_pk)
+    student = enrolled_student(session.course, student_pk)
     try:
         photo = assign_faces(faces, student, request.user, add_to_enrolment=bool(request.POST.get("add_to_enrolment")))
     except ReviewRefused as refusal:
@@ -158,7 +152,7 @@ def dismiss_face_view(request, pk):
 @login_required
 @require_POST
 def capture_remove(request, pk):
-    capture = get_object_or_404(captures_managed_by(request.user).select_related("session"), pk=pk)
+    capture = managed_capture(request, pk)
     session = capture.session
     withdrawn = remove_capture(capture, request.user)
     said = " ".join(attendance_now(session, student) for student in sorted(withdrawn, key=lambda s: s.full_name))
@@ -169,7 +163,7 @@ def capture_remove(request, pk):
 @login_required
 @require_POST
 def capture_retry(request, pk):
-    capture = get_object_or_404(captures_managed_by(request.user), pk=pk)
+    capture = managed_capture(request, pk)
     # A retry costs a worker what an upload costs: it counts against the same limit.
     refusal = upload_limit_refusal(f"user:{request.user.pk}")
     if refusal:
@@ -179,10 +173,6 @@ def capture_retry(request, pk):
     else:
         messages.error(request, "This photo was already recognised; it is not redone.")
     return redirect("session_detail", capture.session_id)
-
-
-def enrollable_student(request, pk):
-    return get_object_or_404(students_enrollable_by(request.user), pk=pk)
 
 
 @login_required
@@ -225,7 +215,7 @@ def enrol_check(request, pk):
 def enrol_shot(request, pk, photo_pk):
     """The worker's verdict on one camera shot, polled by the enrolment page."""
     student = enrollable_student(request, pk)
-    return JsonResponse(shot_verdict(get_object_or_404(student.face_photos, pk=photo_pk)))
+    return JsonResponse(shot_verdict(in_reach(student.face_photos.all(), photo_pk, "No such shot of this student.")))
 
 
 def shot_verdict(photo):
@@ -253,7 +243,7 @@ def refused(reason):
 def student_photos(request, pk):
     """A student's enrolment photos, for the staff who teach them: what is used, what waits for
     a school admin and why, and what was refused."""
-    student = get_object_or_404(students_taught_by(request.user), pk=pk)
+    student = taught_student(request, pk)
     photos = student.face_photos.select_related("added_by", "lookalike", "reviewed_by").order_by("-created_at")
     by_status = {status: [] for status, _ in FacePhoto.STATUS_CHOICES}
     for photo in photos:
@@ -276,7 +266,7 @@ def student_photos(request, pk):
 @login_required
 @require_POST
 def withdraw_photo(request, pk):
-    photo = get_object_or_404(face_photos_visible_to(request.user), pk=pk)
+    photo = visible_photo(request, pk)
     try:
         withdraw_held_photo(photo, request.user)
     except WithdrawRefused as refusal:

@@ -1,23 +1,20 @@
-from functools import partial
-
 from django.contrib import admin
 from django.contrib.admin.helpers import AdminForm
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils import timezone
 
-from recognition.admin import FacePhotoInline, distance_shown
-from recognition.enrolment import record_consent
+from access.admin_pages import AdminPermissions, ReadOnlyAdmin, admin_pages
+from access.roles import teacher_logins
 
 from . import sheets
 from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, StudentAdminForm
+from .consent import record_consent
 from .csv_files import csv_download
 from .export import student_export_zip
 from .forms import SessionSeriesForm
-from .login import ReadOnlyAdmin
 from .models import (
     AttendanceChange,
     AttendanceRecord,
@@ -30,26 +27,27 @@ from .models import (
     Student,
 )
 from .oneroster_admin import import_oneroster
-from .permissions import teacher_logins
 from .tasks import schedule_sync
 from .teacher_admin import add_teacher
 from .timetable import create_series_sessions, set_cancelled
 
 
+def distance_shown(distance):
+    """A match distance as people read it: three decimals are all that tell faces apart."""
+    return "" if distance is None else f"{distance:.3f}"
+
+
 @admin.register(Student)
 class StudentAdmin(admin.ModelAdmin):
+    """A student's page; recognition/admin.py adds their enrolment photos to it."""
+
     form = StudentAdminForm
-    list_display = ["full_name", "student_number", "email", "is_active", "consent_recorded_at", "photo_count"]
+    list_display = ["full_name", "student_number", "email", "is_active", "consent_recorded_at"]
     list_filter = ["is_active", "courses"]
     search_fields = ["full_name", "student_number", "email"]
     readonly_fields = ["consent_recorded_at", "consent_recorded_by"]
     autocomplete_fields = ["user"]
-    inlines = [FacePhotoInline]
     actions = ["record_consent", "export_student_data"]
-
-    @admin.display(description="Photos")
-    def photo_count(self, student):
-        return student.face_photos.count()
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -102,8 +100,8 @@ class StudentAdmin(admin.ModelAdmin):
 
     # OneRoster import (students/oneroster_admin.py): linked from the student and course lists.
     def get_urls(self):
-        page = self.admin_site.admin_view(partial(import_oneroster, admin_site=self.admin_site))
-        return [path("import-oneroster/", page, name="students_student_import_oneroster"), *super().get_urls()]
+        oneroster = ("import-oneroster/", import_oneroster, "students_student_import_oneroster")
+        return [*admin_pages(self, oneroster), *super().get_urls()]
 
 
 class ClassSessionInline(admin.TabularInline):
@@ -112,9 +110,9 @@ class ClassSessionInline(admin.TabularInline):
     fields = ["starts_at", "ends_at", "room", "late_after_minutes", "closed_at", "cancelled_at"]
 
 
-class SheetSyncInline(admin.StackedInline):
+class SheetSyncInline(AdminPermissions, admin.StackedInline):
     model = SheetSync
-    can_delete = False
+    deletes = False
     verbose_name = verbose_name_plural = "Google Sheets"
     fields = [
         "share_with",
@@ -157,8 +155,7 @@ class CourseAdmin(admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_urls(self):
-        page = self.admin_site.admin_view(partial(add_teacher, admin_site=self.admin_site))
-        return [path("add-teacher/", page, name="students_course_add_teacher"), *super().get_urls()]
+        return [*admin_pages(self, ("add-teacher/", add_teacher, "students_course_add_teacher")), *super().get_urls()]
 
     @admin.display(description="Students")
     def student_count(self, course):
@@ -247,14 +244,13 @@ class RoomAdmin(admin.ModelAdmin):
         return room.sessions.count()
 
 
-class AttendanceChangeInline(admin.TabularInline):
+class AttendanceChangeInline(AdminPermissions, admin.TabularInline):
+    """A record's audit trail: written only as the status changes."""
+
     model = AttendanceChange
     extra = 0
-    can_delete = False
+    adds = deletes = False
     readonly_fields = ["changed_at", "changed_by", "old_status", "new_status", "reason"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 ATTENDANCE_CSV_COLUMNS = [

@@ -1,22 +1,16 @@
 """The forms of the student and course admin pages, and of the admin's own pages (record consent
 for several students, add a teacher): people are picked by their full names, and only among
-those of the right role (students/permissions.py)."""
+those of the right role (access/roles.py)."""
 
 from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 
 from .models import Course, Student
-from .names import refuse_control_characters
+from .names import person_label, refuse_control_characters
 from .teachers import split_full_name
 
 GIVEN_BY_HELP = "The student, or for a minor the guardian who signed. Saving with a name records consent now, by you."
-
-
-def person_label(user):
-    """How a login is shown in a picker: the person's name, and the login to tell namesakes apart."""
-    full_name = user.get_full_name()
-    return f"{full_name} ({user.username})" if full_name else user.username
 
 
 class PersonChoiceField(forms.ModelChoiceField):

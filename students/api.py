@@ -1,23 +1,22 @@
 """The REST API about courses, sessions and attendance. Teachers use it with their login
-session, classroom cameras with a device token (recognition/authentication.py); a student only
-reads their own records at /api/me/attendance/."""
+session, classroom cameras with a device token (access/devices.py), which only read courses and
+sessions; a student only reads their own records at /api/me/attendance/."""
 
 from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from recognition.authentication import IsPersonOrDevice, device_of
+from access.devices import persons_and_devices
+from access.roles import student_of
 
 from .attendance import set_status
 from .overview import course_summaries, roster
-from .permissions import courses_for_caller, sessions_for_caller, sessions_managed_by, student_of
+from .permissions import course_for_caller, courses_for_caller, enrolled_student, managed_session, sessions_for_caller
 from .serializers import (
     ClassSessionSerializer,
     CourseSerializer,
@@ -26,15 +25,13 @@ from .serializers import (
     StatusChangeSerializer,
 )
 
-
-def refuse_devices(request):
-    if device_of(request):
-        raise PermissionDenied("Device tokens may only read sessions and send captures.")
+# Classroom cameras read the courses and sessions they may send captures to, nothing more.
+DEVICES_READ = persons_and_devices("GET", refusal="Device tokens may only read sessions and send captures.")
 
 
 @extend_schema(responses=CourseSerializer(many=True))
 @api_view(["GET"])
-@permission_classes([IsPersonOrDevice])
+@permission_classes([DEVICES_READ])
 def course_list(request):
     """The courses you teach; for a device, the courses it may send captures to."""
     return Response(CourseSerializer(courses_for_caller(request), many=True).data)
@@ -43,14 +40,13 @@ def course_list(request):
 @extend_schema(methods=["GET"], responses=ClassSessionSerializer(many=True))
 @extend_schema(methods=["POST"], request=ClassSessionSerializer, responses={201: ClassSessionSerializer})
 @api_view(["GET", "POST"])
-@permission_classes([IsPersonOrDevice])
+@permission_classes([DEVICES_READ])
 def course_sessions(request, pk):
     """A course's sessions (GET), or a new session (POST, teachers only)."""
-    course = get_object_or_404(courses_for_caller(request), pk=pk)
+    course = course_for_caller(request, pk)
     if request.method == "GET":
         sessions = sessions_for_caller(request).filter(course=course).order_by("starts_at")
         return Response(ClassSessionSerializer(sessions, many=True).data)
-    refuse_devices(request)
     serializer = ClassSessionSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     serializer.save(course=course)
@@ -65,7 +61,7 @@ def roster_entries(session):
 @api_view(["GET"])
 def session_attendance(request, pk):
     """Every enrolled student of the session with their status (null: not seen yet)."""
-    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
+    session = managed_session(request, pk)
     return Response(RosterEntrySerializer(roster_entries(session), many=True).data)
 
 
@@ -73,8 +69,8 @@ def session_attendance(request, pk):
 @api_view(["PATCH"])
 def session_attendance_record(request, pk, student_pk):
     """Set one student's status in a session, with an optional reason for the audit trail."""
-    session = get_object_or_404(sessions_managed_by(request.user), pk=pk)
-    student = get_object_or_404(session.course.students, pk=student_pk)
+    session = managed_session(request, pk)
+    student = enrolled_student(session.course, student_pk)
     change = StatusChangeSerializer(data=request.data)
     change.is_valid(raise_exception=True)
     record = set_status(

@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import AttendanceChange, AttendanceRecord, ClassSession, SessionEvent
+from .names import person_name
 from .tasks import attendance_changed
-from .templatetags.people import display_name
 
 RECOGNITION_REASON = "Recognised in a class photo"
 SEEN_BEFORE_CLOSE_REASON = "Recognised in a class photo taken before the session was closed"
@@ -123,7 +123,7 @@ def mark_absent_if_unmarked(session, student, marked_by, source, reason):
 def mark_unmarked_absent(session, marked_by, source, reason):
     """Every active enrolled student with no record in the session, marked absent. Returns how many."""
     marked = session.attendance.values_list("student_id", flat=True)
-    unmarked = session.course.students.filter(is_active=True).exclude(pk__in=marked)
+    unmarked = session.course.students.active().exclude(pk__in=marked)
     count = sum(mark_absent_if_unmarked(session, student, marked_by, source, reason) for student in unmarked)
     if count:
         attendance_changed(session.course_id)
@@ -198,7 +198,7 @@ def reopen_session(session, reopened_by):
 def closed_sentence(session):
     """When and by whom a closed session was closed, as the page and the refused upload say it."""
     closing = session.events.filter(action=SessionEvent.CLOSED, at=session.closed_at).select_related("by").last()
-    by = f" by {display_name(closing.by)}" if closing and closing.by else ""
+    by = f" by {person_name(closing.by)}" if closing and closing.by else ""
     return f"This session was closed at {timezone.localtime(session.closed_at):%H:%M}{by}."
 
 

@@ -13,11 +13,11 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.forms.forms import NON_FIELD_ERRORS
 
+from access.roles import is_school_admin
 from attendance_site.ratelimit import client_address, over_limit
 
-from .admin_forms import person_label
+from .names import person_label
 from .passwords import address_key, lifetime_words
-from .permissions import is_school_admin
 from .tasks import send_password_reset
 
 TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute, then try again."
@@ -124,7 +124,7 @@ class PeopleByNameAutocomplete(AutocompleteJsonView):
 
 
 class RollCallAdminSite(admin.AdminSite):
-    """The admin, for school admins only (students/permissions.py), with its login limited like
+    """The admin, for school admins only (access/roles.py), with its login limited like
     the site's (attendance_site.apps.RollCallAdminConfig)."""
 
     login_form = AdminLoginForm
@@ -140,17 +140,3 @@ class RollCallAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         return answer_429_when_refused(super().login(request, extra_context))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """An admin page that only shows records (a review queue, an audit trail, sent notices):
-    nobody adds, edits or deletes them there."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

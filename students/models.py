@@ -8,18 +8,31 @@ from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from access.roles import ADMIN_GROUP, TEACHER_GROUP
+
 from .names import one_line, refuse_control_characters
 from .schedule import SCHEDULE_FIELDS, check_schedule
-
-# The role groups (students/migrations/0002_role_groups.py; what they mean: students/permissions.py).
-ADMIN_GROUP = "Admin"
-TEACHER_GROUP = "Teacher"
+from .times import session_time
 
 
 def logins_a_student_may_have():
     """A student's login is nobody's staff login: linking a teacher's or an admin's account to a
     student would show them as that student and give the student their reach."""
     return ~models.Q(groups__name__in=[ADMIN_GROUP, TEACHER_GROUP]) & models.Q(is_superuser=False)
+
+
+class StudentQuerySet(models.QuerySet):
+    def active(self):
+        """Students at the school now: one who leaves is deactivated, never deleted, so that their
+        attendance stays; nobody is marked, listed on a roster or sent a notice for them."""
+        return self.filter(is_active=True)
+
+    def with_consent(self):
+        """Students whose consent to process their face photos is recorded (students/consent.py)."""
+        return self.filter(consent_recorded_at__isnull=False)
+
+    def without_consent(self):
+        return self.filter(consent_recorded_at__isnull=True)
 
 
 class Student(models.Model):
@@ -47,7 +60,7 @@ class Student(models.Model):
         validators=[refuse_control_characters],
         help_text="Who consented: the student, or a guardian's name for a minor.",
     )
-    # OneRoster import (students/oneroster.py): the school's system's id for this student.
+    # OneRoster import (students/oneroster/): the school's system's id for this student.
     sourced_id = models.CharField(
         max_length=255, unique=True, null=True, blank=True, help_text="The id of this student in the school's system."
     )
@@ -55,6 +68,8 @@ class Student(models.Model):
     guardian_email = models.EmailField(
         blank=True, help_text="Where absence notices go; none are sent while it is empty."
     )
+
+    objects = StudentQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name"]
@@ -69,7 +84,8 @@ class Student(models.Model):
     def wait_for_captures_saving(self):
         """Take this student's row lock inside a deletion. A capture saving its results holds the
         rows of the students it marks (recognition.processing.lock_matched_students): the
-        deletion waits for it to commit, then sees the faces and records it wrote."""
+        deletion waits for it to commit, then sees the faces and records it wrote. The whole
+        locking, in one place: docs/architecture.md, "A deletion against a capture"."""
         Student.objects.select_for_update().filter(pk=self.pk).values_list("pk", flat=True).first()
 
 
@@ -78,7 +94,7 @@ class Course(models.Model):
     name = models.CharField(max_length=200, validators=[refuse_control_characters])
     teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught")
     students = models.ManyToManyField(Student, blank=True, related_name="courses")
-    # OneRoster import (students/oneroster.py): the school's system's id of the class.
+    # OneRoster import (students/oneroster/): the school's system's id of the class.
     sourced_id = models.CharField(
         max_length=255, unique=True, null=True, blank=True, help_text="The id of this class in the school's system."
     )
@@ -91,14 +107,14 @@ class Course(models.Model):
         return f"{self.code} {self.name}".strip()
 
 
-# OneRoster import (students/oneroster.py).
+# OneRoster import (students/oneroster/).
 class RosterTeacher(models.Model):
     """Which login a teacher of the school's system (OneRoster sourcedId) has here."""
 
     sourced_id = models.CharField(max_length=255, unique=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_teacher")
     # An import changes a login only when it made it, or a person confirmed it by name once; an
-    # admin's login never without that person's confirmation each time (students/oneroster.py).
+    # admin's login never without that person's confirmation each time (students/oneroster/planning.py).
     import_manages = models.BooleanField(
         default=False, help_text="The import made this login, or an admin confirmed that it may keep it up to date."
     )
@@ -113,7 +129,7 @@ class RosterTeacher(models.Model):
 
 class Room(models.Model):
     """A room the school defines (in the admin): sessions are held in one, and a classroom
-    camera's device token is bound to one (recognition.DeviceToken). Nobody else makes rooms,
+    camera's device token is bound to one (access.DeviceToken). Nobody else makes rooms,
     so a session cannot be put in a room that a camera serves by spelling it differently."""
 
     name = models.CharField(
@@ -188,6 +204,12 @@ class SessionSeries(models.Model):
         return ", ".join(names[number] for number in self.weekday_numbers)
 
 
+class ClassSessionQuerySet(models.QuerySet):
+    def not_cancelled(self):
+        """A cancelled session stays, with whatever was recorded in it, but counts nowhere."""
+        return self.filter(cancelled_at__isnull=True)
+
+
 class ClassSession(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
     starts_at = models.DateTimeField()
@@ -219,6 +241,8 @@ class ClassSession(models.Model):
     # or time: a second run of the series knows the date is done.
     series_date = models.DateField(null=True, blank=True, editable=False)
 
+    objects = ClassSessionQuerySet.as_manager()
+
     class Meta:
         ordering = ["starts_at"]
         constraints = [
@@ -229,8 +253,7 @@ class ClassSession(models.Model):
         ]
 
     def __str__(self):
-        local = timezone.localtime(self.starts_at)
-        return f"{self.course.code} {local:%Y-%m-%d %H:%M}"
+        return f"{self.course.code} {session_time(self, 'stamp')}"
 
     @property
     def is_cancelled(self):

@@ -21,14 +21,15 @@ from datetime import datetime, time, timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from recognition.models import Capture
-
+from .mail import send_email
 from .models import AttendanceRecord, ClassSession, Course, Notice
+from .names import person_name
 from .overview import PERCENTAGE_RULE, attendance_rows, attended_and_counted, held_sessions
+from .session_photos import session_photos
+from .times import session_time
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,10 @@ SIGN_OFF = "This is an automatic message from {school}'s attendance system (Roll
 # --- In the school's words ------------------------------------------------------------------
 
 
-def session_time(session):
-    """'Monday 2 March 2026, 09:00 to 10:00 (GMT)', in the school's time zone."""
-    start, end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+def session_in_full(session):
+    """'Monday 2 March 2026, 09:00 to 10:00 (GMT), room B12'."""
     room = f", room {session.room}" if session.room else ""
-    return f"{start:%A} {start.day} {start:%B %Y}, {start:%H:%M} to {end:%H:%M} ({start:%Z}){room}"
-
-
-def person_name(user):
-    return user.get_full_name() or user.username
+    return session_time(session, "letter") + room
 
 
 def teacher_names(course):
@@ -66,15 +62,14 @@ def letter(addressee, *paragraphs):
 
 def session_in_brief(session):
     """'MATH1 on Mon 15 Jun 09:00', for a subject line."""
-    start = timezone.localtime(session.starts_at)
-    return f"{session.course.code} on {start:%a} {start.day} {start:%b} {start:%H:%M}"
+    return f"{session.course.code} on {session_time(session, 'brief')}"
 
 
 def absence_message(session, student):
     course, name = session.course, student.full_name
     return f"Absence: {name}, {session_in_brief(session)}", letter(
         f"parent or guardian of {name}",
-        f"{name} was marked absent from {course.code} {course.name} on {session_time(session)}.",
+        f"{name} was marked absent from {course.code} {course.name} on {session_in_full(session)}.",
         f"If {name} was there, or the absence has a reason the school should know, please contact "
         f"{settings.NOTICE_CONTACT} or the course's teacher ({teacher_names(course)}).",
     )
@@ -103,7 +98,7 @@ def reminder_message(session, teacher):
     return f"Attendance not taken: {session_in_brief(session)}", letter(
         person_name(teacher),
         f"No class photo and no attendance mark has been recorded for {course.code} {course.name} on "
-        f"{session_time(session)}.",
+        f"{session_in_full(session)}.",
         "Please take the attendance today on the session's page in Roll Call: upload the class photo or set "
         "each student's status.",
         f"Questions: {settings.NOTICE_CONTACT}.",
@@ -119,20 +114,11 @@ def teachers_to_notify(course, kind, key):
     return course.teachers.filter(is_active=True).exclude(email="").exclude(email__in=notified)
 
 
-def still_being_recognised():
-    """A photo of the session, taken before its close, that is still queued or being recognised."""
-    return Capture.objects.filter(
-        session=OuterRef("pk"),
-        status__in=[Capture.QUEUED, Capture.PROCESSING],
-        taken_at__lt=OuterRef("closed_at"),
-    )
-
-
 def sessions_due_for_absence_notices(now):
     closed_by = now - timedelta(minutes=settings.NOTICE_ABSENCE_DELAY_MINUTES)
     return (
         ClassSession.objects.filter(closed_at__lte=closed_by, closed_at__gt=closed_by - ABSENCE_LOOKBACK)
-        .exclude(Exists(still_being_recognised()))
+        .exclude(session_photos().being_recognised_before_close())
         .select_related("course")
     )
 
@@ -185,7 +171,7 @@ def record_weekly_digests(now=None):
     week = start_of_week(now)
     notices = []
     for course in Course.objects.prefetch_related("teachers"):
-        students = course.students.filter(is_active=True)
+        students = course.students.active()
         below = [row for row in attendance_rows(held_sessions(course, now), students) if row.below_threshold]
         if not below:
             continue
@@ -212,7 +198,7 @@ def sessions_without_attendance(now):
     ended_by = now - timedelta(minutes=settings.NOTICE_REMINDER_AFTER_MINUTES)
     return (
         ClassSession.objects.filter(ends_at__gte=start_of_today, ends_at__lte=ended_by)
-        .exclude(Exists(Capture.objects.filter(session=OuterRef("pk"))))
+        .exclude(session_photos().any_photo())
         .exclude(Exists(AttendanceRecord.objects.filter(session=OuterRef("pk"))))
         .select_related("course")
     )
@@ -272,14 +258,9 @@ def message_id(notice):
 
 def deliver(notice):
     """Hand the notice to the e-mail backend. Returns None, or the error the server gave."""
-    message = EmailMessage(
-        notice.subject,
-        notice.body,
-        to=[notice.recipient],
-        headers={"Message-ID": message_id(notice), "Auto-Submitted": "auto-generated"},
-    )
+    headers = {"Message-ID": message_id(notice), "Auto-Submitted": "auto-generated"}
     try:
-        message.send()
+        send_email(notice.subject, notice.body, notice.recipient, headers)
     except Exception as error:  # noqa: BLE001 - whatever fails is recorded on this notice, and the run goes on
         if not isinstance(error, (smtplib.SMTPException, OSError, ValueError)):
             log.exception("Notice %s could not be sent", notice.pk)

@@ -12,12 +12,12 @@ import io
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from . import oneroster
-from .permissions import is_school_admin
+from access.roles import require_school_admin
+
+from .oneroster import checking, planning, preview, reading
 
 
 class BundleUploadForm(forms.Form):
@@ -35,8 +35,7 @@ class ApplyForm(forms.Form):
 
 
 def import_oneroster(request, admin_site):
-    if not is_school_admin(request.user):
-        raise PermissionDenied
+    require_school_admin(request.user)
     context = {**admin_site.each_context(request), "title": "Import OneRoster", "upload_form": BundleUploadForm()}
     if request.method == "POST" and "digest" in request.POST:
         return apply_bundle(request, context)
@@ -54,30 +53,30 @@ def apply_bundle(request, context):
         content = base64.b64decode(form.data.get("bundle", ""), validate=True) if form.is_valid() else b""
     except binascii.Error:
         content = b""
-    preview = preview_context(content)
-    if preview.get("plan") is None:
-        context.update(preview)
+    shown = preview_context(content)
+    if shown.get("plan") is None:
+        context.update(shown)
         return TemplateResponse(request, "admin/students/oneroster_import.html", context)
     confirm = form.cleaned_data["confirm_removals"]
-    # Each held login (students/oneroster.py: Plan.held) is its own box, ticked by name.
+    # Each held login (students/oneroster/planning.py: Plan.held) is its own box, ticked by name.
     logins = request.POST.getlist("confirm_login")
     try:
-        plan = oneroster.apply_roster(
-            preview["roster"],
+        plan = planning.apply_roster(
+            shown["roster"],
             confirm,
             previewed_digest=form.cleaned_data["digest"],
             confirmed_logins=logins,
             confirmed_by=request.user,
         )
-    except oneroster.PreviewOutdated as outdated:
-        context.update(preview, outdated=str(outdated))
+    except planning.PreviewOutdated as outdated:
+        context.update(shown, outdated=str(outdated))
         return TemplateResponse(request, "admin/students/oneroster_import.html", context)
     if plan.errors:
-        context.update(preview, errors=plan.errors)
+        context.update(shown, errors=plan.errors)
         return TemplateResponse(request, "admin/students/oneroster_import.html", context)
-    messages.success(request, f"OneRoster bundle applied. {oneroster.totals(plan)}")
-    if plan.count(oneroster.REMOVE) and not confirm:
-        messages.warning(request, f"{plan.count(oneroster.REMOVE)} removal(s) not applied: they were not confirmed.")
+    messages.success(request, f"OneRoster bundle applied. {preview.totals(plan)}")
+    if plan.count(planning.REMOVE) and not confirm:
+        messages.warning(request, f"{plan.count(planning.REMOVE)} removal(s) not applied: they were not confirmed.")
     if plan.unconfirmed():
         messages.warning(
             request, f"The changes to {', '.join(plan.unconfirmed())} were not applied: they were not confirmed."
@@ -88,24 +87,24 @@ def apply_bundle(request, context):
 def preview_context(content):
     """What the preview page shows for a bundle's bytes: the refusal or errors, or the plan."""
     try:
-        files = oneroster.read_zip(io.BytesIO(content))
-    except oneroster.BundleRefused as refused:
+        files = reading.read_zip(io.BytesIO(content))
+    except reading.BundleRefused as refused:
         return {"refused": str(refused)}
-    roster, errors = oneroster.read_roster(files)
-    plan = None if errors else oneroster.plan_import(roster)
+    roster, errors = checking.read_roster(files)
+    plan = None if errors else planning.plan_import(roster)
     errors = errors or plan.errors
     if errors:
         return {"errors": errors}
-    carried = base64.b64encode(oneroster.zip_of(files)).decode()
+    carried = base64.b64encode(reading.zip_of(files)).decode()
     return {
         "roster": roster,
         "plan": plan,
-        "summary": oneroster.summary(plan),
-        "kinds": oneroster.KINDS,
-        "changes": [(kind, plan.rows(kind)) for kind in oneroster.KINDS],
-        "notes": oneroster.notes(plan),
+        "summary": preview.summary(plan),
+        "kinds": planning.KINDS,
+        "changes": [(kind, plan.rows(kind)) for kind in planning.KINDS],
+        "notes": preview.notes(plan),
         "held": plan.held_rows(),
-        "held_note": oneroster.HELD_NOTE,
+        "held_note": preview.HELD_NOTE,
         "apply_form": ApplyForm(initial={"bundle": carried, "digest": plan.digest}),
-        "removals": plan.count(oneroster.REMOVE),
+        "removals": plan.count(planning.REMOVE),
     }

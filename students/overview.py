@@ -26,9 +26,7 @@ PERCENTAGE_RULE = (
 def held_sessions(course, now=None):
     now = now or timezone.now()
     return (
-        course.sessions.filter(cancelled_at__isnull=True)
-        .filter(Q(closed_at__isnull=False) | Q(ends_at__lte=now))
-        .order_by("starts_at")
+        course.sessions.not_cancelled().filter(Q(closed_at__isnull=False) | Q(ends_at__lte=now)).order_by("starts_at")
     )
 
 
@@ -90,7 +88,7 @@ def roster(session):
         record.student_id: record
         for record in session.attendance.select_related("marked_by").prefetch_related("changes__changed_by")
     }
-    return [(student, records.get(student.pk)) for student in session.course.students.filter(is_active=True)]
+    return [(student, records.get(student.pk)) for student in session.course.students.active()]
 
 
 @dataclass
@@ -107,7 +105,7 @@ def course_summaries(student, now=None):
     summaries = []
     for course in student.courses.all():
         records = {record.session_id: record for record in student.attendance.filter(session__course=course)}
-        started = course.sessions.filter(starts_at__lte=now, cancelled_at__isnull=True).order_by("-starts_at")
+        started = course.sessions.not_cancelled().filter(starts_at__lte=now).order_by("-starts_at")
         summaries.append(
             CourseSummary(
                 course,

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+
+from .times import session_time
 
 # The fields whose change needs the checks again.
 SCHEDULE_FIELDS = {"starts_at", "ends_at", "room", "room_id", "cancelled_at"}
@@ -35,15 +36,9 @@ def length_problem(starts_at, ends_at):
 
 def clashing_sessions(room, starts_at, ends_at, exclude=None):
     """The sessions, not cancelled, held in the room at some moment between starts_at and ends_at."""
-    clashing = room.sessions.filter(
-        cancelled_at__isnull=True, starts_at__lt=ends_at, ends_at__gt=starts_at
-    ).select_related("course")
+    clashing = room.sessions.not_cancelled().filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    clashing = clashing.select_related("course")
     return clashing.exclude(pk=exclude) if exclude else clashing
-
-
-def when(session):
-    start, end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
-    return f"{start:%a} {start.day} {start:%b %Y} {start:%H:%M} to {end:%H:%M}"
 
 
 def clash_problem(room, starts_at, ends_at, exclude=None):
@@ -51,7 +46,7 @@ def clash_problem(room, starts_at, ends_at, exclude=None):
     taken = list(clashing_sessions(room, starts_at, ends_at, exclude)[:3])
     if not taken:
         return None
-    listed = "; ".join(f"{session.course.code}, {when(session)}" for session in taken)
+    listed = "; ".join(f"{session.course.code}, {session_time(session)}" for session in taken)
     return f"{room} is taken then by another session ({listed}). Choose another time or room."
 
 

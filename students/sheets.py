@@ -24,6 +24,7 @@ from google.auth.exceptions import RefreshError, TransportError
 
 from .models import AttendanceRecord, Course, SheetSync
 from .overview import attendance_rows
+from .times import moment_stamp, session_time
 
 CHECKMARK_HEADER = ["Student number", "Name"]
 TIMESTAMP_HEADER = ["Session", "Course", "Student number", "Name", "Status", "First seen", "Source"]
@@ -37,20 +38,12 @@ LOST_SYNC_AFTER = timedelta(minutes=10)
 # --- What the sheets hold -------------------------------------------------------------------
 
 
-def session_label(session):
-    return timezone.localtime(session.starts_at).strftime("%Y-%m-%d %H:%M")
-
-
-def local_time(moment):
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
-
-
 def checkmark_rows(course):
     """Header, then one row per enrolled student with a mark per session in start order;
     cancelled sessions are left out."""
-    sessions = list(course.sessions.filter(cancelled_at__isnull=True).order_by("starts_at", "pk"))
+    sessions = list(course.sessions.not_cancelled().order_by("starts_at", "pk"))
     students = course.students.order_by("full_name", "student_number")
-    header = CHECKMARK_HEADER + [session_label(session) for session in sessions]
+    header = CHECKMARK_HEADER + [session_time(session, "stamp") for session in sessions]
     return [header] + [
         [row.student.student_number, row.student.full_name]
         + [CHECK_MARKS.get(record.status, "") if record else "" for record in row.records]
@@ -69,12 +62,12 @@ def timestamp_rows(course):
     )
     return [TIMESTAMP_HEADER] + [
         [
-            session_label(record.session),
+            session_time(record.session, "stamp"),
             course.code,
             record.student.student_number,
             record.student.full_name,
             record.status,
-            local_time(record.first_seen_at),
+            moment_stamp(record.first_seen_at),
             record.source,
         ]
         for record in records

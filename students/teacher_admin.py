@@ -4,19 +4,19 @@ import smtplib
 
 from django.contrib import messages
 from django.contrib.admin.helpers import AdminForm
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from access.roles import require_school_admin
+
 from .admin_forms import TeacherInvitationForm
 from .models import Course
-from .permissions import is_school_admin
+from .names import person_name
 from .teachers import invite_teacher
 
 
 def add_teacher(request, admin_site):
-    if not is_school_admin(request.user):
-        raise PermissionDenied
+    require_school_admin(request.user)
     form = TeacherInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -31,7 +31,7 @@ def add_teacher(request, admin_site):
         else:
             messages.success(
                 request,
-                f"{teacher.get_full_name()} can now choose a password: the invitation was sent to {teacher.email}.",
+                f"{person_name(teacher)} can now choose a password: the invitation was sent to {teacher.email}.",
             )
             return redirect("admin:students_course_changelist")
     context = {

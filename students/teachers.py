@@ -5,13 +5,15 @@ password until they follow the link."""
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import TEACHER_GROUP
+from access.roles import TEACHER_GROUP
+
+from .mail import send_email
+from .names import person_name
 from .passwords import invitation_tokens, lifetime_words
 
 INVITATION_SUBJECT = "Your Roll Call login"
@@ -34,7 +36,7 @@ def invitation_text(user, courses, link):
     valid_for = lifetime_words(settings.INVITATION_TIMEOUT)
     taught = ", ".join(str(course) for course in courses) or "none yet"
     return (
-        f"Hello {user.get_full_name()},\n\n"
+        f"Hello {person_name(user)},\n\n"
         f"You have a Roll Call login to take attendance in your courses ({taught}).\n"
         f"Your login name is {user.username}. Choose your password here (the link works once, for {valid_for}):\n\n"
         f"{link}\n\n"
@@ -54,5 +56,5 @@ def invite_teacher(full_name, email, courses, site_url):
         user.courses_taught.add(*courses)
         link = set_password_link(user, site_url)
         # Sent inside the transaction: a failed send leaves no login that nobody can open.
-        send_mail(INVITATION_SUBJECT, invitation_text(user, courses, link), None, [email])
+        send_email(INVITATION_SUBJECT, invitation_text(user, courses, link), email)
     return user

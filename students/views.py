@@ -4,34 +4,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from recognition.models import Capture
-from recognition.queries import latest_captures
+from access.roles import student_of
 
 from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
 from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
-from .permissions import courses_managed_by, in_reach, sessions_managed_by, student_of
+from .permissions import courses_managed_by, enrolled_student, managed_course, managed_session, sessions_managed_by
+from .session_photos import session_photos
+from .times import session_time
 from .timetable import TimetableError, create_series_sessions, set_cancelled
-
-
-def managed_course(request, pk):
-    return in_reach(courses_managed_by(request.user), pk, "You don't teach this course, or it does not exist.")
-
-
-def managed_session(request, pk):
-    return in_reach(
-        sessions_managed_by(request.user).select_related("course"),
-        pk,
-        "You don't teach this session's course, or the session does not exist.",
-    )
 
 
 @login_required
@@ -49,7 +38,8 @@ def home(request):
             "courses": courses,
             "todays_sessions": (
                 sessions_managed_by(request.user)
-                .filter(starts_at__date=today, cancelled_at__isnull=True)
+                .not_cancelled()
+                .filter(starts_at__date=today)
                 .select_related("course", "room")
             ),
             "student": student,
@@ -96,7 +86,7 @@ def timetable_form(data=None):
 
 def course_page(request, course, form=None, series_form=None):
     sessions = held_sessions(course)
-    rows = attendance_rows(sessions, list(course.students.filter(is_active=True)))
+    rows = attendance_rows(sessions, list(course.students.active()))
     return render(
         request,
         "students/course_detail.html",
@@ -119,16 +109,12 @@ def course_page(request, course, form=None, series_form=None):
 def course_csv(request, pk):
     course = managed_course(request, pk)
     sessions = list(held_sessions(course))
-    header = (
-        ["student number", "student"]
-        + [timezone.localtime(session.starts_at).strftime("%Y-%m-%d %H:%M") for session in sessions]
-        + ["attendance %"]
-    )
+    header = ["student number", "student"] + [session_time(session, "stamp") for session in sessions] + ["attendance %"]
     rows = (
         [row.student.student_number, row.student.full_name]
         + [record.status if record else "absent" for record in row.records]
         + ["" if row.percentage is None else row.percentage]
-        for row in attendance_rows(sessions, list(course.students.filter(is_active=True)))
+        for row in attendance_rows(sessions, list(course.students.active()))
     )
     return csv_download(f"attendance-{course.code}.csv", header, rows)
 
@@ -157,15 +143,10 @@ def roster_part(session, placed):
 
 
 def captures_part(session, opened):
-    """What the captures part of the session page draws (its "Who is this?" asks for its own);
-    opened: the ids of the earlier photos drawn in full, not only as a line."""
-    return {
-        # The same captures as the JSON the page polls, so that the two can be compared.
-        "captures": latest_captures(session.captures),
-        "opened": opened,
-        "students": session.course.students.filter(is_active=True),
-        "pending": [Capture.QUEUED, Capture.PROCESSING],
-    }
+    """What the captures part of the session page draws: the photos, as the app that keeps them
+    says (students/session_photos.py; its "Who is this?" asks for its own), and the students a
+    face may be assigned to. opened: the ids of the earlier photos drawn in full, not as a line."""
+    return {**session_photos().page_context(session, opened), "students": session.course.students.active()}
 
 
 @login_required
@@ -234,7 +215,7 @@ def back_to(session, place):
 @require_POST
 def session_set_status(request, pk, student_pk):
     session = managed_session(request, pk)
-    student = get_object_or_404(session.course.students, pk=student_pk)
+    student = enrolled_student(session.course, student_pk)
     form = StatusForm(request.POST)
     row = f"student-{student.pk}"
     if not form.is_valid():
@@ -255,7 +236,7 @@ def session_close(request, pk):
         messages.error(request, "Not closed: tick “Yes, close it” first.", extra_tags="finish")
         return back_to(session, "finish")
     marked = close_session(session, request.user)
-    waiting = session.captures.filter(status__in=[Capture.QUEUED, Capture.PROCESSING]).count()
+    waiting = session_photos().being_recognised(session)
     still = (
         f" {waiting} photo(s) are still being recognised: whoever they show will still be marked as seen."
         if waiting

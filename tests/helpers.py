@@ -41,8 +41,9 @@ def photo_jpeg(size=(320, 240), seed=0):
 def enrol_identities(dataset, names, course, photos_each=None):
     """These dataset identities (folder names) as consenting students of the course, with their
     first `photos_each` photos (all by default) as enrolment photos; returns {full name: Student}."""
-    from recognition.enrolment import add_enrolment_photo, record_consent
+    from recognition.enrolment import add_enrolment_photo
     from recognition.models import FacePhoto
+    from students.consent import record_consent
     from students.models import Student
     from tests.factories import make_student
 

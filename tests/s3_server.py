@@ -3,7 +3,6 @@ spoken to over real HTTP by the real client (boto3, through django-storages). Fi
 `s3_server` (one per test session) and `s3_photos` (the site's photos in a new bucket of it)."""
 
 import logging
-import socket
 import uuid
 from contextlib import contextmanager
 
@@ -12,15 +11,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from attendance_site.settings import object_storage
+from tests.processes import free_port
 
 # moto takes any keys; these are what the site and the test's own client send.
 ACCESS_KEY, SECRET_KEY, REGION = "rollcall-test", "rollcall-test-secret", "us-east-1"
-
-
-def free_loopback_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class LocalS3:
@@ -61,7 +55,7 @@ class LocalS3:
 @contextmanager
 def local_s3_server():
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-    port = free_loopback_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -8,7 +8,7 @@ import requests
 
 from tests.conftest import REPO_ROOT
 from tests.helpers import wait_for
-from tests.s3_server import free_loopback_port
+from tests.processes import free_port, stop
 
 # Long enough for a real one, and never a development key (DEBUG=0 refuses those).
 PRODUCTION_SECRET_KEY = "test-only-" + "k" * 60
@@ -32,7 +32,7 @@ def production_environment(base, var_dir, **overrides):
 @contextmanager
 def gunicorn_site(python, env, log_path):
     """Yields the server's base URL once it answers; stopped on the way out whatever happened."""
-    port = free_loopback_port()
+    port = free_port()
     command = [
         str(python),
         "-m",
@@ -66,9 +66,4 @@ def gunicorn_site(python, env, log_path):
         )
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=20)

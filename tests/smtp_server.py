@@ -4,19 +4,14 @@ server that is busy or down would behave."""
 
 import asyncio
 import logging
-import socket
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 
+from tests.processes import free_port
+
 # aiosmtpd logs every command at INFO; a failing test would drown in them.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RecordingHandler:

@@ -1,6 +1,6 @@
 """The admin's chores: recording consent (the student form and the list action), adding a
-teacher in one form, the people pickers, the course the import creates, the friendly error
-pages (with DEBUG on too), the admin's wording and rounding, and the API reference page."""
+teacher in one form, the people pickers, the friendly error pages (with DEBUG on too), the
+admin's wording and rounding, and the API reference page."""
 
 import re
 from html import unescape
@@ -9,12 +9,11 @@ from html.parser import HTMLParser
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
-from recognition.enrolment import ConsentWithoutGiver, add_enrolment_photo, record_consent
+from recognition.enrolment import add_enrolment_photo
 from recognition.models import Capture, DetectedFace, FacePhoto
-from students.models import AttendanceRecord, Course, Student
+from students.consent import ConsentWithoutGiver, record_consent
+from students.models import AttendanceRecord, Student
 from tests.factories import make_student, make_user
 from tests.helpers import photo_jpeg
 
@@ -300,34 +299,6 @@ def test_a_student_is_put_into_courses_from_their_own_admin_page(client, school)
     assert list(school.bob.courses.all()) == [art]
 
 
-# --- The import's course -------------------------------------------------------------------
-
-
-def photo_folder(tmp_path):
-    folder = tmp_path / "import" / "S00042_Ada_Lovelace"
-    folder.mkdir(parents=True)
-    (folder / "a.jpg").write_bytes(photo_jpeg())
-    return folder.parent
-
-
-def test_import_names_the_course_it_creates_from_course_name(tmp_path, capsys):
-    call_command("import_students", str(photo_folder(tmp_path)), course="MATH1", course_name="Mathematics, year 1")
-    assert str(Course.objects.get(code="MATH1")) == "MATH1 Mathematics, year 1"
-    assert "Created course MATH1 (Mathematics, year 1)." in capsys.readouterr().out
-
-
-def test_import_without_course_name_leaves_the_name_blank_for_the_admin(tmp_path, capsys):
-    call_command("import_students", str(photo_folder(tmp_path)), course="MATH1")
-    course = Course.objects.get(code="MATH1")
-    assert (course.name, str(course)) == ("", "MATH1")
-    assert "give it a name in the admin" in capsys.readouterr().out
-
-
-def test_import_refuses_a_blank_consent(tmp_path):
-    with pytest.raises(CommandError, match="--consent needs who gave it"):
-        call_command("import_students", str(photo_folder(tmp_path)), consent=" ")
-
-
 # --- Error pages -------------------------------------------------------------------------------
 
 
@@ -366,7 +337,7 @@ def test_other_refusals_show_the_sites_404_and_403_pages_with_debug_on(client, s
     face_photo = client.get("/files/enrolment/999999/")
     assert (
         face_photo.status_code == 404
-        and "This page does not exist, or it is not yours to see." in face_photo.content.decode()
+        and "This photo does not exist, or it is not yours to see." in face_photo.content.decode()
     )
     client.force_login(school.ada_user)
     assert "URLconf" not in client.get("/me/attendance/").content.decode()

@@ -1,9 +1,11 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from students.attendance import close_session, mark_seen, set_status
-from students.models import AttendanceChange, AttendanceRecord
+from students.models import AttendanceChange, AttendanceRecord, ClassSession
 
 from .factories import make_course, make_session, make_student, make_user
 
@@ -72,3 +74,22 @@ def test_an_unknown_status_is_refused(lesson):
     session, (ada, _, _) = lesson
     with pytest.raises(ValueError):
         set_status(session, ada, "asleep", None)
+
+
+def test_one_attendance_record_per_student_per_session_is_enforced_by_the_database():
+    student = make_student("S1")
+    session = make_session(make_course(students=[student]))
+    AttendanceRecord.objects.create(session=session, student=student, status="present", source="photo")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AttendanceRecord.objects.create(session=session, student=student, status="absent", source="manual")
+    assert AttendanceRecord.objects.filter(session=session, student=student).count() == 1
+
+
+def test_a_session_cannot_end_before_it_starts():
+    session = make_session(make_course())
+    session.ends_at = session.starts_at
+    with pytest.raises(ValidationError, match="must end after it starts"):
+        session.save()
+    # The database holds the rule too, for a write that does not go through save().
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ClassSession.objects.filter(pk=session.pk).update(ends_at=session.starts_at)

@@ -20,9 +20,9 @@ from PIL import EpsImagePlugin, Image
 
 from recognition.camera_client import CameraClient, describe, run_camera
 from recognition.engine.images import load_image
-from recognition.enrolment import record_consent
 from recognition.models import Capture, FacePhoto
 from recognition.processing import process_capture
+from students.consent import record_consent
 from students.models import Student
 from tests.factories import make_course, make_session
 from tests.helpers import enrol_identities, photo_jpeg, save_student_with_photo

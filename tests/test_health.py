@@ -23,8 +23,9 @@ from attendance_site.celery import app as celery_app
 from recognition.models import Capture, WorkerHeartbeat
 from tests.factories import make_course, make_session, make_user
 from tests.helpers import photo_jpeg, wait_for
-from tests.recognition.test_faults import database_url_of_test_db, worker_is_ready, worker_process
-from tests.s3_server import free_loopback_port, local_s3_server, s3_server  # noqa: F401  fixture
+from tests.processes import database_url_of_test_db, free_port, worker_is_ready
+from tests.processes import worker_on_test_database as worker_process
+from tests.s3_server import local_s3_server, s3_server  # noqa: F401  fixture
 from tests.site_server import gunicorn_site, production_environment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -36,7 +37,7 @@ ANSWER_BOUND_SECONDS = 2.0
 
 
 def closed_port():
-    return free_loopback_port()  # nothing listens on it once the probe socket is closed
+    return free_port()  # nothing listens on it once the probe socket is closed
 
 
 @contextmanager

@@ -1,13 +1,14 @@
 """Imports run one way: no module of the project imports itself back through others (an import
-inside a function counts too: it hides a circle, it does not break it), and no app's API or view
-module imports the other app's API or view module; shared queries live in permissions and
-queries modules."""
+inside a function counts too: it hides a circle, it does not break it); recognition uses
+students, never the reverse, and the policy both use (access: roles and device login) uses
+neither, so nothing students imports reaches recognition by any path (docs/architecture.md,
+"Who owns what"); and no app's API or view module imports the other app's API or view module."""
 
 import ast
 
 from tests.conftest import REPO_ROOT
 
-APPS = ("students", "recognition", "attendance_site")
+APPS = ("access", "students", "recognition", "attendance_site")
 ENTRY_POINTS = ("api", "views")
 
 
@@ -86,3 +87,37 @@ def test_no_api_or_view_module_imports_another_apps_api_or_view_module():
         if entry_point(imported) and imported.partition(".")[0] != name.partition(".")[0]
     ]
     assert crossings == []
+
+
+def app_of(name):
+    return name.partition(".")[0]
+
+
+def reached_from(app):
+    """Every module that the modules of `app` import, directly or through others."""
+    seen, todo = set(), [name for name in GRAPH if app_of(name) == app]
+    while todo:
+        for imported in GRAPH[todo.pop()]:
+            if imported not in seen:
+                seen.add(imported)
+                todo.append(imported)
+    return seen
+
+
+def imports_between(importer, imported_app):
+    return sorted(
+        (name, imported)
+        for name in GRAPH
+        if app_of(name) == importer
+        for imported in GRAPH[name]
+        if app_of(imported) == imported_app
+    )
+
+
+def test_students_never_imports_recognition():
+    assert imports_between("students", "recognition") == []
+    assert {app_of(name) for name in reached_from("students")} <= {"students", "access", "attendance_site"}
+
+
+def test_access_stands_below_both_apps():
+    assert {app_of(name) for name in reached_from("access")} <= {"access", "attendance_site"}

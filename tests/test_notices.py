@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from recognition.models import Capture
-from students import notices, tasks
+from students import notices, session_photos, tasks
 from students.attendance import close_session, mark_seen, set_status
 from students.models import AttendanceRecord, Notice
 from tests.factories import make_course, make_session, make_student, make_user
@@ -159,6 +159,22 @@ def test_a_photo_taken_before_the_close_still_being_recognised_holds_the_notices
     Capture.objects.filter(pk=photo.pk).update(status=Capture.DONE)
     assert send_after_close(session, extra=timedelta(minutes=1)) == 1
     assert delivered_to(smtp) == ["bob.parent@home.example"]
+
+
+def test_the_people_app_learns_of_a_photo_being_recognised_only_through_the_app_that_registered_it(smtp, course):
+    """students asks about a session's photos through students/session_photos.py alone: with
+    no photos app registered (the people app on its own), a queued photo holds nothing back."""
+    enrol(course, "S1", "Ada Lovelace", "ada.parent@home.example")
+    session = session_of(course, london(2026, 3, 2, 9, 0))
+    Capture.objects.create(session=session, image="captures/class.jpg", taken_at=session.starts_at)
+    close_session(session, course.teachers.get())
+    registered = session_photos.session_photos()
+    session_photos.register(session_photos.NoPhotos())
+    try:
+        assert send_after_close(session) == 1
+    finally:
+        session_photos.register(registered)
+    assert delivered_to(smtp) == ["ada.parent@home.example"]
 
 
 def test_a_session_closed_longer_ago_than_a_day_sends_no_notice_when_notices_are_turned_on(smtp, course):

@@ -13,7 +13,9 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from students.models import Course, RosterTeacher, Student
-from students.oneroster import zip_of as zip_bytes
+from students.oneroster.checking import read_roster
+from students.oneroster.planning import plan_import
+from students.oneroster.reading import zip_of as zip_bytes
 from tests.factories import make_course, make_student, make_user
 
 pytestmark = pytest.mark.django_db
@@ -488,6 +490,22 @@ def test_an_apply_after_the_database_changed_shows_the_new_preview_and_writes_no
     assert "courses: ART7 Art 7: name &#x27;Course ART7&#x27; -&gt; &#x27;Art 7&#x27;" in page
     assert not Student.objects.filter(sourced_id__isnull=False).exists()
     assert Course.objects.get(code="ART7").sourced_id is None
+
+
+def test_the_plans_digest_is_over_what_it_would_write_not_over_the_preview_s_words(tmp_path):
+    roster, errors = read_roster(bundle_files())
+    assert errors == []
+    plan = plan_import(roster)
+    digest = plan.digest
+    for step in plan.steps:  # the preview reworded: the same changes
+        step.rows = [row.upper() for row in step.rows]
+    assert plan.digest == digest
+    [avery] = [
+        step.change for step in plan.steps if getattr(step.change, "fields", {}).get("full_name") == "Avery Smith"
+    ]
+    avery.fields["full_name"] = "Avery Smythe"  # a change of what would be written
+    assert plan.digest != digest
+    assert plan_import(roster).digest == digest  # planned again from the same roster and database
 
 
 def test_a_teacher_cannot_use_the_import_page(client, school):

@@ -1,16 +1,18 @@
-"""The roles of students/permissions.py, refused where they should be on the pages, the API, the
-file views and /admin/: a school admin is a staff user who is a superuser or in the Admin group;
-a teacher is in the Teacher group and reaches the courses that list them; a student reads only
-their own attendance; a device token reaches its sessions through the API only."""
+"""The roles (access/roles.py) and the reach of each (students/ and recognition/permissions.py),
+refused where they should be on the pages, the API, the file views and /admin/: a school admin
+is a staff user who is a superuser or in the Admin group; a teacher is in the Teacher group and
+reaches the courses that list them; a student reads only their own attendance; a device token
+reaches its sessions through the API only. The role groups come from a migration."""
 
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from recognition.models import Capture, DetectedFace, FacePhoto
-from tests.factories import make_user
+from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import photo_jpeg
 from tests.web.school import device_token
 
@@ -208,9 +210,45 @@ def test_a_listed_teacher_in_the_teacher_group_reaches_their_course_and_no_other
 
 
 def test_the_school_fixture_describes_valid_users(school):
-    from students.permissions import is_school_admin, is_teacher, student_of
+    from access.roles import is_school_admin, is_teacher, student_of
 
     assert is_school_admin(school.admin) and not is_school_admin(school.teacher)
     assert is_teacher(school.teacher) and is_teacher(school.other_teacher) and not is_teacher(school.ada_user)
     assert student_of(school.ada_user) == school.ada
     assert not User.objects.filter(is_staff=True).exclude(pk=school.admin.pk).exists()
+
+
+@pytest.mark.django_db
+def test_role_groups_are_created_by_migration():
+    assert set(Group.objects.values_list("name", flat=True)) >= {"Admin", "Teacher", "Student"}
+
+
+ADMIN_PAGES = [
+    "admin:students_student_changelist",
+    "admin:students_student_add",
+    "admin:students_course_changelist",
+    "admin:students_course_add",
+    "admin:students_classsession_changelist",
+    "admin:students_attendancerecord_changelist",
+    "admin:recognition_facephoto_changelist",
+    "admin:recognition_capture_changelist",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_admin_pages_render_for_staff(client, page):
+    client.force_login(make_user("boss", role="Admin", is_staff=True, is_superuser=True))
+    student = make_student("S1")
+    make_session(make_course(students=[student]))
+    response = client.get(reverse(page))
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["Teacher", "Student"])
+def test_admin_is_refused_to_teachers_and_students(client, role):
+    client.force_login(make_user("someone", role=role))
+    response = client.get(reverse("admin:students_student_changelist"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))

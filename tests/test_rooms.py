@@ -196,7 +196,7 @@ def test_free_text_rooms_become_the_schools_rooms_merged_without_case():
     assert sorted(Room.objects.values_list("name", flat=True)) == ["Hall", "Lab", "Room 12"]
     by_room = ClassSession.objects.order_by("starts_at").values_list("room__name", flat=True)
     assert list(by_room) == ["Room 12", "Room 12", "Room 12", "Lab", None]
-    from recognition.models import DeviceToken
+    from access.models import DeviceToken
 
     assert dict(DeviceToken.objects.values_list("name", "room__name")) == {
         "Room 12 camera": "Room 12",

@@ -26,8 +26,8 @@ FACE_STACK = ("torch", "torchvision", "facenet_pytorch", "dlib", "cv2", "face_re
 MAKE_A_SESSION_AND_A_CAMERA = """
 from datetime import timedelta
 from django.utils import timezone
-from recognition.authentication import issue_token
-from recognition.models import DeviceToken
+from access.devices import issue_token
+from access.models import DeviceToken
 from students.models import ClassSession, Course
 course = Course.objects.create(code="WEB1", name="Web only")
 starts_at = timezone.now() - timedelta(minutes=5)
@@ -90,3 +90,52 @@ def test_the_web_requirements_alone_serve_the_site_and_queue_an_upload(web_only_
     assert upload.json()["status"] == "queued"
     assert [key.split("/")[0] for key in s3_server.keys(bucket)] == ["captures"]
     assert list((var_dir / "broker" / "queue").iterdir()), "no task message was sent to the worker"
+
+
+WEB_REQUESTS = """
+import sys, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+import attendance_site.urls, recognition.captures, recognition.tasks
+from django.urls import get_resolver
+get_resolver().url_patterns
+from django.test import Client
+from django.core.files.uploadedfile import SimpleUploadedFile
+from students.consent import record_consent
+from students.models import Student
+from tests.factories import make_student, make_user
+from tests.helpers import photo_jpeg
+
+client = Client()
+client.force_login(make_user("boss", is_staff=True, is_superuser=True))
+student = make_student("S1", "Ada")
+record_consent(Student.objects.filter(pk=student.pk), None, "Ada")
+answers = [client.get(f"/students/{student.pk}/enrol/").status_code]
+shot = SimpleUploadedFile("shot.jpg", photo_jpeg(), "image/jpeg")
+sent = client.post(f"/students/{student.pk}/enrol/check/", {"image": shot})
+answers.append(sent.status_code)
+if sent.status_code == 202:
+    answers.append(client.get(sent.json()["status_url"]).json()["status"])
+print("torch" in sys.modules, answers)
+"""
+
+
+def test_the_web_process_does_not_load_the_face_models(tmp_path):
+    """Web servers only queue captures and enrolment shots: importing torch there cost 5-8 s on
+    a first upload and hundreds of MB per process (seen in bench/load.py). The subprocess
+    serves the enrolment-by-camera pages (page, shot, its status) from a database of its own;
+    the shot's task goes to an in-memory broker that no worker reads."""
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="attendance_site.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path}/web.sqlite3",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        CELERY_BROKER_URL="memory://",
+        CELERY_TASK_ALWAYS_EAGER="0",
+        ALLOWED_HOSTS="testserver",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", WEB_REQUESTS], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "False [200, 202, 'pending']", result.stdout + result.stderr

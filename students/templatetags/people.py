@@ -1,13 +1,20 @@
+"""The site's words for people and sessions on pages: the same functions e-mails, messages and
+files use (students/names.py, students/times.py)."""
+
 from django import template
+
+from students import names, times
 
 register = template.Library()
 
 
 @register.filter
-def display_name(user):
-    """What to call a person: the name on their login, else their student record's name (a
-    student's login often has none of its own), else the user name; "" for no one."""
-    if user is None:
-        return ""
-    student = getattr(user, "student", None)
-    return user.get_full_name() or (student.full_name if student else "") or user.get_username()
+def person_name(user):
+    """What to call a person (names.person_name)."""
+    return names.person_name(user)
+
+
+@register.filter
+def session_time(session, form="list"):
+    """When the session is, in one of times.SESSION_FORMS: {{ session|session_time:"heading" }}."""
+    return times.session_time(session, form)

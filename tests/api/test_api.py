@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from recognition.models import Capture, DetectedFace, DeviceToken
+from access.models import DeviceToken
+from recognition.models import Capture, DetectedFace
 from students.models import AttendanceChange, AttendanceRecord
 from tests.web.school import device_token
 

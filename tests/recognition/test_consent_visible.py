@@ -7,7 +7,7 @@ import shutil
 import pytest
 from django.core.management import call_command
 
-from recognition.enrolment import record_consent
+from students.consent import record_consent
 from students.models import Student
 
 pytestmark = pytest.mark.django_db

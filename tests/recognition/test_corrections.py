@@ -1,4 +1,4 @@
-"""Every face is correctable (the trust issue; DESIGN.md: every machine decision can be undone
+"""Every face is correctable (the trust issue; docs/architecture.md: every machine decision can be undone
 where the teacher sees it, with the audit trail saying who and why).
 
 Real worker path on the shared dataset: the cast of The Big Bang Theory is enrolled; in
@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from recognition.authentication import issue_token
+from access.devices import issue_token
+from access.models import DeviceToken
 from recognition.captures import create_capture
 from recognition.engine.calibration import load_operating_point
 from recognition.engine.grouping import (
@@ -25,7 +26,7 @@ from recognition.engine.grouping import (
     radius_after_joining,
     radius_after_leaving,
 )
-from recognition.models import Capture, DetectedFace, DeviceToken, FaceCorrection
+from recognition.models import Capture, DetectedFace, FaceCorrection
 from recognition.people import captures_of, unknown_people
 from recognition.processing import process_capture
 from students.attendance import close_session, set_status

@@ -1,5 +1,5 @@
 """What may enter a student's gallery: a teacher's one click does not teach the system a face
-(DESIGN.md). A face named in a class photo is used at once only when the student's accepted
+(docs/architecture.md, invariants). A face named in a class photo is used at once only when the student's accepted
 photos corroborate it, otherwise after a school admin approves it; a photo from any route that
 looks like another student is held naming them; teachers see their students' photos.
 
@@ -15,10 +15,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from recognition.captures import create_capture
 from recognition.engine.match import Gallery, OperatingPoint
-from recognition.enrolment import add_enrolment_photo, record_consent
+from recognition.enrolment import add_enrolment_photo
 from recognition.enrolment_review import approve_held_photos, check_against_gallery, refuse_held_photos
 from recognition.models import Capture, FaceEmbedding, FacePhoto
 from recognition.processing import embed_missing_photos, load_gallery
+from students.consent import record_consent
 from students.models import Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import enrol_identities, photo_jpeg

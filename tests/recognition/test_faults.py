@@ -6,18 +6,14 @@ PostgreSQL + Redis with DATABASE_URL and CELERY_BROKER_URL set.
 """
 
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 
 import pytest
 import redis
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -28,9 +24,10 @@ from recognition.captures import create_capture, retry_capture
 from recognition.models import Capture, DetectedFace
 from recognition.tasks import process_capture
 from students.models import AttendanceChange, AttendanceRecord
-from tests.conftest import REPO_ROOT
+from tests import processes
 from tests.factories import make_course, make_session, make_user
 from tests.helpers import enrol_identities, photo_jpeg, skip_or_fail, wait_for
+from tests.processes import worker_is_ready
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -56,61 +53,10 @@ def crop_files():
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
-def database_url_of_test_db():
-    """The URL of the database pytest-django created, for worker processes to open."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@contextmanager
 def worker_process(log_path, **environment):
-    """A real `celery worker` process on the test database and media folder; stopped (or
-    killed, if it hangs) on the way out whatever happened. `environment` overrides or adds
-    variables (CELERY_BROKER_URL, for another broker)."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url_of_test_db(),
-        MEDIA_ROOT=str(settings.MEDIA_ROOT),
-        CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
-        FACE_TORCH_THREADS="1",
-    )
-    env.update(environment)
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "attendance_site",
-        "worker",
-        "--pool",
-        "solo",
-        "--concurrency",
-        "1",
-        "--loglevel",
-        "INFO",
-        "--without-mingle",
-        "--without-gossip",
-        "--without-heartbeat",
-    ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def worker_is_ready(log_path):
-    return b" ready." in log_path.read_bytes()
+    """A real `celery worker` process on the test database, with a short visibility timeout."""
+    environment = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT), **environment}
+    return processes.worker_on_test_database(log_path, **environment)
 
 
 def redis_holds_unacked_message_for(capture):
@@ -165,12 +111,6 @@ def test_a_capture_whose_worker_is_killed_mid_way_is_finished_once_by_another_wo
     assert AttendanceChange.objects.filter(record__session=session).count() == len(RECOGNISED)
 
 
-def free_loopback_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def private_redis(port, folder):
     """A `redis-server` of the test's own on 127.0.0.1:port, without persistence, as Redis runs
@@ -221,7 +161,7 @@ def test_captures_queued_when_redis_restarts_without_persistence_are_processed_o
     shared Redis is left alone."""
     if shutil.which("redis-server") is None:
         skip_or_fail("redis-server is not on PATH: this test restarts a real Redis.")
-    port = free_loopback_port()
+    port = processes.free_port()
     broker_url = f"redis://127.0.0.1:{port}/0"
     course = make_course("BBT")
     enrol_identities(faces_dataset, ENROLLED, course)
@@ -319,7 +259,7 @@ def test_a_write_refused_mid_capture_leaves_nothing_and_the_capture_can_be_retri
     session = make_session(course)
     celery_app.control.purge()
 
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+    with processes.worker_in_this_process():
         capture = create_capture(session, group_photo(faces_dataset))
         assert wait_for(lambda: status_of(capture) in (Capture.DONE, Capture.FAILED))
 

@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from recognition.captures import create_capture
 from recognition.engine.match import Calibration
-from recognition.enrolment import add_enrolment_photo, record_consent
+from recognition.enrolment import add_enrolment_photo
 from recognition.enrolment_review import approve_held_photos
 from recognition.models import Capture, DetectedFace, FaceEmbedding, FacePhoto
 from recognition.processing import embed_missing_photos, process_capture, school_gallery
 from recognition.tasks import embed_missing_enrolment_photos, requeue_waiting_captures
+from students.consent import record_consent
 from students.models import Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import enrol_identities

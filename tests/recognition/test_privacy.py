@@ -157,9 +157,9 @@ def test_enrolment_photos_are_served_to_their_teachers_and_admins_only_never_fro
 
 
 def test_no_enrolment_photo_is_processed_before_consent_is_recorded(faces_dataset, engine):
-    from recognition.enrolment import record_consent
     from recognition.models import FacePhoto
     from recognition.processing import NO_CONSENT_REASON, embed_missing_photos
+    from students.consent import record_consent
     from students.models import Student
 
     student = make_student("S1", "Tony")

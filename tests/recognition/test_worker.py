@@ -2,7 +2,6 @@
 filesystem broker by default): upload -> queue -> detect, embed, match -> attendance."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attendance_site.celery import app as celery_app
@@ -12,6 +11,7 @@ from recognition.processing import process_capture
 from students.models import AttendanceRecord
 from tests.factories import make_course, make_session
 from tests.helpers import enrol_identities, wait_for
+from tests.processes import worker_in_this_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -38,7 +38,7 @@ def test_a_real_worker_marks_the_enrolled_people_in_a_group_photo_present(faces_
     photo = (faces_dataset / "group" / "faceapi_bbt4.jpg").read_bytes()
     celery_app.control.purge()
 
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+    with worker_in_this_process():
         capture = create_capture(session, SimpleUploadedFile("bbt4.jpg", photo, "image/jpeg"))
         assert wait_for(
             lambda: Capture.objects.get(pk=capture.pk).status in (Capture.DONE, Capture.FAILED), WORKER_TIMEOUT
@@ -88,6 +88,6 @@ def test_captures_whose_messages_were_lost_are_processed_when_a_worker_starts(fa
     capture = create_capture(session, SimpleUploadedFile("bbt3.jpg", photo, "image/jpeg"))
     celery_app.control.purge()
 
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+    with worker_in_this_process():
         assert wait_for(lambda: Capture.objects.get(pk=capture.pk).status == Capture.DONE, WORKER_TIMEOUT)
     assert dict(session.attendance.values_list("student__full_name", "status")) == {"BBT Sheldon": "present"}

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from recognition.authentication import issue_token
-from recognition.models import DeviceToken
+from access.devices import issue_token
+from access.models import DeviceToken
 from tests.factories import make_course, make_room, make_session, make_student, make_user
 
 

@@ -11,8 +11,8 @@ import numpy as np
 from django.utils import timezone
 from PIL import Image
 
-from recognition.enrolment import record_consent
 from recognition.models import Capture, FacePhoto
+from students.consent import record_consent
 from students.models import AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import enrol_identities

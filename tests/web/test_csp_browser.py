@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from recognition.enrolment import record_consent
+from students.consent import record_consent
 from students.models import AttendanceRecord, Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import enrol_identities

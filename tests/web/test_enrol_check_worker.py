@@ -3,15 +3,15 @@ request only stores the shot (pending) and answers 202; the page's poll then rea
 worker's verdict."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attendance_site.celery import app as celery_app
-from recognition.enrolment import record_consent
 from recognition.models import FacePhoto
+from students.consent import record_consent
 from students.models import Student
 from tests.factories import make_student, make_user
 from tests.helpers import wait_for
+from tests.processes import worker_in_this_process
 from tests.recognition.conftest import engine  # noqa: F401 - fixture
 from tests.web.school import BBT_GROUP_PHOTO
 
@@ -41,7 +41,7 @@ def test_a_real_worker_accepts_a_portrait_and_refuses_a_group_shot(client, faces
     def verdict(name):
         return client.get(sent[name]).json()
 
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+    with worker_in_this_process():
         assert wait_for(lambda: all(verdict(name)["accepted"] is not None for name in sent), WORKER_TIMEOUT)
 
     assert verdict("portrait")["accepted"] is True

@@ -6,8 +6,9 @@ refused before the engine looks at it needs no face: it is made up (tests.helper
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from recognition.enrolment import add_enrolment_photo, record_consent
+from recognition.enrolment import add_enrolment_photo
 from recognition.models import FacePhoto
+from students.consent import record_consent
 from students.models import Student
 from tests.helpers import photo_jpeg
 from tests.web.school import BBT_GROUP_PHOTO

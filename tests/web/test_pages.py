@@ -10,9 +10,9 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
-from recognition.enrolment import record_consent
 from recognition.models import Capture, DetectedFace, FacePhoto
 from recognition.people import join_session_people
+from students.consent import record_consent
 from students.models import AttendanceChange, AttendanceRecord, Student
 from students.overview import attendance_percentage
 from tests.factories import make_session

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         if waiting:
             self.stderr.write(self.style.WARNING(waiting))
         engine = face_engine()
-        embed_missing_photos(Student.objects.filter(consent_recorded_at__isnull=False), engine)
+        embed_missing_photos(Student.objects.with_consent(), engine)
         roster = list(students.values_list("pk", flat=True)) if course else None
         result = recognise(image, roster, engine)
         faces, decisions = result.faces, result.decisions
@@ -56,11 +56,11 @@ class Command(BaseCommand):
 
     def students_of(self, course_code):
         if not course_code:
-            return Student.objects.filter(is_active=True)
+            return Student.objects.active()
         course = Course.objects.filter(code=course_code).first()
         if course is None:
             raise CommandError(f"No course with code {course_code!r}.")
-        return course.students.filter(is_active=True)
+        return course.students.active()
 
 
 def face_rows(faces, decisions):

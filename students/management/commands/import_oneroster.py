@@ -1,6 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from students.oneroster import REMOVE, BundleRefused, apply_roster, plan_import, preview_lines, read_bundle, read_roster
+from students.oneroster.checking import read_roster
+from students.oneroster.planning import REMOVE, apply_roster, plan_import
+from students.oneroster.preview import preview_lines
+from students.oneroster.reading import BundleRefused, read_bundle
 
 
 class Command(BaseCommand):

@@ -11,9 +11,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from recognition.engine.images import check_upload_size
-from recognition.enrolment import add_enrolment_photo, consent_warning, record_consent
+from recognition.enrolment import add_enrolment_photo, consent_warning
 from recognition.models import FacePhoto
 from recognition.uploads import ImageRejected, check_photo_upload
+from students.consent import record_consent
 from students.models import Course, Student
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}

@@ -1,7 +1,10 @@
-"""Classroom cameras authenticate with a device token: `Authorization: Token <token>`.
+"""Classroom cameras log in to the API with a device token: `Authorization: Token <token>`.
 
 The token is shown once when an admin creates it; only its sha256 is stored, so a copy of the
-database does not hand out working tokens.
+database does not hand out working tokens. A request with a token is a device's: request.user
+stays anonymous and request.auth is its DeviceToken (device_of). What a device may do is said
+on each API view, by its permission classes (persons_and_devices, devices_only); what it
+reaches, by the scoped querysets (students/permissions.py, recognition/permissions.py).
 """
 
 import hashlib
@@ -71,8 +74,36 @@ def device_of(request):
     return request.auth if isinstance(request.auth, DeviceToken) else None
 
 
-class IsPersonOrDevice(permissions.BasePermission):
-    """For the endpoints a classroom camera also uses."""
+def reach_of(request, for_device, for_person):
+    """What an API request reaches: for_device(its device) when a token came, else
+    for_person(its user); each a scoped queryset of students/ or recognition/permissions.py."""
+    device = device_of(request)
+    return for_device(device) if device else for_person(request.user)
+
+
+class PersonOrDevice(permissions.BasePermission):
+    """Any person logged in, for every method of the view; a classroom camera only for the
+    methods the view opens to devices (device_methods), refused with `message` otherwise."""
+
+    device_methods = frozenset()
 
     def has_permission(self, request, view):
-        return request.user.is_authenticated or device_of(request) is not None
+        if device_of(request) is not None:
+            return request.method in self.device_methods
+        return request.user.is_authenticated
+
+
+def persons_and_devices(*methods, refusal):
+    """The permission class of an API view that classroom cameras also use, for these methods
+    (GET brings HEAD and OPTIONS); a camera's other requests are refused, saying `refusal`."""
+    allowed = set(methods) | ({"HEAD", "OPTIONS"} if "GET" in methods else set())
+    return type("PersonOrDevice", (PersonOrDevice,), {"device_methods": frozenset(allowed), "message": refusal})
+
+
+class DeviceOnly(permissions.BasePermission):
+    """A route for classroom cameras alone."""
+
+    message = "This route is for classroom cameras; send class photos to /api/sessions/<id>/captures/."
+
+    def has_permission(self, request, view):
+        return device_of(request) is not None

@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.db import models
+
+
+class DeviceToken(models.Model):
+    """A classroom camera's credential, bound to one of the school's rooms, one course, or both.
+
+    Only the sha256 of the token is stored: the token itself is shown once, when it is created.
+    """
+
+    name = models.CharField(max_length=100, help_text="Which device this is, e.g. 'Room 12 camera'.")
+    course = models.ForeignKey(
+        "students.Course",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="device_tokens",
+        help_text="The device may send captures to this course's sessions.",
+    )
+    room = models.ForeignKey(
+        "students.Room",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="device_tokens",
+        help_text="The device may send captures to sessions held in this room.",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The table keeps the name it had when recognition held the model: moving its Python home
+        # is no reason to rename the table that holds the cameras' credentials.
+        db_table = "recognition_devicetoken"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(course__isnull=False) | models.Q(room__isnull=False), name="device_token_has_a_scope"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
