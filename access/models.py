@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class DeviceToken(models.Model):
@@ -50,3 +51,18 @@ class DeviceToken(models.Model):
     @property
     def is_active(self):
         return self.revoked_at is None
+
+
+class LanguagePreference(models.Model):
+    """The language a login chose with the chooser: every page it is shown in that language,
+    whatever its browser asks (access/languages.py). Kept with the login, not with a student or
+    a teacher, because school admins choose one too and have neither record."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="language_preference")
+    language = models.CharField(_("language"), max_length=16, choices=settings.LANGUAGES)
+
+    class Meta:
+        verbose_name = _("language preference")
+
+    def __str__(self):
+        return self.get_language_display()

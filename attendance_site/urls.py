@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 
+from access.languages import choose_language
 from recognition import api as recognition_api
 from students import api as students_api
 from students.login import RateLimitedLoginView, RateLimitedPasswordResetView, ResetLinkSentView
@@ -52,6 +53,7 @@ signin_urlpatterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("language/", choose_language, name="set_language"),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(api_urlpatterns)),

@@ -7,6 +7,7 @@ from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from students.models import ClassSession, Student
 
@@ -145,9 +146,9 @@ class Capture(models.Model):
     """A class photo or camera snapshot of one session, and what the worker made of it."""
 
     PHOTO, CAMERA = "photo", "camera"
-    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera")]
+    SOURCE_CHOICES = [(PHOTO, _("Photo")), (CAMERA, _("Camera"))]
     QUEUED, PROCESSING, DONE, FAILED = "queued", "processing", "done", "failed"
-    STATUS_CHOICES = [(QUEUED, "Queued"), (PROCESSING, "Processing"), (DONE, "Done"), (FAILED, "Failed")]
+    STATUS_CHOICES = [(QUEUED, _("Queued")), (PROCESSING, _("Processing")), (DONE, _("Done")), (FAILED, _("Failed"))]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="captures")
     image = models.ImageField(upload_to=capture_path)

@@ -27,6 +27,7 @@ from .models import (
     Student,
 )
 from .oneroster_admin import import_oneroster
+from .search import matching_name
 from .tasks import schedule_sync
 from .teacher_admin import add_teacher
 from .timetable import create_series_sessions, set_cancelled
@@ -48,6 +49,11 @@ class StudentAdmin(admin.ModelAdmin):
     readonly_fields = ["consent_recorded_at", "consent_recorded_by"]
     autocomplete_fields = ["user"]
     actions = ["record_consent", "export_student_data"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search, and the name without its tone marks: "Nguyen" finds "Nguyễn"."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return found | queryset.filter(matching_name(search_term)), may_have_duplicates
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":

@@ -7,10 +7,11 @@ from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
-from .names import one_line, refuse_control_characters
+from .names import one_line, refuse_control_characters, search_key
 from .schedule import SCHEDULE_FIELDS, check_schedule
 from .times import session_time
 
@@ -68,11 +69,27 @@ class Student(models.Model):
     guardian_email = models.EmailField(
         blank=True, help_text="Where absence notices go; none are sent while it is empty."
     )
+    email_language = models.CharField(
+        _("language of e-mails to the guardian"),
+        max_length=16,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Empty: the school's language for guardians' e-mails (GUARDIAN_EMAIL_LANGUAGE)."),
+    )
+    # The name folded for search (students/names.py: search_key), kept as the row is saved:
+    # "Nguyen" finds "Nguyễn" on every database, without an extension.
+    search_name = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
 
     objects = StudentQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name"]
+
+    def save(self, *args, **kwargs):
+        self.search_name = search_key(self.full_name)
+        if kwargs.get("update_fields") is not None and "full_name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return f"{self.full_name} ({self.student_number})"
@@ -284,18 +301,18 @@ class ClassSession(models.Model):
 
 class AttendanceRecord(models.Model):
     PRESENT, LATE, ABSENT, EXCUSED = "present", "late", "absent", "excused"
-    STATUS_CHOICES = [(PRESENT, "Present"), (LATE, "Late"), (ABSENT, "Absent"), (EXCUSED, "Excused")]
+    STATUS_CHOICES = [(PRESENT, _("Present")), (LATE, _("Late")), (ABSENT, _("Absent")), (EXCUSED, _("Excused"))]
     PHOTO, CAMERA, MANUAL, CLOSE, NOT_SEEN = "photo", "camera", "manual", "close", "not_seen"
     # CLOSE: absent because the session was closed before the student was seen; NOT_SEEN: absent
     # because a teacher had everyone not seen yet marked absent while the session was open. Both
     # are the system's decision on behalf of that teacher (marked_by), not a teacher's own
     # "absent": a photo taken before the close replaces them. A reopen removes CLOSE's only.
     SOURCE_CHOICES = [
-        (PHOTO, "Photo"),
-        (CAMERA, "Camera"),
-        (MANUAL, "Manual"),
-        (CLOSE, "Session closed"),
-        (NOT_SEEN, "Not seen yet, marked absent"),
+        (PHOTO, _("Photo")),
+        (CAMERA, _("Camera")),
+        (MANUAL, _("Manual")),
+        (CLOSE, _("Session closed")),
+        (NOT_SEEN, _("Not seen yet, marked absent")),
     ]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="attendance")

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from .models import AttendanceRecord
+from .names import name_sort_key
 
 ATTENDED = (AttendanceRecord.PRESENT, AttendanceRecord.LATE)
-PERCENTAGE_RULE = (
+PERCENTAGE_RULE = gettext_lazy(
     "Attendance = (present + late) ÷ (sessions held − excused). A session counts once it has ended "
     "or been closed; a cancelled session never counts; no record in a held session counts as absent."
 )
@@ -83,12 +85,14 @@ def attendance_rows(sessions, students):
 
 
 def roster(session):
-    """Every enrolled student with their record in the session (None when not seen yet)."""
+    """Every enrolled student with their record in the session (None when not seen yet), in the
+    order of a class list (names.name_sort_key)."""
     records = {
         record.student_id: record
         for record in session.attendance.select_related("marked_by").prefetch_related("changes__changed_by")
     }
-    return [(student, records.get(student.pk)) for student in session.course.students.active()]
+    students = sorted(session.course.students.active(), key=lambda student: name_sort_key(student.full_name))
+    return [(student, records.get(student.pk)) for student in students]
 
 
 @dataclass
