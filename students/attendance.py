@@ -5,6 +5,8 @@ Every function here runs inside one transaction and writes the audit trail with 
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from .models import AttendanceChange, AttendanceRecord, ClassSession, SessionEvent
 from .names import person_name
@@ -198,8 +200,10 @@ def reopen_session(session, reopened_by):
 def closed_sentence(session):
     """When and by whom a closed session was closed, as the page and the refused upload say it."""
     closing = session.events.filter(action=SessionEvent.CLOSED, at=session.closed_at).select_related("by").last()
-    by = f" by {person_name(closing.by)}" if closing and closing.by else ""
-    return f"This session was closed at {timezone.localtime(session.closed_at):%H:%M}{by}."
+    at = date_format(timezone.localtime(session.closed_at), "H:i")
+    if closing and closing.by:
+        return _("This session was closed at %(time)s by %(name)s.") % {"time": at, "name": person_name(closing.by)}
+    return _("This session was closed at %(time)s.") % {"time": at}
 
 
 def withdraw_sighting(session, student, sightings, changed_by, reason):
