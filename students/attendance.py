@@ -7,15 +7,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import AttendanceChange, AttendanceRecord, ClassSession, SessionEvent
 from .names import person_name
 from .tasks import attendance_changed
 
-RECOGNITION_REASON = "Recognised in a class photo"
-SEEN_BEFORE_CLOSE_REASON = "Recognised in a class photo taken before the session was closed"
-CLOSE_REASON = "Not seen before the session was closed"
-NOT_SEEN_REASON = "Not seen yet when everyone not seen was marked absent"
+# Kept in English in the audit trail, translated where a page shows them ({% translate change.reason %}).
+RECOGNITION_REASON = gettext_noop("Recognised in a class photo")
+SEEN_BEFORE_CLOSE_REASON = gettext_noop("Recognised in a class photo taken before the session was closed")
+CLOSE_REASON = gettext_noop("Not seen before the session was closed")
+NOT_SEEN_REASON = gettext_noop("Not seen yet when everyone not seen was marked absent")
 
 
 def status_when_first_seen(session, seen_at):

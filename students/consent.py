@@ -8,6 +8,7 @@ consent_recorded, on which recognition has the student's waiting photos checked 
 
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 # Sent with students=[the Student rows whose consent was just recorded], inside the change.
 consent_recorded = Signal()
@@ -22,7 +23,7 @@ def record_consent(students, recorded_by, given_by):
     who have none yet. Returns how many were recorded."""
     given_by = " ".join((given_by or "").split())
     if not given_by:
-        raise ConsentWithoutGiver("Say who gave consent: the student, or the guardian's name.")
+        raise ConsentWithoutGiver(_("Say who gave consent: the student, or the guardian's name."))
     waiting = list(students.without_consent())
     for student in waiting:
         student.consent_recorded_at = timezone.now()

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import WEEKDAYS, AttendanceRecord, ClassSession, SessionSeries
 from .timetable import TimetableError, check_room_free_on, check_timetable, parse_skip_dates
@@ -17,13 +18,13 @@ class ClassSessionForm(forms.ModelForm):
     class Meta:
         model = ClassSession
         fields = ["starts_at", "ends_at", "room", "late_after_minutes"]
-        labels = {"starts_at": "Starts", "ends_at": "Ends", "late_after_minutes": "Late after (minutes)"}
+        labels = {"starts_at": _("Starts"), "ends_at": _("Ends"), "late_after_minutes": _("Late after (minutes)")}
         widgets = {"starts_at": LocalDateTimeInput(), "ends_at": LocalDateTimeInput()}
-        help_texts = {"room": "The rooms are the school's (an admin adds them)."}
+        help_texts = {"room": _("The rooms are the school's (an admin adds them).")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["room"].empty_label = "No room"
+        self.fields["room"].empty_label = _("No room")
 
 
 class StatusForm(forms.Form):
@@ -38,8 +39,8 @@ class SessionSeriesForm(forms.ModelForm):
         choices=WEEKDAYS,
         coerce=int,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "weekday"}),
-        label="On",
-        error_messages={"required": "Choose at least one weekday."},
+        label=_("On"),
+        error_messages={"required": _("Choose at least one weekday.")},
     )
 
     class Meta:
@@ -55,12 +56,12 @@ class SessionSeriesForm(forms.ModelForm):
             "skip_dates",
         ]
         labels = {
-            "start_time": "Starts",
-            "end_time": "Ends",
-            "late_after_minutes": "Late after (minutes)",
-            "first_date": "First date",
-            "last_date": "Last date",
-            "skip_dates": "No session on (holidays)",
+            "start_time": _("Starts"),
+            "end_time": _("Ends"),
+            "late_after_minutes": _("Late after (minutes)"),
+            "first_date": _("First date"),
+            "last_date": _("Last date"),
+            "skip_dates": _("No session on (holidays)"),
         }
         widgets = {
             "start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
@@ -75,7 +76,7 @@ class SessionSeriesForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["weekdays"] = self.instance.weekday_numbers
         if "room" in self.fields:
-            self.fields["room"].empty_label = "No room"
+            self.fields["room"].empty_label = _("No room")
 
     def clean_weekdays(self):
         return "".join(str(day) for day in sorted(set(self.cleaned_data["weekdays"])))

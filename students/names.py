@@ -9,11 +9,12 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidirectional
 # overrides and isolates (which make a name display as another).
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
-NOT_ONE_LINE = "Write it on one line: it has a line break, a tab or another control character."
+NOT_ONE_LINE = _("Write it on one line: it has a line break, a tab or another control character.")
 
 
 def person_name(user):

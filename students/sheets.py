@@ -20,14 +20,24 @@ import requests
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from google.auth.exceptions import RefreshError, TransportError
 
 from .models import AttendanceRecord, Course, SheetSync
 from .overview import attendance_rows
 from .times import moment_stamp, session_time
 
-CHECKMARK_HEADER = ["Student number", "Name"]
-TIMESTAMP_HEADER = ["Session", "Course", "Student number", "Name", "Status", "First seen", "Source"]
+CHECKMARK_HEADER = [_("Student number"), _("Name")]
+# Written in the school's language (LANGUAGE_CODE: the worker has no visitor's language).
+TIMESTAMP_HEADER = [
+    _("Session"),
+    _("Course"),
+    _("Student number"),
+    _("Name"),
+    _("Status"),
+    _("First seen"),
+    _("Source"),
+]
 CHECK_MARKS = {AttendanceRecord.PRESENT: "✓", AttendanceRecord.LATE: "L", AttendanceRecord.EXCUSED: "E"}
 TRANSIENT_STATUS_CODES = {408, 429, 500, 502, 503, 504}
 logger = logging.getLogger(__name__)
@@ -43,7 +53,7 @@ def checkmark_rows(course):
     cancelled sessions are left out."""
     sessions = list(course.sessions.not_cancelled().order_by("starts_at", "pk"))
     students = course.students.order_by("full_name", "student_number")
-    header = CHECKMARK_HEADER + [session_time(session, "stamp") for session in sessions]
+    header = [str(word) for word in CHECKMARK_HEADER] + [session_time(session, "stamp") for session in sessions]
     return [header] + [
         [row.student.student_number, row.student.full_name]
         + [CHECK_MARKS.get(record.status, "") if record else "" for record in row.records]
@@ -60,7 +70,7 @@ def timestamp_rows(course):
         .select_related("session", "student")
         .order_by("session__starts_at", "session_id", "student__full_name", "student__student_number")
     )
-    return [TIMESTAMP_HEADER] + [
+    return [[str(word) for word in TIMESTAMP_HEADER]] + [
         [
             session_time(record.session, "stamp"),
             course.code,

@@ -106,7 +106,7 @@ def test_nothing_is_untranslated_fuzzy_or_obsolete(catalogue):
 
 
 def test_translations_keep_the_placeholders(catalogue):
-    placeholder = re.compile(r"%(?:\([^)]+\))?[sd]|%%")
+    placeholder = re.compile(r"%(?:\([^)]+\))?[sdr]|%%|\{[a-z_]+\}")
     for entry in polib.pofile(str(catalogue)):
         source = set(placeholder.findall(entry.msgid_plural or entry.msgid))
         for translated in entry.msgstr_plural.values() if entry.msgid_plural else [entry.msgstr]:
