@@ -48,4 +48,5 @@ lint: venv
 # each .po compiled to the committed .mo with polib (docs/development.md, "Translations").
 messages: venv
 	$(PY) manage.py makemessages --all --no-location --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(PY) manage.py makemessages --all --domain djangojs --no-location --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	$(PY) -m attendance_site.catalogues

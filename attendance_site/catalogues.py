@@ -14,7 +14,7 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 
 def catalogues():
-    return sorted(LOCALE_DIR.glob("*/LC_MESSAGES/django.po"))
+    return sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))
 
 
 def compiled(po_path):

@@ -33,6 +33,8 @@ KEYWORDS = {
     "npgettext_lazy": (True, True),
 }
 STRING = r"""u?(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+# The pages' scripts (static/*.js, the djangojs domain) call gettext("...") with a literal.
+SCRIPT_CALL = re.compile(r'\bgettext\("((?:[^"\\]|\\.)*)"\)')
 TEMPLATE_CALL = re.compile(rf"\b(n?p?gettext)\(((?:{STRING}\s*,\s*)*{STRING})(?:\s*,\s*count)?\)")
 
 
@@ -60,7 +62,16 @@ def python_messages(path):
             yield message(name, strings)
 
 
-def marked_messages():
+def script_messages():
+    found = {}
+    for path in sorted((ROOT / "static").glob("*.js")):
+        found.update(((None, text, None), path) for text in SCRIPT_CALL.findall(path.read_text()))
+    return found
+
+
+def marked_messages(domain="django"):
+    if domain == "djangojs":
+        return script_messages()
     found = {}
     for path in sorted((ROOT / "templates").rglob("*")):
         if path.suffix in (".html", ".txt"):
@@ -72,18 +83,19 @@ def marked_messages():
     return found
 
 
-@pytest.fixture(scope="module", params=catalogues(), ids=lambda path: path.parts[-3])
+@pytest.fixture(scope="module", params=catalogues(), ids=lambda path: f"{path.parts[-3]}-{path.stem}")
 def catalogue(request):
     return request.param
 
 
 def test_there_is_a_vietnamese_catalogue():
-    assert [path.parts[-3] for path in catalogues()] == ["vi"]
+    assert [(path.parts[-3], path.stem) for path in catalogues()] == [("vi", "django"), ("vi", "djangojs")]
 
 
 def test_every_marked_string_is_in_the_catalogue(catalogue):
     entries = {(entry.msgctxt, entry.msgid, entry.msgid_plural or None) for entry in polib.pofile(str(catalogue))}
-    missing = {key: path.relative_to(ROOT) for key, path in marked_messages().items() if key not in entries}
+    marked = marked_messages(catalogue.stem)
+    missing = {key: path.relative_to(ROOT) for key, path in marked.items() if key not in entries}
     assert not missing, f"not in {catalogue.relative_to(ROOT)} (run `make messages`, then translate): {missing}"
 
 
@@ -94,6 +106,7 @@ def test_the_scan_finds_what_the_pages_and_notices_say():
     assert (None, "%(counter)s face", "%(counter)s faces") in found
     assert ("date format", "D j M Y", None) in found
     assert (None, "Absence: %(name)s, %(session)s", None) in found
+    assert (None, "Camera off.", None) in marked_messages("djangojs")
 
 
 def test_nothing_is_untranslated_fuzzy_or_obsolete(catalogue):
