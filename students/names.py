@@ -51,7 +51,7 @@ def search_key(name):
     """A name folded for search: lower case, without tone marks or other diacritics, đ as d, one
     space between words. "Nguyễn Thị Ánh" and "nguyen thi anh" fold alike, so a search typed
     without Vietnamese input finds the name (students/search.py)."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold().replace("đ", "d"))
+    decomposed = unicodedata.normalize("NFKD", one_line(name).casefold().replace("đ", "d"))
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
