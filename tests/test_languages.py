@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.sites import site
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -166,3 +167,14 @@ def test_class_lists_follow_the_vietnamese_alphabet_by_given_name():
         "Vũ Dũng",
         "Đỗ Đức",
     ]
+
+
+def test_a_refused_upload_says_why_in_the_teacher_s_language(client, teacher, session):
+    client.force_login(teacher)
+    empty = SimpleUploadedFile("class.jpg", b"", content_type="image/jpeg")
+    answer = client.post(f"/api/sessions/{session.pk}/captures/", {"image": empty}, **VIETNAMESE)
+    assert answer.status_code == 400
+    assert "Tệp trống. Hãy chọn lại ảnh và tải lên lần nữa." in answer.content.decode()
+    gif = SimpleUploadedFile("class.jpg", b"GIF89a" + bytes(32), content_type="image/jpeg")
+    answer = client.post(f"/api/sessions/{session.pk}/captures/", {"image": gif}, **VIETNAMESE)
+    assert "Tệp này là ảnh GIF." in answer.content.decode()
