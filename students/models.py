@@ -8,7 +8,9 @@ from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
@@ -267,11 +269,18 @@ class SessionSeries(models.Model):
         ]
 
     def __str__(self):
-        return (
-            f"{self.course.code} {self.weekday_names} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
-            f"{f' in {self.room}' if self.room else ''}, {self.first_date.day} {self.first_date:%b %Y} to "
-            f"{self.last_date.day} {self.last_date:%b %Y}"
-        )
+        day = pgettext_lazy("date format", "j M Y")
+        words = {
+            "course": self.course.code,
+            "days": self.weekday_names,
+            "hours": f"{self.start_time:%H:%M}–{self.end_time:%H:%M}",
+            "room": self.room,
+            "first": date_format(self.first_date, day),
+            "last": date_format(self.last_date, day),
+        }
+        if self.room:
+            return _("%(course)s %(days)s %(hours)s in %(room)s, %(first)s to %(last)s") % words
+        return _("%(course)s %(days)s %(hours)s, %(first)s to %(last)s") % words
 
     @property
     def weekday_numbers(self):
@@ -280,7 +289,7 @@ class SessionSeries(models.Model):
     @property
     def weekday_names(self):
         names = dict(WEEKDAYS)
-        return ", ".join(names[number] for number in self.weekday_numbers)
+        return ", ".join(str(names[number]) for number in self.weekday_numbers)
 
 
 class ClassSessionQuerySet(models.QuerySet):
