@@ -48,13 +48,20 @@
           backgroundColor: colour(series.status),
         })),
       },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+      options: {
+        scales: {
+          x: { stacked: true, title: { display: true, text: data.axis } },
+          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
+        },
+      },
     }),
-    // A bar per student, red below the threshold; the threshold's line across.
+    // A bar per student, red below the threshold; the threshold's line across. The percentage is
+    // in the name too: a bar of 0% is no bar at all.
     students: (data) => ({
       type: "bar",
       data: {
-        labels: data.labels,
+        // Two lines, name then percentage: a phone's chart has no room for both on one.
+        labels: data.labels.map((name, at) => [name, data.values[at] === null ? "–" : percent(data.values[at])]),
         datasets: [
           {
             data: data.values,
@@ -76,7 +83,7 @@
         datasets: [{ data: data.values, borderColor: colour("brand"), backgroundColor: colour("brand") }],
       },
       options: {
-        scales: { y: percentAxis },
+        scales: { x: { title: { display: true, text: data.axis } }, y: percentAxis },
         plugins: { legend: { display: false }, thresholdLine: { value: data.threshold } },
       },
     }),
@@ -87,12 +94,14 @@
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.animation = false;
   Chart.defaults.maintainAspectRatio = false;
+  // Room above the top line, so that a point at 100% is not cut in half by the chart's edge.
+  Chart.defaults.layout.padding = { top: 8 };
 
   document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
     const data = JSON.parse(document.getElementById(canvas.dataset.chart).textContent);
     const box = canvas.parentElement;
     // A bar per student: the box grows with the class, so that every name has room.
-    if (box.dataset.bars) box.style.height = 4 + 1.9 * Number(box.dataset.bars) + "rem";
+    if (box.dataset.bars) box.style.height = 4 + 2.6 * Number(box.dataset.bars) + "rem";
     new Chart(canvas, kinds[canvas.dataset.kind](data));
   });
 })();

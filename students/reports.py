@@ -56,7 +56,8 @@ def week_of(session):
 
 
 def week_label(monday):
-    return _("Week of %(day)s") % {"day": date_format(monday, "j M")}
+    # The day alone: a phone's chart has no room for more under each bar; the axis says "week starting".
+    return date_format(monday, "j M")
 
 
 def by_week(sessions, values):
@@ -73,12 +74,13 @@ def by_week(sessions, values):
 
 def weekly_status_counts(sessions, rows):
     """Per week of the course's held sessions, how many of its students' sessions were present,
-    late, excused and absent: {"labels": [week...], "series": [{"status", "name", "counts"}...]}."""
+    late, excused and absent: {"axis", "labels": [week...], "series": [{"status", "name", "counts"}...]}."""
     sessions = list(sessions)
     per_session = [[counted_status(row.statuses[index]) for row in rows] for index in range(len(sessions))]
     weeks = [(monday, sum(week, [])) for monday, week in by_week(sessions, per_session)]
     names = status_names()
     return {
+        "axis": _("Week starting"),
         "labels": [week_label(monday) for monday, _statuses in weeks],
         "series": [
             {"status": status, "name": names[status], "counts": [statuses.count(status) for _monday, statuses in weeks]}
@@ -102,9 +104,10 @@ def student_percentages(rows):
 
 def weekly_percentages(sessions, row):
     """The student's percentage in each week of the course's held sessions (a week of excused
-    sessions only has none): {"labels", "values", "threshold"}."""
+    sessions only has none): {"axis", "labels", "values", "threshold"}."""
     weeks = by_week(list(sessions), row.statuses)
     return {
+        "axis": _("Week starting"),
         "labels": [week_label(monday) for monday, _statuses in weeks],
         "values": [attendance_percentage(statuses) for _monday, statuses in weeks],
         "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
