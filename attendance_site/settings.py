@@ -461,6 +461,11 @@ ONEROSTER_MAX_BYTES = env_int("ONEROSTER_MAX_BYTES", 50_000_000)
 # Class photos and face crops are deleted after this many days; attendance records stay.
 CAPTURE_RETENTION_DAYS = env_int("CAPTURE_RETENTION_DAYS", 30)
 ATTENDANCE_THRESHOLD_PERCENT = env_float("ATTENDANCE_THRESHOLD_PERCENT", 80)
+# The school admins' "today" page (students/reports.py): students absent this many held sessions
+# in a row, and students whose attendance over all their courses is below this percentage
+# (chronic absence: missing 10% or more).
+ABSENCE_STREAK = env_int("ABSENCE_STREAK", 3, minimum=1)
+CHRONIC_ABSENCE_BELOW = env_float("CHRONIC_ABSENCE_BELOW", 90, minimum=0)
 # The longest a class session may be (students/schedule.py): a room's camera sends its snapshots
 # to the session in its room at the time, so a session spanning years would take them all.
 MAX_SESSION_HOURS = env_float("MAX_SESSION_HOURS", 12)

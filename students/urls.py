@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import report_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,4 +16,5 @@ urlpatterns = [
     path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
     path("sessions/<int:pk>/cancelled/", views.session_set_cancelled, name="session_set_cancelled"),
     path("me/attendance/", views.my_attendance, name="my_attendance"),
+    path("today/", report_views.today, name="today"),
 ]

@@ -32,6 +32,8 @@ def settings_with(expression, **environment):
         ("FACE_MATCH_THRESHOLD", "0,4", "FACE_MATCH_THRESHOLD='0,4' is not a number"),
         ("TRUSTED_PROXY_HOPS", "-1", "TRUSTED_PROXY_HOPS='-1' is below 0"),
         ("NOTICE_DIGEST_WEEKDAY", "mnday", "NOTICE_DIGEST_WEEKDAY='mnday'"),
+        ("ABSENCE_STREAK", "0", "ABSENCE_STREAK='0' is below 1"),
+        ("CHRONIC_ABSENCE_BELOW", "90%", "CHRONIC_ABSENCE_BELOW='90%' is not a number"),
     ],
 )
 def test_a_setting_that_does_not_parse_stops_the_start_naming_the_variable(variable, value, said):
