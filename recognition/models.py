@@ -406,3 +406,18 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return self.hostname
+
+
+class RetentionSweep(models.Model):
+    """When each retention sweep (recognition/retention.py) last ran, and what it deleted: a
+    data protection officer asks whether the deletions actually happen."""
+
+    name = models.CharField(max_length=64, unique=True)
+    ran_at = models.DateTimeField()
+    result = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

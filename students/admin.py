@@ -11,11 +11,13 @@ from access.roles import teacher_logins
 
 from . import sheets
 from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, StudentAdminForm
+from .access_log import log_access
 from .consent import record_consent
 from .csv_files import csv_download
 from .export import student_export_zip
 from .forms import SessionSeriesForm
 from .models import (
+    AccessLogEntry,
     AttendanceChange,
     AttendanceRecord,
     ClassSession,
@@ -94,6 +96,9 @@ class StudentAdmin(admin.ModelAdmin):
             return None
         student = queryset.get()
         response = HttpResponse(student_export_zip(student), content_type="application/zip")
+        log_access(
+            AccessLogEntry.EXPORT, f"Everything stored about {student.student_number}", request=request, student=student
+        )
         response["Content-Disposition"] = f'attachment; filename="student-{student.student_number}.zip"'
         response["Cache-Control"] = "private, no-store"
         return response
@@ -298,6 +303,7 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected records as CSV")
     def export_csv(self, request, queryset):
         records = queryset.select_related("student", "session__course")
+        log_access(AccessLogEntry.EXPORT, f"Attendance CSV of {queryset.count()} record(s)", request=request)
         return csv_download("attendance.csv", ATTENDANCE_CSV_COLUMNS, map(attendance_csv_row, records))
 
 

@@ -15,7 +15,8 @@ from access.roles import student_of
 from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
 from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
-from .models import AttendanceRecord
+from .access_log import log_access
+from .models import AccessLogEntry, AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
 from .permissions import courses_managed_by, enrolled_student, managed_course, managed_session, sessions_managed_by
 from .session_photos import session_photos
@@ -116,6 +117,7 @@ def course_csv(request, pk):
         + ["" if row.percentage is None else row.percentage]
         for row in attendance_rows(sessions, list(course.students.active()))
     )
+    log_access(AccessLogEntry.EXPORT, f"Attendance CSV of {course.code}", request=request)
     return csv_download(f"attendance-{course.code}.csv", header, rows)
 
 
