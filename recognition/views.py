@@ -66,7 +66,8 @@ def logged_file(request, stored, download_name, what, student=None):
 @csp(FACE_IMAGE_POLICY)
 def face_photo_image(request, pk):
     photo = visible_photo(request, pk)
-    return logged_file(request, photo.image, f"enrolment-photo-{photo.pk}", f"Enrolment photo {photo.pk}", photo.student)
+    what = f"Enrolment photo {photo.pk}"
+    return logged_file(request, photo.image, f"enrolment-photo-{photo.pk}", what, photo.student)
 
 
 @login_required

@@ -10,8 +10,8 @@ from access.admin_pages import AdminPermissions, ReadOnlyAdmin, admin_pages
 from access.roles import teacher_logins
 
 from . import sheets
-from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, StudentAdminForm
 from .access_log import log_access
+from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, StudentAdminForm
 from .consent import record_consent
 from .csv_files import csv_download
 from .export import student_export_zip

@@ -568,7 +568,9 @@ class AccessLogEntry(AppendOnly):
     student = models.ForeignKey(
         Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_log", verbose_name=_("student")
     )
-    address = models.CharField(_("from where"), max_length=64, help_text=_("The client's address, or the command line."))
+    address = models.CharField(
+        _("from where"), max_length=64, help_text=_("The client's address, or the command line.")
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from access.roles import student_of
 
+from .access_log import log_access
 from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
 from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
-from .access_log import log_access
 from .models import AccessLogEntry, AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
 from .permissions import courses_managed_by, enrolled_student, managed_course, managed_session, sessions_managed_by
