@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from access.admin_pages import AdminPermissions, ReadOnlyAdmin, admin_pages
 from access.roles import teacher_logins
@@ -32,6 +33,7 @@ from .oneroster_admin import import_oneroster
 from .tasks import schedule_sync
 from .teacher_admin import add_teacher
 from .timetable import create_series_sessions, set_cancelled
+from .withdrawal_admin import withdraw_consent_of_selected, withdraw_consent_of_student
 
 
 def distance_shown(distance):
@@ -49,7 +51,7 @@ class StudentAdmin(admin.ModelAdmin):
     search_fields = ["full_name", "student_number", "email"]
     readonly_fields = ["consent_recorded_at", "consent_recorded_by"]
     autocomplete_fields = ["user"]
-    actions = ["record_consent", "export_student_data"]
+    actions = ["record_consent", "withdraw_consent", "export_student_data"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -89,6 +91,16 @@ class StudentAdmin(admin.ModelAdmin):
             },
         )
 
+    @admin.action(description=gettext_lazy("Withdraw consent: delete their face data (asks on whose word)"))
+    def withdraw_consent(self, request, queryset):
+        return withdraw_consent_of_selected(self, request, queryset)
+
+    def get_readonly_fields(self, request, student=None):
+        # Consent recorded is withdrawn with its button, which deletes the face data; clearing
+        # the field would leave the consent recorded and the data kept.
+        fields = super().get_readonly_fields(request, student)
+        return [*fields, "consent_given_by"] if student is not None and student.has_consent else fields
+
     @admin.action(description="Export everything stored about this student (zip)")
     def export_student_data(self, request, queryset):
         if queryset.count() != 1:
@@ -106,7 +118,12 @@ class StudentAdmin(admin.ModelAdmin):
     # OneRoster import (students/oneroster_admin.py): linked from the student and course lists.
     def get_urls(self):
         oneroster = ("import-oneroster/", import_oneroster, "students_student_import_oneroster")
-        return [*admin_pages(self, oneroster), *super().get_urls()]
+        withdraw = (
+            "<path:object_id>/withdraw-consent/",
+            withdraw_consent_of_student,
+            "students_student_withdraw_consent",
+        )
+        return [*admin_pages(self, oneroster, withdraw), *super().get_urls()]
 
 
 class ClassSessionInline(admin.TabularInline):
