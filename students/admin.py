@@ -22,6 +22,7 @@ from .models import (
     AttendanceChange,
     AttendanceRecord,
     ClassSession,
+    ConsentWithdrawal,
     Course,
     Notice,
     Room,
@@ -358,3 +359,20 @@ class NoticeAdmin(ReadOnlyAdmin):
     @admin.display(description="Status")
     def status(self, notice):
         return notice.status
+
+
+# --- Consent withdrawals and the access log (students/consent.py, students/access_log.py) ---------
+
+
+@admin.register(ConsentWithdrawal)
+class ConsentWithdrawalAdmin(ReadOnlyAdmin):
+    list_display = ["student_number", "withdrawn_by", "withdrawn_at", "recorded_by", "recorded_at", "deleted"]
+    search_fields = ["student_number", "withdrawn_by"]
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "who", "action", "what", "student", "address"]
+    list_filter = ["action", ("at", admin.DateFieldListFilter)]
+    search_fields = ["who", "what", "student__student_number", "student__full_name", "address"]
+    list_select_related = ["student"]
