@@ -16,4 +16,6 @@ urlpatterns = [
     path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
     path("sessions/<int:pk>/cancelled/", views.session_set_cancelled, name="session_set_cancelled"),
     path("me/attendance/", views.my_attendance, name="my_attendance"),
+    # Public: for families, who have no login.
+    path("privacy/", views.privacy, name="privacy"),
 ]

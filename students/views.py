@@ -321,3 +321,18 @@ def my_attendance(request):
             "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
         },
     )
+
+
+def privacy(request):
+    """What Roll Call does with students' faces, for families: filled from the settings, so that
+    it says what this installation does."""
+    return render(
+        request,
+        "privacy.html",
+        {
+            "school": settings.SCHOOL_NAME,
+            "contact": settings.DPO_CONTACT,
+            "capture_days": settings.CAPTURE_RETENTION_DAYS,
+            "unknown_face_hours": settings.UNKNOWN_FACE_HOURS,
+        },
+    )
