@@ -7,6 +7,7 @@ from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from students.models import ClassSession, Student
 
@@ -418,6 +419,9 @@ class RetentionSweep(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("retention sweep")
+        # The admin's page for the data protection officer lists the sweeps under the summary.
+        verbose_name_plural = _("records of processing")
 
     def __str__(self):
         return self.name

@@ -68,3 +68,17 @@ def test_the_sweep_forgets_them_when_nobody_closes_the_session(settings):
     assert kept(old) == (False, False)
     assert kept(new) == (True, True)
     assert RetentionSweep.objects.get(name="forget_unclaimed_faces").result == {"faces": 1}
+
+
+def test_the_records_of_processing_count_what_is_stored_and_say_when_the_sweep_ran(client):
+    a_face(make_session(make_course("OLD"), starts_at=timezone.now() - timedelta(days=2)), photo_jpeg())
+    forget_unclaimed_faces()
+    a_face(make_session(make_course("NEW")), photo_jpeg())
+    client.force_login(make_user("dpo", role="Admin", is_staff=True))
+
+    page = client.get(reverse("admin:recognition_retentionsweep_changelist")).content.decode()
+
+    assert "Faces marking nobody that still keep a descriptor or crop (sessions not closed yet)</th><td>1<" in page
+    assert "Face crops kept</th><td>1<" in page
+    assert "Last retention sweep forget_unclaimed_faces:" in page
+    assert "Not reported on this page yet" in page  # sealing: the lead wires it at merge
