@@ -96,12 +96,6 @@ class StudentAdmin(admin.ModelAdmin):
     def withdraw_consent(self, request, queryset):
         return withdraw_consent_of_selected(self, request, queryset)
 
-    def get_readonly_fields(self, request, student=None):
-        # Consent recorded is withdrawn with its button, which deletes the face data; clearing
-        # the field would leave the consent recorded and the data kept.
-        fields = super().get_readonly_fields(request, student)
-        return [*fields, "consent_given_by"] if student is not None and student.has_consent else fields
-
     @admin.action(description="Export everything stored about this student (zip)")
     def export_student_data(self, request, queryset):
         if queryset.count() != 1:

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin.helpers import AdminForm
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from access.roles import require_school_admin
 
 from .consent import withdraw_consent
 from .models import Student
+from .permissions import in_reach
 
 
 class WithdrawConsentForm(forms.Form):
@@ -93,7 +94,8 @@ def withdraw_consent_of_selected(model_admin, request, queryset):
 def withdraw_consent_of_student(request, object_id, admin_site):
     """The page the button on the student's page leads to."""
     require_school_admin(request.user)
-    student = get_object_or_404(Student, pk=object_id)
+    # The admin's own page: a school admin reaches every student (students/permissions.py).
+    student = in_reach(Student.objects.all(), object_id, _("No such student."))
     form = WithdrawConsentForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         withdraw_from_form(request, [student], form)
