@@ -413,9 +413,9 @@ class RetentionSweep(models.Model):
     """When each retention sweep (recognition/retention.py) last ran, and what it deleted: a
     data protection officer asks whether the deletions actually happen."""
 
-    name = models.CharField(max_length=64, unique=True)
-    ran_at = models.DateTimeField()
-    result = models.JSONField(default=dict)
+    name = models.CharField(_("sweep"), max_length=64, unique=True)
+    ran_at = models.DateTimeField(_("last run"))
+    result = models.JSONField(_("deleted in its last run"), default=dict)
 
     class Meta:
         ordering = ["name"]

@@ -35,6 +35,10 @@ class StudentQuerySet(models.QuerySet):
     def without_consent(self):
         return self.filter(consent_recorded_at__isnull=True)
 
+    def consent_withdrawn(self):
+        """Students whose consent was withdrawn and not given again (students/consent.py)."""
+        return self.filter(consent_recorded_at__isnull=True, consent_withdrawals__isnull=False)
+
 
 class Student(models.Model):
     student_number = models.CharField(max_length=32, unique=True, validators=[refuse_control_characters])

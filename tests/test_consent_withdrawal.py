@@ -9,14 +9,17 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from recognition.engine.match import MARK, UNKNOWN
 from recognition.models import DetectedFace, FaceEmbedding, FacePhoto
 from recognition.processing import face_engine, gallery_version, school_gallery
 from recognition.withdrawal import WITHDRAWN_REASON
+from students.attendance import close_session
 from students.consent import WithdrawalWithoutWord, record_consent, withdraw_consent
 from students.models import AccessLogEntry, AttendanceRecord, ConsentWithdrawal, Student
 from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import photo_jpeg, recognised_class_photo, upload_class_photo
 from tests.recognition.test_privacy import make_capture_with_face, stored_path
+from tests.recognition.test_session_people import BEN, face, snapshot
 from tests.s3_server import s3_photos, s3_server  # noqa: F401  fixtures
 
 
@@ -70,6 +73,14 @@ def test_a_withdrawal_deletes_everything_biometric_and_the_next_photo_marks_nobo
     assert next_session.attendance.filter(student=students["BBT Bernadette"]).exists()
     assert not DetectedFace.objects.filter(student=sheldon).exists()
     assert not DetectedFace.objects.filter(suggested_student=sheldon).exists()
+
+    # Its close leaves no descriptor or crop of the faces that mark nobody (him among them):
+    # the bucket keeps only the crops the rows still point to.
+    close_session(next_session, teacher)
+    unclaimed = DetectedFace.objects.filter(capture__session=next_session, student=None)
+    assert unclaimed.exists() and not unclaimed.exclude(embedding=b"", crop="").exists()
+    crops = DetectedFace.objects.exclude(crop="").values_list("crop", flat=True)
+    assert s3_server.keys(s3_photos, "crops/") == sorted(crops)
 
     # Consent given again starts from nothing: no photo of him waits to be embedded.
     record_consent(Student.objects.filter(pk=sheldon.pk), None, "Mary Cooper")
@@ -151,3 +162,14 @@ def test_a_withdrawal_says_on_whose_word_and_its_record_cannot_be_changed():
         withdrawal.save()
     with pytest.raises(ValueError, match="append-only"):
         withdrawal.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_matched_before_the_withdrawal_and_saved_after_it_marks_nobody_as_them(school):
+    # The worker read the gallery before the withdrawal and saves its result after it.
+    withdraw_consent(school.bob, "Bob")
+    capture = snapshot(school.session, [face(BEN, MARK, school.bob.pk, 0.25)])
+
+    stored = capture.faces.get()
+    assert (stored.student, stored.decision) == (None, UNKNOWN)
+    assert not AttendanceRecord.objects.filter(student=school.bob).exists()
