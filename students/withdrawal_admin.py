@@ -24,6 +24,7 @@ class WithdrawConsentForm(forms.Form):
     withdrawn_by = forms.CharField(
         label=gettext_lazy("Withdrawn on the word of"),
         max_length=200,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
         help_text=gettext_lazy("The student, or for a minor the guardian who asked."),
     )
     withdrawn_at = forms.DateTimeField(
