@@ -82,3 +82,17 @@ def test_the_records_of_processing_count_what_is_stored_and_say_when_the_sweep_r
     assert "Face crops kept</th><td>1<" in page
     assert "Last retention sweep forget_unclaimed_faces:" in page
     assert "Not reported on this page yet" in page  # sealing: the lead wires it at merge
+
+
+def test_after_the_close_the_api_gives_no_address_for_a_crop_that_is_gone(client):
+    teacher = make_user("teacher", role="Teacher")
+    session = make_session(make_course(teacher=teacher))
+    person = SessionPerson.objects.create(session=session, embedder="test", descriptor_sum=b"\2" * 16, face_count=1)
+    a_face(session, photo_jpeg(), person=person)
+    client.force_login(teacher)
+    asked = client.get(f"/api/sessions/{session.pk}/unknown-people/").json()
+    assert asked[0]["faces"][0]["crop_url"].endswith("/")
+
+    client.post(reverse("session_close", args=[session.pk]), {"confirm": "yes"})
+
+    assert client.get(f"/api/sessions/{session.pk}/unknown-people/").json()[0]["faces"][0]["crop_url"] is None
