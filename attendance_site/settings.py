@@ -458,8 +458,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A OneRoster bundle (students/oneroster/reading.py): the most its files may unpack to, all together;
 # a zip that inflates to more is refused (a zip bomb).
 ONEROSTER_MAX_BYTES = env_int("ONEROSTER_MAX_BYTES", 50_000_000)
-# Class photos and face crops are deleted after this many days; attendance records stay.
-CAPTURE_RETENTION_DAYS = env_int("CAPTURE_RETENTION_DAYS", 30)
+# Class photos and face crops are deleted after this many days; attendance records stay. A week:
+# a teacher who sees a class once a week can still check last week's photo at the next lesson,
+# and a class photo holds the faces of everyone in the room, consent or not
+# (docs/privacy-and-consent.md).
+CAPTURE_RETENTION_DAYS = env_int("CAPTURE_RETENTION_DAYS", 7, minimum=1)
+# The descriptor and crop of a face that marks nobody are deleted when its session is closed,
+# and at the latest this many hours after it ended if nobody closes it (recognition/retention.py).
+UNKNOWN_FACE_HOURS = env_float("UNKNOWN_FACE_HOURS", 24, minimum=0)
+# How often beat looks for them: a close forgets them at once, the sweep within this of the limit.
+UNCLAIMED_FACES_SWEEP_SECONDS = 600.0
 ATTENDANCE_THRESHOLD_PERCENT = env_float("ATTENDANCE_THRESHOLD_PERCENT", 80)
 # The school admins' "today" page (students/reports.py): students absent this many held sessions
 # in a row, and students whose attendance over all their courses is below this percentage
@@ -488,6 +496,9 @@ EMAIL_BACKEND = (
 # Notices (students/notices.py): absence notices to guardians, reminders and a weekly digest to
 # teachers, recorded before they are sent and sent once.
 SCHOOL_NAME = os.environ.get("SCHOOL_NAME", "the school")
+# Whom families ask about their data and its deletion, shown on the privacy page (/privacy/):
+# the school's data protection officer, e.g. "Jo Bloggs, dpo@school.example, 01234 567890".
+DPO_CONTACT = os.environ.get("DPO_CONTACT", "the school's data protection officer, through the school office")
 NOTICE_CONTACT = os.environ.get("NOTICE_CONTACT", "the school office")
 # Absence notices wait this long after a close: a photo taken before the close may still be
 # recognised and turn the absence into present or late.
@@ -519,6 +530,10 @@ def beat_schedule():
     return {
         "reconcile-google-sheets": {"task": "students.tasks.reconcile_sheets", "schedule": SHEETS_RECONCILE_SECONDS},
         "delete-expired-captures": {"task": "recognition.tasks.delete_expired_captures", "schedule": 6 * 3600.0},
+        "forget-unclaimed-faces": {
+            "task": "recognition.tasks.forget_unclaimed_faces",
+            "schedule": UNCLAIMED_FACES_SWEEP_SECONDS,
+        },
         "send-notices": {"task": "students.tasks.send_notices", "schedule": NOTICE_RUN_SECONDS},
         "weekly-attendance-digest": {"task": "students.tasks.send_weekly_digests", "schedule": weekly_digest_time()},
     }

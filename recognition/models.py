@@ -7,6 +7,7 @@ from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from students.models import ClassSession, Student
 
@@ -406,3 +407,21 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return self.hostname
+
+
+class RetentionSweep(models.Model):
+    """When each retention sweep (recognition/retention.py) last ran, and what it deleted: a
+    data protection officer asks whether the deletions actually happen."""
+
+    name = models.CharField(_("sweep"), max_length=64, unique=True)
+    ran_at = models.DateTimeField(_("last run"))
+    result = models.JSONField(_("deleted in its last run"), default=dict)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("retention sweep")
+        # The admin's page for the data protection officer lists the sweeps under the summary.
+        verbose_name_plural = _("records of processing")
+
+    def __str__(self):
+        return self.name

@@ -241,14 +241,18 @@ def lock_matched_students(course, matches):
     """The students the faces were matched to, as the roster stands now, locked until the results
     commit: a deletion then waits for them (and its pre_delete removes their faces; the whole
     locking: docs/architecture.md, "A deletion against a capture"). The roster may have changed
-    since the photo was matched. Returns ({id: Student} of those still enrolled and active, ids
-    of those deleted meanwhile); one removed from the course is in neither."""
+    since the photo was matched. Returns ({id: Student} of those still enrolled, active and
+    consenting, ids of those deleted meanwhile); one removed from the course, or whose consent was
+    withdrawn meanwhile, is in neither."""
     matched = {match.student for match in matches if match.kind != UNKNOWN}
     # No key update: enough to make a deletion wait, and a teacher's change committing meanwhile
     # (its foreign key check takes a key-share lock on the student) is not blocked into a deadlock.
     locking = Student.objects.select_for_update(no_key=True).filter(pk__in=matched).order_by("pk")
     existing = set(locking.values_list("pk", flat=True))
-    enrolled = {student.pk: student for student in course.students.active().filter(pk__in=existing)}
+    # One whose consent was withdrawn since the gallery was read is not marked from a face the
+    # withdrawal could not see yet: the face is stored unknown, and forgotten with the others.
+    recognisable = course.students.active().exclude(pk__in=Student.objects.consent_withdrawn()).filter(pk__in=existing)
+    enrolled = {student.pk: student for student in recognisable}
     return enrolled, matched - existing
 
 

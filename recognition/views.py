@@ -7,6 +7,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from students.access_log import log_access
+from students.models import AccessLogEntry
 from students.permissions import enrollable_student, enrolled_student, in_reach, taught_student
 
 from .captures import retry_capture, upload_limit_refusal
@@ -53,25 +55,34 @@ def private_file(stored, download_name):
     return response
 
 
+def logged_file(request, stored, download_name, what, student=None):
+    """private_file, written to the access log once it is served: who saw which face image."""
+    response = private_file(stored, download_name)
+    log_access(AccessLogEntry.VIEW_IMAGE, what, request=request, student=student)
+    return response
+
+
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def face_photo_image(request, pk):
     photo = visible_photo(request, pk)
-    return private_file(photo.image, f"enrolment-photo-{photo.pk}")
+    what = f"Enrolment photo {photo.pk}"
+    return logged_file(request, photo.image, f"enrolment-photo-{photo.pk}", what, photo.student)
 
 
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def capture_image(request, pk):
     capture = managed_capture(request, pk)
-    return private_file(capture.image, f"capture-{capture.pk}")
+    return logged_file(request, capture.image, f"capture-{capture.pk}", f"Class photo {capture.pk} ({capture.session})")
 
 
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def face_crop_image(request, pk):
     face = managed_face(request, pk)
-    return private_file(face.crop, f"face-{face.pk}")
+    what = f"Face {face.pk} in class photo {face.capture_id}"
+    return logged_file(request, face.crop, f"face-{face.pk}", what, face.student or face.suggested_student)
 
 
 # The session page shows messages tagged with this in its photos' section, where the teacher

@@ -5,20 +5,24 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from access.admin_pages import AdminPermissions, ReadOnlyAdmin, admin_pages
 from access.roles import teacher_logins
 
 from . import sheets
+from .access_log import log_access
 from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, StudentAdminForm
 from .consent import record_consent
 from .csv_files import csv_download
 from .export import student_export_zip
 from .forms import SessionSeriesForm
 from .models import (
+    AccessLogEntry,
     AttendanceChange,
     AttendanceRecord,
     ClassSession,
+    ConsentWithdrawal,
     Course,
     Notice,
     Room,
@@ -30,6 +34,7 @@ from .oneroster_admin import import_oneroster
 from .tasks import schedule_sync
 from .teacher_admin import add_teacher
 from .timetable import create_series_sessions, set_cancelled
+from .withdrawal_admin import withdraw_consent_of_selected, withdraw_consent_of_student
 
 
 def distance_shown(distance):
@@ -47,7 +52,7 @@ class StudentAdmin(admin.ModelAdmin):
     search_fields = ["full_name", "student_number", "email"]
     readonly_fields = ["consent_recorded_at", "consent_recorded_by"]
     autocomplete_fields = ["user"]
-    actions = ["record_consent", "export_student_data"]
+    actions = ["record_consent", "withdraw_consent", "export_student_data"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -87,6 +92,10 @@ class StudentAdmin(admin.ModelAdmin):
             },
         )
 
+    @admin.action(description=gettext_lazy("Withdraw consent: delete their face data (asks on whose word)"))
+    def withdraw_consent(self, request, queryset):
+        return withdraw_consent_of_selected(self, request, queryset)
+
     @admin.action(description="Export everything stored about this student (zip)")
     def export_student_data(self, request, queryset):
         if queryset.count() != 1:
@@ -94,6 +103,9 @@ class StudentAdmin(admin.ModelAdmin):
             return None
         student = queryset.get()
         response = HttpResponse(student_export_zip(student), content_type="application/zip")
+        log_access(
+            AccessLogEntry.EXPORT, f"Everything stored about {student.student_number}", request=request, student=student
+        )
         response["Content-Disposition"] = f'attachment; filename="student-{student.student_number}.zip"'
         response["Cache-Control"] = "private, no-store"
         return response
@@ -101,7 +113,12 @@ class StudentAdmin(admin.ModelAdmin):
     # OneRoster import (students/oneroster_admin.py): linked from the student and course lists.
     def get_urls(self):
         oneroster = ("import-oneroster/", import_oneroster, "students_student_import_oneroster")
-        return [*admin_pages(self, oneroster), *super().get_urls()]
+        withdraw = (
+            "<path:object_id>/withdraw-consent/",
+            withdraw_consent_of_student,
+            "students_student_withdraw_consent",
+        )
+        return [*admin_pages(self, oneroster, withdraw), *super().get_urls()]
 
 
 class ClassSessionInline(admin.TabularInline):
@@ -298,6 +315,7 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected records as CSV")
     def export_csv(self, request, queryset):
         records = queryset.select_related("student", "session__course")
+        log_access(AccessLogEntry.EXPORT, f"Attendance CSV of {queryset.count()} record(s)", request=request)
         return csv_download("attendance.csv", ATTENDANCE_CSV_COLUMNS, map(attendance_csv_row, records))
 
 
@@ -335,3 +353,20 @@ class NoticeAdmin(ReadOnlyAdmin):
     @admin.display(description="Status")
     def status(self, notice):
         return notice.status
+
+
+# --- Consent withdrawals and the access log (students/consent.py, students/access_log.py) ---------
+
+
+@admin.register(ConsentWithdrawal)
+class ConsentWithdrawalAdmin(ReadOnlyAdmin):
+    list_display = ["student_number", "withdrawn_by", "withdrawn_at", "recorded_by", "recorded_at", "deleted"]
+    search_fields = ["student_number", "withdrawn_by"]
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "who", "action", "what", "student", "address"]
+    list_filter = ["action", ("at", admin.DateFieldListFilter)]
+    search_fields = ["who", "what", "student__student_number", "student__full_name", "address"]
+    list_select_related = ["student"]

@@ -5,6 +5,7 @@ those of the right role (access/roles.py)."""
 from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext
 
 from .models import Course, Student
 from .names import person_label, refuse_control_characters
@@ -51,7 +52,10 @@ class StudentAdminForm(forms.ModelForm):
         given_by = " ".join(self.cleaned_data["consent_given_by"].split())
         if self.instance.has_consent and not given_by:
             raise forms.ValidationError(
-                "Consent is recorded for this student: say who gave it. Clearing the name does not withdraw consent."
+                gettext(
+                    "Consent is recorded for this student: say who gave it. Clearing the name does not withdraw "
+                    "consent: use “Withdraw consent” at the top of this page, which deletes their face data."
+                )
             )
         return given_by
 

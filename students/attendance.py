@@ -4,6 +4,7 @@ Every function here runs inside one transaction and writes the audit trail with 
 """
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import AttendanceChange, AttendanceRecord, ClassSession, SessionEvent
@@ -136,6 +137,11 @@ def lock_session(session):
     return ClassSession.objects.select_for_update(no_key=True).get(pk=session.pk)
 
 
+# Sent with session=the ClassSession just closed, inside the close: recognition forgets the
+# descriptors and crops of the faces that mark nobody (recognition/retention.py).
+session_closed = Signal()
+
+
 @transaction.atomic
 def close_session(session, closed_by):
     """Mark every enrolled student who has no record absent, and close the session. These
@@ -147,7 +153,9 @@ def close_session(session, closed_by):
         locked.save(update_fields=["closed_at"])
         SessionEvent.objects.create(session=locked, action=SessionEvent.CLOSED, by=closed_by, at=locked.closed_at)
     session.closed_at = locked.closed_at
-    return mark_unmarked_absent(session, closed_by, AttendanceRecord.CLOSE, CLOSE_REASON)
+    marked = mark_unmarked_absent(session, closed_by, AttendanceRecord.CLOSE, CLOSE_REASON)
+    session_closed.send(sender=close_session, session=locked)
+    return marked
 
 
 @transaction.atomic

@@ -77,6 +77,21 @@ def student_record(student):
             }
             for notice in student.notices.all()
         ],
+        "consent_withdrawals": [
+            {
+                "withdrawn_by": withdrawal.withdrawn_by,
+                "withdrawn_at": _when(withdrawal.withdrawn_at),
+                "recorded_by": withdrawal.recorded_by.username if withdrawal.recorded_by else None,
+                "recorded_at": _when(withdrawal.recorded_at),
+                "deleted": withdrawal.deleted,
+            }
+            for withdrawal in student.consent_withdrawals.select_related("recorded_by")
+        ],
+        # Who saw their face images, exported their data or withdrew their consent.
+        "access_log": [
+            {"at": _when(entry.at), "who": entry.who, "action": entry.action, "what": entry.what, "from": entry.address}
+            for entry in student.access_log.all()
+        ],
     }
 
 

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
@@ -33,6 +34,10 @@ class StudentQuerySet(models.QuerySet):
 
     def without_consent(self):
         return self.filter(consent_recorded_at__isnull=True)
+
+    def consent_withdrawn(self):
+        """Students whose consent was withdrawn and not given again (students/consent.py)."""
+        return self.filter(consent_recorded_at__isnull=True, consent_withdrawals__isnull=False)
 
 
 class Student(models.Model):
@@ -500,6 +505,84 @@ class Notice(models.Model):
         if self.next_attempt_at is None:
             return "failed"
         return "retrying" if self.attempts else "waiting"
+
+
+class AppendOnly(models.Model):
+    """A record that is written once and never changed nor deleted through the site: an audit
+    trail that its own subject could edit would prove nothing."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} is append-only: a row is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} is append-only: a row is never deleted.")
+
+
+class ConsentWithdrawal(AppendOnly):
+    """A withdrawal of consent (students/consent.py: withdraw_consent): when, on whose word,
+    recorded by whom, and what of the student's face data it deleted."""
+
+    student = models.ForeignKey(
+        Student, null=True, on_delete=models.SET_NULL, related_name="consent_withdrawals", verbose_name=_("student")
+    )
+    student_number = models.CharField(_("student number"), max_length=64)
+    withdrawn_by = models.CharField(
+        _("withdrawn by"), max_length=200, help_text=_("On whose word: the student, or the guardian's name.")
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), help_text=_("When they withdrew it."))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    consent_given_by = models.CharField(_("consent had been given by"), max_length=200, blank=True)
+    deleted = models.JSONField(_("deleted"), default=dict, help_text=_("How many of each kind of face data went."))
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        verbose_name = _("consent withdrawal")
+        verbose_name_plural = _("consent withdrawals")
+
+    def __str__(self):
+        return f"{self.student_number}: {self.withdrawn_by}"
+
+
+class AccessLogEntry(AppendOnly):
+    """Who saw a face image, exported data or withdrew consent: when, what and from where
+    (students/access_log.py). Kept for the school to answer "who looked at my child's face?"."""
+
+    VIEW_IMAGE, EXPORT, WITHDRAWAL = "view_image", "export", "withdrawal"
+    ACTION_CHOICES = [
+        (VIEW_IMAGE, _("Viewed or downloaded a face image")),
+        (EXPORT, _("Exported data")),
+        (WITHDRAWAL, _("Withdrew consent")),
+    ]
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("user")
+    )
+    who = models.CharField(_("who"), max_length=200, help_text=_("The login, kept if the login is deleted."))
+    action = models.CharField(_("action"), max_length=20, choices=ACTION_CHOICES)
+    what = models.CharField(_("what"), max_length=300)
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_log", verbose_name=_("student")
+    )
+    address = models.CharField(
+        _("from where"), max_length=64, help_text=_("The client's address, or the command line.")
+    )
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+
+    def __str__(self):
+        return f"{self.who}: {self.what}"
 
 
 @receiver(pre_delete, sender=Student)

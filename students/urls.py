@@ -17,4 +17,6 @@ urlpatterns = [
     path("sessions/<int:pk>/cancelled/", views.session_set_cancelled, name="session_set_cancelled"),
     path("me/attendance/", views.my_attendance, name="my_attendance"),
     path("today/", report_views.today, name="today"),
+    # Public: for families, who have no login.
+    path("privacy/", views.privacy, name="privacy"),
 ]

@@ -12,10 +12,11 @@ from django.views.decorators.http import require_POST
 
 from access.roles import student_of
 
+from .access_log import log_access
 from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
 from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
-from .models import AttendanceRecord
+from .models import AccessLogEntry, AttendanceRecord
 from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
 from .permissions import courses_managed_by, enrolled_student, managed_course, managed_session, sessions_managed_by
 from .session_photos import session_photos
@@ -116,6 +117,7 @@ def course_csv(request, pk):
         + ["" if row.percentage is None else row.percentage]
         for row in attendance_rows(sessions, list(course.students.active()))
     )
+    log_access(AccessLogEntry.EXPORT, f"Attendance CSV of {course.code}", request=request)
     return csv_download(f"attendance-{course.code}.csv", header, rows)
 
 
@@ -317,5 +319,20 @@ def my_attendance(request):
             "summaries": course_summaries(student),
             "percentage_rule": PERCENTAGE_RULE,
             "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
+        },
+    )
+
+
+def privacy(request):
+    """What Roll Call does with students' faces, for families: filled from the settings, so that
+    it says what this installation does."""
+    return render(
+        request,
+        "privacy.html",
+        {
+            "school": settings.SCHOOL_NAME,
+            "contact": settings.DPO_CONTACT,
+            "capture_days": settings.CAPTURE_RETENTION_DAYS,
+            "unknown_face_hours": settings.UNKNOWN_FACE_HOURS,
         },
     )

@@ -62,6 +62,7 @@ def test_every_periodic_task_comes_from_one_schedule():
     assert result.stdout.strip() == str(
         [
             ("delete-expired-captures", "recognition.tasks.delete_expired_captures"),
+            ("forget-unclaimed-faces", "recognition.tasks.forget_unclaimed_faces"),
             ("reconcile-google-sheets", "students.tasks.reconcile_sheets"),
             ("send-notices", "students.tasks.send_notices"),
             ("weekly-attendance-digest", "students.tasks.send_weekly_digests"),
