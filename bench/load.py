@@ -16,7 +16,9 @@ niceness --worker-nice (WORKER_NICE, default 10 here as in the README's worker c
 server on the same two cores then takes the CPU first. Each photo is read and multipart-encoded
 before the clock starts (a camera does that on its own CPU; --encode-while-timed restores the old
 way), and photo_ms_1/photo_ms_2 (median milliseconds a worker spent on a photo) tell whether the two
-workers really ran side by side (equal) or shared one core (the second doubles).
+workers really ran side by side (equal) or shared one core (the second doubles). web_cpu_ms_*
+is the CPU gunicorn's processes spent per upload of a burst (from /proc), with no worker, 1 and 2:
+which the rest of a shared machine's load moves far less than the latencies (its caches, not its turn).
 
 The whole benchmark runs once per --storage: photos on disk (a temporary MEDIA_ROOT) and in a
 local S3-compatible server (moto's server mode, a process of its own on 127.0.0.1, spoken to by
