@@ -178,7 +178,6 @@ class Recognition:
     crops: list
     embedder: str
     match_ms: float
-    qualities: list
 
 
 def recognise(image, roster_ids, engine, with_crops=False):
