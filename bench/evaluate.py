@@ -725,7 +725,15 @@ def room_camera(dataset, box_truth, enrolments, people, folds, detector, embedde
     """Each group photo as a room camera sees it: ROOM_VIEWS snapshots, each shrunk so its median
     whole face is ROOM_FACE_PX (x0.9-1.0), JPEG 50-90, blur, sent to one session. Each
     person's faces so far (grouped by the hand-checked boxes) are decided together
-    (decide_people): a known person under their fold's calibration, a stranger under every fold's."""
+    (decide_people): a known person under their fold's calibration, a stranger under every fold's.
+
+    The product decides the same: its worker calls decide_people on each person of the session
+    as it gains a face (recognition/people.py: mark_people_by_their_views). It differs only where
+    this cannot see it: the product groups faces by their descriptors, not by labelled boxes
+    (tests/recognition/test_room_camera.py checks that each student of a snapshot series is one
+    person), keeps a face's own mark where this counts only the person's decision (so it marks
+    at least as many), and runs under the calibration of every identity, not one that held the
+    person out. These figures are the product's, held out, but for faces marked on their own."""
     labelled = labelled_boxes(dataset)
     everyone = enrolment_rows(people, enrolments, people)
     fold_of = {person: k for k, (held_out, _, _) in enumerate(folds) for person in held_out}
