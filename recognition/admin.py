@@ -6,11 +6,9 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Prefetch
-from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
 
 from access.admin_pages import AdminPermissions, ReadOnlyAdmin
 from students.admin import StudentAdmin, distance_shown
@@ -79,23 +77,10 @@ def photo_form_for(user):
     return type("FacePhotoForm", (FacePhotoForm,), {"added_by": user})
 
 
-class FacePhotoFormSet(BaseInlineFormSet):
-    """The student's photos as the table of the inline draws them: a column's header is no label
-    of the inputs under it, so each row's photo and delete box is named for screen readers."""
-
-    def add_fields(self, form, index):
-        super().add_fields(form, index)
-        photo = gettext("Photo %(number)s") % {"number": index + 1} if index is not None else gettext("New photo")
-        form.fields["image"].widget.attrs["aria-label"] = photo
-        if "DELETE" in form.fields:
-            form.fields["DELETE"].widget.attrs["aria-label"] = gettext("Delete %(photo)s") % {"photo": photo.lower()}
-
-
 class FacePhotoInline(admin.TabularInline):
     model = FacePhoto
     fk_name = "student"
     form = FacePhotoForm
-    formset = FacePhotoFormSet
     extra = 3
     fields = ["image", "preview", "photo_status", "reason", "source", "added_by"]
     readonly_fields = ["preview", "photo_status", "reason", "source", "added_by"]

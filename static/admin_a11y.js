@@ -9,6 +9,25 @@ function nameAdminWidgets() {
   document.querySelectorAll(".selector .search-label-icon[aria-label]:not([role])").forEach((icon) => {
     icon.setAttribute("role", "img");
   });
+  // An inline table's inputs sit under their column's header, which labels none of them
+  // (label): each input without a name is named by its column's header, the delete box by the
+  // last one ("Delete?").
+  document.querySelectorAll(".inline-related.tabular table").forEach((table, number) => {
+    const headers = table.querySelectorAll("thead th");
+    table.querySelectorAll("tbody td").forEach((cell) => {
+      const column = [...cell.classList].find((name) => name.startsWith("field-"));
+      const header = column
+        ? table.querySelector(`thead th.column-${column.slice("field-".length)}`)
+        : cell.classList.contains("delete") && headers[headers.length - 1];
+      if (!header) return;
+      header.id = header.id || `inline-${number}-${column || "delete"}`;
+      cell.querySelectorAll("input:not([type=hidden]), select, textarea").forEach((input) => {
+        if (!input.labels.length && !input.hasAttribute("aria-label") && !input.hasAttribute("aria-labelledby")) {
+          input.setAttribute("aria-labelledby", header.id);
+        }
+      });
+    });
+  });
   // An autocomplete field (Select2) names its combobox by the choice shown, which is nothing
   // while empty (aria-input-field-name): name it by the field's label, then the choice.
   document.querySelectorAll("select.admin-autocomplete").forEach((select) => {

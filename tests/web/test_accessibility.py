@@ -1,7 +1,7 @@
 """axe-core (tests/web/axe.py) on the login pages, the API reference and the admin pages we
 customised, at a desktop's and a phone's width, as their visitors see them: no serious or
-critical violation. No rule is switched off. What axe still reports below serious on them (and
-why it stays): docs/development.md, "Accessibility".
+critical violation. No rule is switched off. What axe still reports below serious on them, and
+why it stays: docs/development.md, "Accessibility".
 
 And the focus ring: at least 3:1 against the white it is drawn on (WCAG 2.2, 1.4.11)."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from recognition.enrolment import add_enrolment_photo
 from recognition.models import FacePhoto
-from tests.factories import make_course, make_student, make_user
+from tests.factories import make_course, make_session, make_student, make_user
 from tests.web.axe import violations
 from tests.web.conftest import BROWSER_TESTS, log_in
 from tests.web.test_csp_browser import screenshots_dir
@@ -22,13 +22,14 @@ WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 ANONYMOUS_PAGES = {"login": "/login/", "admin login": "/admin/login/"}
 
 
-def admin_pages(student):
+def admin_pages(student, course):
     return {
         "API reference": "/api/docs/",
         "add student": "/admin/students/student/add/",
         "change student, with a photo": f"/admin/students/student/{student.pk}/change/",
         "add teacher": "/admin/students/course/add-teacher/",
         "add session": "/admin/students/classsession/add/",
+        "change course, with its sessions": f"/admin/students/course/{course.pk}/change/",
     }
 
 
@@ -53,7 +54,8 @@ def test_the_login_pages_api_reference_and_our_admin_pages_have_no_serious_viola
     open_browser, live_server, faces_dataset, tmp_path, width
 ):
     make_user("boss", role="Admin", is_staff=True, is_superuser=True, first_name="Bernie", last_name="Boss")
-    make_course("MATH1")
+    course = make_course("MATH1")
+    make_session(course)
     stuart = make_student("S7", "Stuart Bloom")
     portrait = sorted((faces_dataset / "identities" / "BBT_Stuart").iterdir())[0].read_bytes()
     add_enrolment_photo(stuart, portrait, source=FacePhoto.ADMIN)
@@ -62,7 +64,7 @@ def test_the_login_pages_api_reference_and_our_admin_pages_have_no_serious_viola
     for what, url in ANONYMOUS_PAGES.items():
         found[what] = checked(page, live_server.url + url, what, width, tmp_path)
     log_in(page, live_server, "boss")
-    for what, url in admin_pages(stuart).items():
+    for what, url in admin_pages(stuart, course).items():
         found[what] = checked(page, live_server.url + url, what, width, tmp_path)
     assert {what: broken for what, broken in found.items() if broken} == {}
 
