@@ -300,6 +300,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Without deep links each operation's summary is one button: with them it holds a link too,
+    # an interactive element inside another that screen readers cannot reach (axe-core's
+    # nested-interactive); the operations still open and close.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "ENUM_NAME_OVERRIDES": {
         "AttendanceStatusEnum": "students.models.AttendanceRecord.STATUS_CHOICES",
         "AttendanceSourceEnum": "students.models.AttendanceRecord.SOURCE_CHOICES",

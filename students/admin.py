@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.admin.helpers import AdminForm
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -12,7 +13,7 @@ from access.roles import teacher_logins
 
 from . import sheets
 from .access_log import log_access
-from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, StudentAdminForm
+from .admin_forms import ConsentForm, LabelledSplitDateTime, PeopleChoiceField, PersonChoiceField, StudentAdminForm
 from .consent import record_consent
 from .csv_files import csv_download
 from .export import student_export_zip
@@ -121,9 +122,14 @@ class StudentAdmin(admin.ModelAdmin):
         return [*admin_pages(self, oneroster, withdraw), *super().get_urls()]
 
 
+# A session's start and end: each of their date and time inputs labelled.
+LABELLED_TIMES = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
+
+
 class ClassSessionInline(admin.TabularInline):
     model = ClassSession
     extra = 0
+    formfield_overrides = LABELLED_TIMES
     fields = ["starts_at", "ends_at", "room", "late_after_minutes", "closed_at", "cancelled_at"]
 
 
@@ -227,6 +233,7 @@ class ClassSessionAdmin(admin.ModelAdmin):
     list_filter = ["course", "starts_at", ("cancelled_at", admin.EmptyFieldListFilter), "series"]
     date_hierarchy = "starts_at"
     readonly_fields = ["cancelled_at", "series"]
+    formfield_overrides = LABELLED_TIMES
     actions = ["cancel_sessions", "restore_sessions"]
 
     @admin.display(description="Cancelled", boolean=True)

@@ -3,7 +3,7 @@ for several students, add a teacher): people are picked by their full names, and
 those of the right role (access/roles.py)."""
 
 from django import forms
-from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext
 
@@ -101,3 +101,10 @@ class TeacherInvitationForm(forms.Form):
                 "A login with this e-mail already exists: add them to courses on the course pages."
             )
         return email
+
+
+class LabelledSplitDateTime(AdminSplitDateTime):
+    """The admin's date and time inputs of one field, each labelled by the word beside it
+    ("Date:", "Time:"); Django's own leaves both without a label."""
+
+    template_name = "students/widgets/split_datetime.html"

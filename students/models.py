@@ -88,7 +88,7 @@ class Student(models.Model):
 
     def wait_for_captures_saving(self):
         """Take this student's row lock inside a deletion. A capture saving its results holds the
-        rows of the students it marks (recognition.processing.lock_matched_students): the
+        rows of the students it marks (recognition.processing.lock_nameable_students): the
         deletion waits for it to commit, then sees the faces and records it wrote. The whole
         locking, in one place: docs/architecture.md, "A deletion against a capture"."""
         Student.objects.select_for_update().filter(pk=self.pk).values_list("pk", flat=True).first()
