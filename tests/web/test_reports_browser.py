@@ -7,18 +7,12 @@ from datetime import timedelta
 from django.utils import timezone
 
 from students.models import AttendanceRecord
-from tests.conftest import REPO_ROOT
 from tests.factories import make_course, make_session, make_student, make_user
+from tests.web.axe import violations
 from tests.web.conftest import BROWSER_TESTS, log_in
 from tests.web.test_csp_browser import assert_no_violation, screenshots_dir, watched
 
 pytestmark = BROWSER_TESTS
-
-# axe-core 4.14.1 (npm), run here until the team's helper (tests/web/axe.py) is on this branch.
-AXE = REPO_ROOT / "tests" / "web" / "vendor" / "axe-core" / "axe.min.js"
-AXE_SERIOUS = """axe.run(document).then((results) => results.violations
-  .filter((rule) => ["serious", "critical"].includes(rule.impact))
-  .map((rule) => rule.id + ": " + rule.nodes.map((node) => node.target.join(" ")).join(", ")))"""
 
 # Each chart: whether Chart.js holds a chart for its canvas, its width, and how many pixels are inked.
 CHARTS_DRAWN = """[...document.querySelectorAll("canvas[data-chart]")].map((canvas) => {
@@ -79,8 +73,7 @@ def check_page(page, url, what, shots, name, charts):
             assert chart["drawn"] and chart["width"] > 0 and chart["inked"] > 2000, (what, width, chart)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{what} is wider than {width} px"
         page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
-        page.evaluate(AXE.read_text())
-        assert page.evaluate(AXE_SERIOUS) == [], f"{what} at {width} px"
+        assert violations(page) == [], f"{what} at {width} px"
 
 
 def test_the_charts_and_the_today_page_draw_within_the_policy_at_both_widths(open_browser, live_server, tmp_path):
