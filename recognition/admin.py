@@ -9,6 +9,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from access.admin_pages import AdminPermissions, ReadOnlyAdmin
 from students.admin import StudentAdmin, distance_shown
@@ -236,7 +237,7 @@ class DetectedFaceInline(admin.TabularInline):
 
 @admin.register(Capture)
 class CaptureAdmin(AdminPermissions, admin.ModelAdmin):
-    list_display = ["__str__", "session", "source", "status", "face_count", "total_ms", "created_at"]
+    list_display = ["__str__", "session", "source", "status", "face_count", "processing_time", "created_at"]
     list_filter = ["status", "source", "session__course"]
     # A capture's photo comes in only through create_capture, which checks it.
     readonly_fields = [
@@ -257,6 +258,10 @@ class CaptureAdmin(AdminPermissions, admin.ModelAdmin):
     ]
     inlines = [DetectedFaceInline]
     adds = False
+
+    @admin.display(description=_("Processing time"), ordering="total_ms")
+    def processing_time(self, capture):
+        return "" if capture.total_ms is None else f"{capture.total_ms / 1000:.1f} s"
 
 
 @admin.register(FaceCorrection)

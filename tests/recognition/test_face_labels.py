@@ -84,7 +84,8 @@ def test_the_same_faces_get_the_same_places():
 def test_a_face_boxed_in_on_every_side_numbers_inside_its_own_box():
     centre = Rect(200, 200, 40, 40)
     # Faces all round, touching it: no place beside it is free.
-    ring = [Rect(200 + dx * 42, 200 + dy * 42, 40, 40) for dx in range(-4, 5) for dy in range(-4, 5) if (dx, dy) != (0, 0)]
+    steps = [(dx, dy) for dx in range(-4, 5) for dy in range(-4, 5) if (dx, dy) != (0, 0)]
+    ring = [Rect(200 + dx * 42, 200 + dy * 42, 40, 40) for dx, dy in steps]
     boxes = [*ring, centre]
     labels = place_labels(boxes, Rect(0, 0, 400, 400))
     assert labels[-1].inside and labels[-1].chip.inside(centre)
