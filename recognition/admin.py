@@ -89,10 +89,22 @@ class FacePhotoInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         return super().get_formset(request, obj, **{**kwargs, "form": photo_form_for(request.user)})
 
+    class Media:
+        # Updates a pending photo's status and reason in place as the worker decides.
+        js = ["photo_status.js"]
+
     # An empty row for a new photo has no status yet: it shows nothing, not the default "Pending".
     @admin.display(description="Status")
     def photo_status(self, photo):
-        return photo.get_status_display() if photo.pk else ""
+        if not photo.pk:
+            return ""
+        return format_html(
+            '<span class="photo-status" data-photo="{}" data-status="{}" data-url="{}">{}</span>',
+            photo.pk,
+            photo.status,
+            reverse("enrolment_photo_statuses", args=[photo.student_id]),
+            photo.get_status_display(),
+        )
 
     @admin.display(description="Preview")
     def preview(self, photo):
@@ -100,7 +112,13 @@ class FacePhotoInline(admin.TabularInline):
 
     @admin.display(description="Why")
     def reason(self, photo):
-        return (photo.hold_reason or photo.rejection_reason) if photo.pk else ""
+        if not photo.pk:
+            return ""
+        return format_html(
+            '<span class="photo-reason" data-photo="{}">{}</span>',
+            photo.pk,
+            photo.hold_reason or photo.rejection_reason,
+        )
 
 
 # The student's admin page (students/admin.py), with their enrolment photos: students knows

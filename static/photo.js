@@ -9,6 +9,7 @@
   // At the photo's own size one finger still scrolls the page up and down, and two pinch; once
   // zoomed in, one finger moves the photo.
   const AT_REST = "pan-y";
+  const WIDE = window.matchMedia("(min-width: 60rem)");
 
   function enable(pan) {
     if (pan.panzoom) return;
@@ -19,6 +20,9 @@
     });
     const tools = pan.closest("figure").querySelector(".photo-tools");
     tools.hidden = false;
+    // Beside the photo on a wide screen, the list of faces has room to stay open.
+    const list = pan.closest(".capture-body").querySelector("details.face-list");
+    if (list && WIDE.matches) list.open = true;
   }
 
   function enableAll() {
@@ -40,6 +44,16 @@
       else zoom.reset();
       return;
     }
+    // A number on a card: the whole photo in view, its face highlighted (:target) on it.
+    const ref = event.target.closest("a.face-ref");
+    if (ref) {
+      const mark = document.getElementById(ref.getAttribute("href").slice(1));
+      if (!mark) return;
+      event.preventDefault();
+      window.location.hash = mark.id;
+      mark.closest("figure").scrollIntoView({ block: "start" });
+      return;
+    }
     // A face whose card is not shown (only the first people are asked at once): its line in the
     // list of faces instead.
     const mark = event.target.closest("a.mark");
@@ -51,4 +65,16 @@
       }
     }
   });
+
+  // A face's line may be folded away with the list of faces: open it when it is the target.
+  function openTarget() {
+    const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    const fold = target && target.closest("details:not([open])");
+    if (fold) {
+      fold.open = true;
+      target.scrollIntoView({ block: "start" });
+    }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
 })();
