@@ -29,6 +29,11 @@
     app.querySelectorAll(".photo-pan").forEach(enable);
   }
 
+  // A window made wide enough opens the lists, as a page loaded wide has them.
+  WIDE.addEventListener("change", () => {
+    if (WIDE.matches) app.querySelectorAll(".capture-body details.face-list").forEach((list) => { list.open = true; });
+  });
+
   // The page's other script replaces photos as they are recognised.
   new MutationObserver(enableAll).observe(app, { childList: true, subtree: true });
   enableAll();

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
@@ -300,7 +301,7 @@ class AttendanceRecord(models.Model):
         (MANUAL, "Manual"),
         (CLOSE, "Session closed"),
         (NOT_SEEN, "Not seen yet, marked absent"),
-        (FACE, "Named on a photo"),
+        (FACE, _("Named on a photo")),
     ]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="attendance")
@@ -367,7 +368,7 @@ class SessionEvent(models.Model):
         (MARKED_NOT_SEEN_ABSENT, "Marked everyone not seen absent"),
         # A student's record removed (back to "not seen yet"): the record's own trail goes with
         # it, so this one keeps what it was.
-        (CLEARED, "Set back to not seen yet"),
+        (CLEARED, _("Set back to not seen yet")),
     ]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="events")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django import template
 
-from recognition.face_labels import Rect, margin, place_labels
+from recognition.face_labels import GAP, Rect, margin, place_labels
 from recognition.people import PEOPLE_SHOWN, identities, open_people, unknown_people
 from students.models import Student
 
@@ -110,9 +110,10 @@ class FaceMark:
 
 @register.simple_tag
 def face_marks(capture, people):
-    """How the photo of a capture is drawn: the viewBox and the image's height in drawing units
-    (DRAWN_WIDTH wide), and a FaceMark per face, numbered in the order of capture.faces, each
-    number placed by face_labels.place_labels so that none covers another or a face."""
+    """How the photo of a capture is drawn: the viewBox (the photo and the numbers placed beyond
+    its edges) and the image's height in drawing units (DRAWN_WIDTH wide), and a FaceMark per
+    face, numbered in the order of capture.faces, each number placed by face_labels.place_labels
+    so that none covers another or a face."""
     faces = list(capture.faces.all())
     scale = DRAWN_WIDTH / capture.width
     boxes = [
@@ -130,7 +131,13 @@ def face_marks(capture, people):
             cx, cy = chip.centre
             leader = (min(max(cx, box.x), box.x + box.w), min(max(cy, box.y), box.y + box.h))
         marks.append(FaceMark(face, number, face_view(face, people), box, chip, round(chip.h * 0.62, 1), leader))
-    return {"viewbox": f"{-edge} {-edge} {area.w} {area.h}", "tall": tall, "marks": marks}
+    # The drawing reaches beyond the photo only as far as a number placed there needs.
+    chips = [mark.chip for mark in marks]
+    left, top = min([0, *(chip.x - GAP for chip in chips)]), min([0, *(chip.y - GAP for chip in chips)])
+    right = max([DRAWN_WIDTH, *(chip.right + GAP for chip in chips)])
+    bottom = max([tall, *(chip.bottom + GAP for chip in chips)])
+    viewbox = " ".join(f"{value:g}" for value in (left, top, right - left, bottom - top))
+    return {"viewbox": viewbox, "tall": tall, "marks": marks}
 
 
 @register.simple_tag
