@@ -64,7 +64,7 @@ def test_the_roster_takes_a_student_back_to_not_seen(client, school):
     session = school.session
     set_status(session, school.bob, "late", school.teacher)
     client.force_login(school.teacher)
-    assert "Not seen yet</button>" in roster_row(client, session, school.bob)
+    assert "Back to not seen</button>" in roster_row(client, session, school.bob)
 
     response = client.post(
         f"/sessions/{session.pk}/students/{school.bob.pk}/not-seen/", {"reason": "Tapped the wrong row"}, follow=True
@@ -88,7 +88,7 @@ def test_in_a_closed_session_not_seen_is_the_closes_absence(client, school):
     assert (record.status, record.source) == ("absent", AttendanceRecord.CLOSE)
     # Already not seen: nothing more to take back.
     row = roster_row(client, session, school.bob)
-    assert 'roster-clear" disabled>Not seen (absent by the close)' in row
+    assert 'roster-clear" disabled>Back to not seen (absent by the close)' in row
 
 
 def test_another_teachers_session_cannot_be_changed(client, school):
