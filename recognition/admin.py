@@ -9,6 +9,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from access.admin_pages import AdminPermissions, ReadOnlyAdmin
 from students.admin import StudentAdmin, distance_shown
@@ -97,10 +98,22 @@ class FacePhotoInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         return super().get_formset(request, obj, **{**kwargs, "form": photo_form_for(request.user)})
 
+    class Media:
+        # Updates a pending photo's status and reason in place as the worker decides.
+        js = ["photo_status.js"]
+
     # An empty row for a new photo has no status yet: it shows nothing, not the default "Pending".
     @admin.display(description="Status")
     def photo_status(self, photo):
-        return photo.get_status_display() if photo.pk else ""
+        if not photo.pk:
+            return ""
+        return format_html(
+            '<span class="photo-status" data-photo="{}" data-status="{}" data-url="{}">{}</span>',
+            photo.pk,
+            photo.status,
+            reverse("enrolment_photo_statuses", args=[photo.student_id]),
+            photo.get_status_display(),
+        )
 
     @admin.display(description="Preview")
     def preview(self, photo):
@@ -108,7 +121,13 @@ class FacePhotoInline(admin.TabularInline):
 
     @admin.display(description="Why")
     def reason(self, photo):
-        return (photo.hold_reason or photo.rejection_reason) if photo.pk else ""
+        if not photo.pk:
+            return ""
+        return format_html(
+            '<span class="photo-reason" data-photo="{}">{}</span>',
+            photo.pk,
+            photo.hold_reason or photo.rejection_reason,
+        )
 
 
 # The student's admin page (students/admin.py), with their enrolment photos: students knows
@@ -245,7 +264,7 @@ class DetectedFaceInline(admin.TabularInline):
 
 @admin.register(Capture)
 class CaptureAdmin(AdminPermissions, admin.ModelAdmin):
-    list_display = ["__str__", "session", "source", "status", "face_count", "total_ms", "created_at"]
+    list_display = ["__str__", "session", "source", "status", "face_count", "processing_time", "created_at"]
     list_filter = ["status", "source", "session__course"]
     # A capture's photo comes in only through create_capture, which checks it.
     readonly_fields = [
@@ -266,6 +285,10 @@ class CaptureAdmin(AdminPermissions, admin.ModelAdmin):
     ]
     inlines = [DetectedFaceInline]
     adds = False
+
+    @admin.display(description=_("Processing time"), ordering="total_ms")
+    def processing_time(self, capture):
+        return "" if capture.total_ms is None else f"{capture.total_ms / 1000:.1f} s"
 
 
 @admin.register(FaceCorrection)

@@ -275,6 +275,22 @@ def student_photos(request, pk):
 
 
 @login_required
+def enrolment_photo_statuses(request, pk):
+    """Where a student's enrolment photos are (pending, accepted, held, refused) and why, for the
+    admin's student page to update its "Pending" rows as the worker decides (static/photo_status.js)."""
+    student = taught_student(request, pk)
+    photos = {
+        photo.pk: {
+            "status": photo.status,
+            "label": photo.get_status_display(),
+            "reason": photo.hold_reason or photo.rejection_reason,
+        }
+        for photo in student.face_photos.all()
+    }
+    return JsonResponse({"photos": photos})
+
+
+@login_required
 @require_POST
 def withdraw_photo(request, pk):
     photo = visible_photo(request, pk)

@@ -290,7 +290,11 @@ class ClassSession(models.Model):
 class AttendanceRecord(models.Model):
     PRESENT, LATE, ABSENT, EXCUSED = "present", "late", "absent", "excused"
     STATUS_CHOICES = [(PRESENT, "Present"), (LATE, "Late"), (ABSENT, "Absent"), (EXCUSED, "Excused")]
-    PHOTO, CAMERA, MANUAL, CLOSE, NOT_SEEN = "photo", "camera", "manual", "close", "not_seen"
+    PHOTO, CAMERA, MANUAL, CLOSE, NOT_SEEN, FACE = "photo", "camera", "manual", "close", "not_seen", "face"
+    # FACE: a person said who a face in a photo is (a "Who is this?" card, "Yes, <student>"): their
+    # decision, which the machine does not change, but it stands on that face, so it goes when
+    # the face is said not to be them and no other face shows them (students/attendance.py:
+    # withdraw_sighting). MANUAL, a status set in the roster, stays whatever the faces say.
     # CLOSE: absent because the session was closed before the student was seen; NOT_SEEN: absent
     # because a teacher had everyone not seen yet marked absent while the session was open. Both
     # are the system's decision on behalf of that teacher (marked_by), not a teacher's own
@@ -301,6 +305,7 @@ class AttendanceRecord(models.Model):
         (MANUAL, "Manual"),
         (CLOSE, "Session closed"),
         (NOT_SEEN, "Not seen yet, marked absent"),
+        (FACE, _("Named on a photo")),
     ]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="attendance")
@@ -325,7 +330,8 @@ class AttendanceRecord(models.Model):
 
     @property
     def is_manual(self):
-        return self.source == self.MANUAL
+        """A person's decision, in the roster or on a face: recognition never changes it."""
+        return self.source in (self.MANUAL, self.FACE)
 
     @property
     def is_absent_at_close(self):
@@ -359,11 +365,14 @@ class SessionEvent(models.Model):
     """The audit trail of a session itself: who closed or reopened it, or had everyone not seen
     yet marked absent, and when."""
 
-    CLOSED, REOPENED, MARKED_NOT_SEEN_ABSENT = "closed", "reopened", "not_seen_absent"
+    CLOSED, REOPENED, MARKED_NOT_SEEN_ABSENT, CLEARED = "closed", "reopened", "not_seen_absent", "status_cleared"
     ACTION_CHOICES = [
         (CLOSED, "Closed"),
         (REOPENED, "Reopened"),
         (MARKED_NOT_SEEN_ABSENT, "Marked everyone not seen absent"),
+        # A student's record removed (back to "not seen yet"): the record's own trail goes with
+        # it, so this one keeps what it was.
+        (CLEARED, _("Set back to not seen yet")),
     ]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="events")

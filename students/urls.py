@@ -10,6 +10,11 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/parts/", views.session_parts, name="session_parts"),
     path("sessions/<int:pk>/students/<int:student_pk>/status/", views.session_set_status, name="session_set_status"),
+    path(
+        "sessions/<int:pk>/students/<int:student_pk>/not-seen/",
+        views.session_clear_status,
+        name="session_clear_status",
+    ),
     path("sessions/<int:pk>/close/", views.session_close, name="session_close"),
     path("sessions/<int:pk>/reopen/", views.session_reopen, name="session_reopen"),
     path("sessions/<int:pk>/not-seen-absent/", views.session_mark_not_seen_absent, name="session_mark_not_seen_absent"),

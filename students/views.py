@@ -8,12 +8,20 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from access.roles import student_of
 
 from .access_log import log_access
-from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
+from .attendance import (
+    clear_status,
+    close_session,
+    closed_sentence,
+    mark_not_seen_absent,
+    reopen_session,
+    set_status,
+)
 from .csv_files import csv_download
 from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AccessLogEntry, AttendanceRecord
@@ -227,6 +235,24 @@ def session_set_status(request, pk, student_pk):
         messages.success(
             request, f"Saved: {student.full_name} is {record.get_status_display().lower()}.", extra_tags=row
         )
+    return back_to(session, row)
+
+
+@login_required
+@require_POST
+def session_clear_status(request, pk, student_pk):
+    """The roster's "Not seen yet": the student back to not seen (attendance.clear_status)."""
+    session = managed_session(request, pk)
+    student = enrolled_student(session.course, student_pk)
+    record = clear_status(session, student, request.user, request.POST.get("reason", "")[:300])
+    if record is None:
+        said = gettext("Saved: %(name)s is not seen yet.") % {"name": student.full_name}
+    else:
+        said = gettext("Saved: %(name)s is absent, not seen before the session was closed.") % {
+            "name": student.full_name
+        }
+    row = f"student-{student.pk}"
+    messages.success(request, said, extra_tags=row)
     return back_to(session, row)
 
 

@@ -172,7 +172,7 @@ def test_a_named_person_is_the_student_in_later_snapshots_without_a_question(cli
     client.force_login(school.teacher)
     client.post(f"/faces/{only(first).pk}/confirm/")
     record = record_of(session, school.ada)
-    assert (record.source, record.first_seen_at) == (AttendanceRecord.MANUAL, first.taken_at)
+    assert (record.source, record.first_seen_at) == (AttendanceRecord.FACE, first.taken_at)
 
     later = snapshot(session, [face(near(ANN, 0.1, 2))], seconds_ago=60)  # nobody, to the machine
 
@@ -181,7 +181,7 @@ def test_a_named_person_is_the_student_in_later_snapshots_without_a_question(cli
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert "Yes, Ada Lovelace" not in page and ">Who is this?<" not in page
     record.refresh_from_db()
-    assert (record.source, record.first_seen_at, record.marked_by) == ("manual", first.taken_at, school.teacher)
+    assert (record.source, record.first_seen_at, record.marked_by) == ("face", first.taken_at, school.teacher)
 
 
 def test_not_the_student_holds_for_the_persons_later_faces_even_a_machine_mark(client, school):

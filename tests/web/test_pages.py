@@ -205,7 +205,7 @@ def test_assigning_an_unknown_face_marks_the_student_and_can_enrol_the_crop(clie
     assert (unknown.student, unknown.decided_by, unknown.decided_by_user) == (school.bob, "person", school.teacher)
     record = AttendanceRecord.objects.get(session=school.session, student=school.bob)
     # Seen 20 minutes in, after the 10-minute late mark: late, decided by the teacher.
-    assert (record.status, record.source, record.first_seen_at) == ("late", "manual", capture.taken_at)
+    assert (record.status, record.source, record.first_seen_at) == ("late", "face", capture.taken_at)
     photo = FacePhoto.objects.get(student=school.bob)
     with photo.image.open("rb") as stored, unknown.crop.open("rb") as crop:
         assert stored.read() == crop.read()
