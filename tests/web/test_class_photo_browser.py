@@ -12,6 +12,7 @@ from django.utils import timezone
 from recognition.models import Capture, DetectedFace
 from tests.factories import make_course, make_session, make_user
 from tests.helpers import enrol_identities
+from tests.web.axe import violations
 from tests.web.conftest import BROWSER_TESTS, log_in
 from tests.web.school import BBT
 from tests.web.test_csp_browser import assert_no_violation, screenshots_dir, watched
@@ -106,6 +107,8 @@ def test_a_class_photo_on_a_phone_and_a_desktop(open_browser, live_server, faces
         check_numbers_apart(page, width)
         check_cards_name_their_faces(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # axe-core: a processed photo was "an image containing links" (nested-interactive).
+        assert violations(page) == [], f"the session page with a class photo at {width} px"
         page.screenshot(path=str(shots / f"class-photo-top-{width}.png"))
         page.screenshot(path=str(shots / f"class-photo-page-{width}.png"), full_page=True)
     assert_no_violation(page, "a class photo")
