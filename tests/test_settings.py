@@ -37,7 +37,8 @@ def settings_with(expression, **environment):
 )
 def test_a_setting_that_does_not_parse_stops_the_start_naming_the_variable(variable, value, said):
     # SECURE_SSL_REDIRECT is read with DEBUG off only, which needs a production key.
-    production = {"DEBUG": "0", "SECRET_KEY": "k" * 60, "FACE_DATA_KEY": PRODUCTION_FACE_DATA_KEY} if variable == "SECURE_SSL_REDIRECT" else {}
+    production = {"DEBUG": "0", "SECRET_KEY": "k" * 60, "FACE_DATA_KEY": PRODUCTION_FACE_DATA_KEY}
+    production = production if variable == "SECURE_SSL_REDIRECT" else {}
     result = settings_with("s.DEBUG", **production, **{variable: value})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and said in result.stderr, result.stderr[-2000:]
