@@ -17,7 +17,15 @@ from students.models import Student
 from .enrolment import add_enrolment_photo
 from .enrolment_review import approve_held_photos, refuse_held_photos
 from .heartbeat import WORKER_STOPPED_AFTER_BEATS, queue_summary, worker_is_running
-from .models import Capture, DetectedFace, FaceCorrection, FacePhoto, HeldFacePhoto, WorkerHeartbeat
+from .models import (
+    Capture,
+    DetectedFace,
+    FaceCorrection,
+    FaceKeyRotation,
+    FacePhoto,
+    HeldFacePhoto,
+    WorkerHeartbeat,
+)
 from .uploads import ImageRejected, check_photo_upload
 
 
@@ -265,6 +273,14 @@ class FaceCorrectionAdmin(ReadOnlyAdmin):
 
     list_display = ["made_at", "session", "capture_number", "action", "student", "made_by", "note"]
     list_filter = ["action", "session__course"]
+
+
+@admin.register(FaceKeyRotation)
+class FaceKeyRotationAdmin(ReadOnlyAdmin):
+    """The runs of seal_face_data and rotate_face_key (docs/production.md): a record, read only."""
+
+    list_display = ["started_at", "kind", "key_id", "resealed", "finished_at"]
+    list_filter = ["kind"]
 
 
 def age(delta):

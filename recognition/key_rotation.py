@@ -34,7 +34,7 @@ def bring_under_key(kind, progress):
     if not keys:
         raise ImproperlyConfigured("FACE_DATA_KEY is not set: there is no key to seal under.")
     wanted = (lambda data: not is_sealed(data)) if kind == FaceKeyRotation.SEAL else needs_sealing
-    run = FaceKeyRotation.objects.create(kind=kind, key_id=keys[0].id.hex())
+    run = FaceKeyRotation.objects.create(kind=kind, key_id=keys.sealing.id.hex())
     for model, field in DESCRIPTORS:
         run.resealed += reseal_descriptors(model, field, wanted, progress)
     for model, field in IMAGES:

@@ -7,6 +7,7 @@ from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from students.models import ClassSession, Student
 
@@ -414,16 +415,23 @@ class FaceKeyRotation(models.Model):
     much it re-sealed; the last finished one is the key rotation date the DPO is shown."""
 
     ROTATE, SEAL = "rotate", "seal"
-    KIND_CHOICES = [(ROTATE, "Key rotation"), (SEAL, "Plain data sealed")]
+    KIND_CHOICES = [(ROTATE, _("Key rotation")), (SEAL, _("Plain data sealed"))]
 
     kind = models.CharField(max_length=10, choices=KIND_CHOICES)
-    key_id = models.CharField(max_length=16, help_text="The id of the key everything was sealed under (not the key).")
+    key_id = models.CharField(
+        max_length=16, help_text=_("The id of the key everything was sealed under (not the key).")
+    )
     started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True, help_text="Empty: stopped before the end.")
-    resealed = models.PositiveIntegerField(default=0, help_text="Descriptors and files sealed again.")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: stopped before the end."))
+    resealed = models.PositiveIntegerField(default=0, help_text=_("Descriptors and files sealed again."))
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name = _("face data key run")
 
     def __str__(self):
-        return f"{self.get_kind_display()} to key {self.key_id}, {self.started_at:%Y-%m-%d %H:%M}"
+        return _("%(kind)s to key %(key)s, %(when)s") % {
+            "kind": self.get_kind_display(),
+            "key": self.key_id,
+            "when": f"{self.started_at:%Y-%m-%d %H:%M}",
+        }

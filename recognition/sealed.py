@@ -18,7 +18,7 @@ from .sealing import is_sealed, parse_keys, seal, sealed_with, unseal
 
 
 def face_data_keys():
-    """FACE_DATA_KEY's keys, the sealing one first; () when unset."""
+    """FACE_DATA_KEY's keys (false when it is unset)."""
     return parse_keys(settings.FACE_DATA_KEY)
 
 
@@ -33,10 +33,8 @@ def sealed_for_storage(data):
 
 def opened(data):
     """The plain bytes of stored data, sealed or not."""
-    if not is_sealed(data):
-        return data
     keys = face_data_keys()
-    if not keys:
+    if not keys and is_sealed(data):
         raise ImproperlyConfigured("Face data is sealed but FACE_DATA_KEY is not set: set the key that sealed it.")
     return unseal(data, keys)
 
@@ -44,7 +42,7 @@ def opened(data):
 def needs_sealing(data):
     """Whether stored data is not (yet) under the sealing key: plain, or under an old key."""
     keys = face_data_keys()
-    return bool(keys) and bool(data) and sealed_with(data) != keys[0].id
+    return bool(keys) and bool(data) and sealed_with(data) != keys.sealing.id
 
 
 class SealedBinaryField(models.BinaryField):
@@ -56,7 +54,7 @@ class SealedBinaryField(models.BinaryField):
         return super().get_db_prep_save(value, connection)
 
     def from_db_value(self, value, expression, connection):
-        return value if value is None else opened(bytes(value))
+        return value if value is None else opened(value)
 
 
 class SealedStorage(Storage):

@@ -1,5 +1,6 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from recognition.key_rotation import bring_under_key
 from recognition.models import FaceKeyRotation
@@ -15,7 +16,8 @@ def run(command, kind):
         finished = bring_under_key(kind, progress)
     except ImproperlyConfigured as error:
         raise CommandError(str(error)) from None
-    command.stdout.write(f"Sealed {finished.resealed} under key {finished.key_id}.")
+    said = {"count": finished.resealed, "key": finished.key_id}
+    command.stdout.write(_("Sealed %(count)d under key %(key)s.") % said)
 
 
 class Command(BaseCommand):
