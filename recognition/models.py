@@ -433,5 +433,5 @@ class FaceKeyRotation(models.Model):
         return _("%(kind)s to key %(key)s, %(when)s") % {
             "kind": self.get_kind_display(),
             "key": self.key_id,
-            "when": f"{self.started_at:%Y-%m-%d %H:%M}",
+            "when": date_format(timezone.localtime(self.started_at), "j M Y H:i"),
         }
