@@ -50,8 +50,14 @@ class SealedBinaryField(models.BinaryField):
             value = sealed_for_storage(bytes(value))
         return super().get_db_prep_save(value, connection)
 
-    def from_db_value(self, value, expression, connection):
-        return value if value is None else opened(value)
+    def get_db_converters(self, connection):
+        # The keys looked up once a query, not once a row: a gallery load opens thousands.
+        keys = face_data_keys()
+
+        def open_value(value, expression, connection):
+            return value if value is None else unseal(value, keys)
+
+        return [*super().get_db_converters(connection), open_value]
 
 
 class SealedStorage(Storage):
