@@ -16,9 +16,9 @@ from django.utils import timezone
 from PIL import Image
 
 from recognition.key_rotation import DESCRIPTORS, IMAGES, last_key_rotation
-from recognition.models import Capture, DetectedFace, FaceEmbedding, FacePhoto, SessionPerson
+from recognition.models import Capture, DetectedFace, FaceEmbedding, FaceKeyRotation, FacePhoto, SessionPerson
 from recognition.sealing import MAGIC, SealingError, key_id, new_key, parse_keys, seal, sealed_with, unseal
-from tests.factories import make_course, make_session, make_student
+from tests.factories import make_course, make_session, make_student, make_user
 from tests.helpers import photo_jpeg
 from tests.s3_server import s3_photos, s3_server  # noqa: F401  fixtures
 from tests.test_object_storage import recognised_class_photo
@@ -180,3 +180,14 @@ def test_plain_data_is_sealed_by_a_command_and_a_rotation_moves_it_to_the_new_ke
     settings.FACE_DATA_KEY = OLD_KEY
     with pytest.raises(SealingError):
         what_reads()
+
+
+@pytest.mark.django_db
+def test_a_school_admin_sees_the_key_runs_read_only(client):
+    finished = timezone.now()
+    FaceKeyRotation.objects.create(kind=FaceKeyRotation.ROTATE, key_id="0a1b2c3d", resealed=12, finished_at=finished)
+    client.force_login(make_user("office", role="Admin", is_staff=True))
+    page = client.get(reverse("admin:recognition_facekeyrotation_changelist"))
+    assert page.status_code == 200
+    assert "0a1b2c3d" in page.content.decode() and "Key rotation" in page.content.decode()
+    assert client.get(reverse("admin:recognition_facekeyrotation_add")).status_code == 403
