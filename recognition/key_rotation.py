@@ -8,8 +8,7 @@ import posixpath
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
-from django.db import models, transaction
-from django.db.models import ExpressionWrapper, F
+from django.db import transaction
 from django.utils import timezone
 
 from .models import Capture, DetectedFace, FaceEmbedding, FaceKeyRotation, FacePhoto, SessionPerson
@@ -50,13 +49,11 @@ def described(model, field):
 
 def reseal_descriptors(model, field, wanted, progress):
     ids = list(model.objects.exclude(**{field: b""}).order_by("pk").values_list("pk", flat=True))
-    # The bytes as stored, past the field's opening of them.
-    stored = ExpressionWrapper(F(field), output_field=models.BinaryField())
     resealed_count = 0
     for start in range(0, len(ids), BATCH):
         with transaction.atomic():
             rows = model.objects.select_for_update().filter(pk__in=ids[start : start + BATCH])
-            for pk, data in rows.values_list("pk", stored):
+            for pk, data in rows.values_list("pk", field):  # as stored: values_list does not open
                 if data and wanted(bytes(data)):
                     model.objects.filter(pk=pk).update(**{field: resealed(bytes(data))})
                     resealed_count += 1

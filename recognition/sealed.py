@@ -3,15 +3,16 @@ FACE_DATA_KEY; descriptors go through SealedBinaryField and face images through 
 so that every write seals and every read opens, whichever route the data takes. With no key
 set (development), both store plain data; plain data stored before the key was set always reads.
 
-What reads the clear data: the worker (photos, gallery, descriptors), the permission-checked
-views that serve images and the family's export, and the review's bookkeeping of a session's
-people when a face goes. Nothing else opens a face image or loads a descriptor.
+What opens them: the worker (photos, gallery, descriptors), the permission-checked views that
+serve images and the family's export, and the bookkeeping of a session's people when a face
+goes. A descriptor is opened only where it is read, not where its row is loaded.
 """
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 from .sealing import is_sealed, parse_keys, seal, sealed_with, unseal
 
@@ -23,11 +24,12 @@ def face_data_keys():
 
 def sealed_for_storage(data):
     """data as it is to be stored: sealed under the first key, or plain when no key is set.
-    Already sealed data is stored as it is (a rotation writes what it sealed)."""
+    Data sealed under the first key already is stored as it is (a rotation writes what it
+    sealed; a row saved without its descriptor being read keeps it as it was loaded)."""
     keys = face_data_keys()
-    if not keys or not data or is_sealed(data):
+    if not keys or not data or sealed_with(data) == keys.sealing.id:
         return data
-    return seal(data, keys)
+    return seal(opened(data), keys)
 
 
 def opened(data):
@@ -42,22 +44,36 @@ def needs_sealing(data):
     return bool(keys) and bool(data) and sealed_with(data) != keys.sealing.id
 
 
+class OpenedWhenRead(DeferredAttribute):
+    """A sealed field's attribute: the bytes are kept as the database holds them and opened the
+    first time the value is read, so that a page listing faces never opens their descriptors."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if value and is_sealed(value):
+            value = instance.__dict__[self.field.attname] = opened(value)
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
+
 class SealedBinaryField(models.BinaryField):
-    """A BinaryField stored sealed: its Python value is the plain bytes."""
+    """A BinaryField stored sealed: a model's attribute reads the plain bytes (OpenedWhenRead);
+    values() and values_list() give the stored bytes, for opened()."""
+
+    descriptor_class = OpenedWhenRead
+
+    def pre_save(self, model_instance, add):
+        # As loaded when it was never read: saving a row does not open its descriptor.
+        return model_instance.__dict__.get(self.attname)
 
     def get_db_prep_save(self, value, connection):
         if value is not None and not hasattr(value, "resolve_expression"):
             value = sealed_for_storage(bytes(value))
         return super().get_db_prep_save(value, connection)
-
-    def get_db_converters(self, connection):
-        # The keys looked up once a query, not once a row: a gallery load opens thousands.
-        keys = face_data_keys()
-
-        def open_value(value, expression, connection):
-            return value if value is None else unseal(value, keys)
-
-        return [*super().get_db_converters(connection), open_value]
 
 
 class SealedStorage(Storage):

@@ -136,7 +136,7 @@ def plain_face_data():
 
 def what_reads():
     """Every piece of face data as the site reads it, through the models and the storage."""
-    values = [bytes(v) for model, field in DESCRIPTORS for v in model.objects.values_list(field, flat=True)]
+    values = [bytes(getattr(row, field)) for model, field in DESCRIPTORS for row in model.objects.order_by("pk")]
     for model, field in IMAGES:
         for instance in model.objects.all():
             with getattr(instance, field).open("rb") as handle:
@@ -163,6 +163,9 @@ def test_plain_data_is_sealed_by_a_command_and_a_rotation_moves_it_to_the_new_ke
     assert {sealed_with(data) for data in stored_files(on_disk).values()} == {old_id}
     assert len(list(private_media_root.rglob("*.jpg"))) == 3  # the plain files are gone, not kept beside
     assert what_reads() == plain
+    listed, stored = DetectedFace.objects.get(), stored_descriptors()
+    listed.save()  # loaded and saved, as a page does, its descriptor never read: never opened
+    assert listed.__dict__["embedding"].startswith(MAGIC) and stored_descriptors() == stored
     call_command("seal_face_data", stdout=(again := io.StringIO()))
     assert "Sealed 0 under key" in again.getvalue()  # idempotent: what is sealed is left alone
     assert last_key_rotation() is None  # sealing is not a rotation
