@@ -38,6 +38,12 @@ def opened(data):
     return unseal(data, face_data_keys())
 
 
+def opener():
+    """opened() with FACE_DATA_KEY's keys looked up once, for the many rows of a gallery."""
+    keys = face_data_keys()
+    return lambda data: unseal(data, keys)
+
+
 def needs_sealing(data):
     """Whether stored data is not (yet) under the sealing key: plain, or under an old key."""
     keys = face_data_keys()
