@@ -12,6 +12,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from recognition.sealing import parse_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ROLLCALL_VAR_DIR", BASE_DIR / "var"))
 
@@ -71,6 +73,10 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+NEW_KEY_HINT = (
+    'Make a key with: python -c "from recognition.sealing import new_key; print(new_key())" '
+    "(docs/configuration.md, FACE_DATA_KEY)."
+)
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
@@ -429,6 +435,21 @@ SOCIALACCOUNT_STORE_TOKENS = False
 # that redirects to the provider.
 SOCIALACCOUNT_LOGIN_ON_GET = True
 ACCOUNT_ADAPTER = "students.signin.NoSignupAccountAdapter"
+
+# Face data sealed at rest (recognition/sealing.py): descriptors and face images are stored
+# encrypted with this key, comma-separated new,old while `manage.py rotate_face_key` moves
+# everything to the new one. Required with DEBUG off; unset, development stores plain data.
+FACE_DATA_KEY = env_value("FACE_DATA_KEY") or ""
+if FACE_DATA_KEY:
+    try:
+        parse_keys(FACE_DATA_KEY)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"FACE_DATA_KEY is not a list of keys: {error}. {NEW_KEY_HINT}") from None
+elif not DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG is off but FACE_DATA_KEY is not set: children's face descriptors and images would be "
+        f"stored unencrypted. {NEW_KEY_HINT}"
+    )
 
 # Face recognition.
 FACE_EMBEDDER = os.environ.get("FACE_EMBEDDER", "auto")

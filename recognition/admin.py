@@ -22,6 +22,7 @@ from .models import (
     Capture,
     DetectedFace,
     FaceCorrection,
+    FaceKeyRotation,
     FacePhoto,
     HeldFacePhoto,
     RetentionSweep,
@@ -299,6 +300,14 @@ class FaceCorrectionAdmin(ReadOnlyAdmin):
     list_filter = ["action", "session__course"]
 
 
+@admin.register(FaceKeyRotation)
+class FaceKeyRotationAdmin(ReadOnlyAdmin):
+    """The runs of seal_face_data and rotate_face_key (docs/production.md): a record, read only."""
+
+    list_display = ["started_at", "kind", "key_id", "resealed", "finished_at"]
+    list_filter = ["kind"]
+
+
 def age(delta):
     """A duration as a person reads it at a glance: 45 s, 12 min, 3 h 05 min."""
     seconds = int(delta.total_seconds())
@@ -348,9 +357,5 @@ class RecordsOfProcessingAdmin(ReadOnlyAdmin):
         context = {
             **(extra_context or {}),
             **records_of_processing(),
-            # SEALING (issue 20, "Sealed at rest"): whether face data is sealed and when its key
-            # was last rotated come from the sealing branch's code; the lead wires them here at
-            # merge. Until then the page says it does not know, never a made-up answer.
-            "sealing": None,
         }
         return super().changelist_view(request, context)

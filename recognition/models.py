@@ -13,6 +13,7 @@ from students.models import ClassSession, Student
 
 from .engine import match
 from .engine.quality import stored_quality
+from .sealed import SealedBinaryField, face_storage
 
 # The extensions a stored face image may have: those of the formats check_photo_upload lets
 # through, named by the storing code from the decoded format, never by the uploader.
@@ -61,7 +62,7 @@ class FacePhoto(models.Model):
     ]
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="face_photos")
-    image = models.ImageField(upload_to=enrolment_photo_path)
+    image = models.ImageField(upload_to=enrolment_photo_path, storage=face_storage)
     content_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
     rejection_reason = models.CharField(max_length=300, blank=True)
@@ -128,7 +129,7 @@ class FaceEmbedding(models.Model):
         help_text="0: the face as the photo has it; else the face shrunk to this many pixels, "
         "the gallery that faces of that size in class photos are compared with.",
     )
-    vector = models.BinaryField()
+    vector = SealedBinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -151,7 +152,7 @@ class Capture(models.Model):
     STATUS_CHOICES = [(QUEUED, "Queued"), (PROCESSING, "Processing"), (DONE, "Done"), (FAILED, "Failed")]
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="captures")
-    image = models.ImageField(upload_to=capture_path)
+    image = models.ImageField(upload_to=capture_path, storage=face_storage)
     source = models.CharField(max_length=10, choices=SOURCE_CHOICES, default=PHOTO)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -200,7 +201,7 @@ class SessionPerson(models.Model):
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="people")
     embedder = models.CharField(max_length=64, help_text="The model of its descriptors: others are not comparable.")
-    descriptor_sum = models.BinaryField(
+    descriptor_sum = SealedBinaryField(
         default=b"", help_text="Sum of its faces' L2-normalised descriptors (float64); empty for a face without one."
     )
     face_count = models.PositiveIntegerField(default=0)
@@ -252,7 +253,7 @@ class DetectedFace(models.Model):
     y2 = models.IntegerField()
     landmarks = models.JSONField(default=list, help_text="Five (x, y) points: eyes, nose, mouth corners.")
     score = models.FloatField()
-    crop = models.ImageField(upload_to=face_crop_path, blank=True)
+    crop = models.ImageField(upload_to=face_crop_path, blank=True, storage=face_storage)
     student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="detections")
     distance = models.FloatField(null=True, blank=True, help_text="To the student marked automatically.")
     decision = models.CharField(max_length=10, choices=DECISION_CHOICES, default=UNKNOWN)
@@ -284,7 +285,7 @@ class DetectedFace(models.Model):
     )
     # The face's descriptor (float32, as FaceEmbedding's), to place the face in the session's
     # people; empty for faces stored before it was kept.
-    embedding = models.BinaryField(blank=True, default=b"")
+    embedding = SealedBinaryField(blank=True, default=b"")
     sharpness = models.FloatField(
         null=True,
         blank=True,
@@ -425,3 +426,30 @@ class RetentionSweep(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class FaceKeyRotation(models.Model):
+    """A run of `manage.py rotate_face_key` (or `seal_face_data`): when, to which key, and how
+    much it re-sealed; the last finished one is the key rotation date the DPO is shown."""
+
+    ROTATE, SEAL = "rotate", "seal"
+    KIND_CHOICES = [(ROTATE, _("Key rotation")), (SEAL, _("Plain data sealed"))]
+
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES)
+    key_id = models.CharField(
+        max_length=16, help_text=_("The id of the key everything was sealed under (not the key).")
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: stopped before the end."))
+    resealed = models.PositiveIntegerField(default=0, help_text=_("Descriptors and files sealed again."))
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("face data key run")
+
+    def __str__(self):
+        return _("%(kind)s to key %(key)s, %(when)s") % {
+            "kind": self.get_kind_display(),
+            "key": self.key_id,
+            "when": date_format(timezone.localtime(self.started_at), "j M Y H:i"),
+        }

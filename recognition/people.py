@@ -36,6 +36,7 @@ from .engine import match
 from .engine.calibration import NotCalibrated, operating_point
 from .engine.grouping import Person, place_faces, radius_after_joining, radius_after_leaving
 from .models import DetectedFace, SessionPerson
+from .sealed import opened
 
 # "Who is this?" on the session page shows this many people at a time, the first seen first:
 # a teacher answers those before the next ones appear.
@@ -145,7 +146,7 @@ def faces_of(person):
 
     def read():
         rows = person.faces.exclude(embedding=b"").values_list("embedding", flat=True)
-        return np.array([np.frombuffer(bytes(row), dtype=np.float32) for row in rows])
+        return np.array([np.frombuffer(opened(row), dtype=np.float32) for row in rows])
 
     return read
 

@@ -33,6 +33,7 @@ from .engine.threads import configure_threads
 from .enrolment_review import admit_enrolment_photo
 from .models import Capture, DetectedFace, FaceEmbedding, FacePhoto
 from .people import join_session_people, mark_people_by_their_views
+from .sealed import opener
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,11 @@ def gallery_version(model_name, sizes):
 
 def load_gallery(model_name, sizes):
     rows = recognisable_embeddings(model_name, sizes).values_list("photo__student_id", "photo_id", "size_px", "vector")
-    vectors = ((student, photo, size, FaceEmbedding(vector=vector).as_array()) for student, photo, size, vector in rows)
+    open_row = opener()
+    vectors = (
+        (student, photo, size, FaceEmbedding(vector=open_row(stored)).as_array())
+        for student, photo, size, stored in rows
+    )
     return Gallery.from_rows(vectors, sizes)
 
 

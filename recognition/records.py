@@ -1,12 +1,15 @@
 """The records of processing a data protection officer reads in the admin: what face data is
-stored and how much of it, how long it is kept, and when the retention sweeps last ran."""
+stored and how much of it, how long it is kept, when the retention sweeps last ran, and whether
+it is sealed at rest and since when under its key."""
 
 from django.conf import settings
 from django.db.models import Count, Min, Q
 
 from students.models import AccessLogEntry, ConsentWithdrawal, Student
 
+from .key_rotation import last_key_rotation
 from .models import Capture, DetectedFace, FaceEmbedding, FacePhoto, RetentionSweep
+from .sealed import face_data_keys
 
 
 def stored_counts():
@@ -42,4 +45,16 @@ def records_of_processing():
         "capture_retention_days": settings.CAPTURE_RETENTION_DAYS,
         "unknown_face_hours": settings.UNKNOWN_FACE_HOURS,
         "sweeps": list(RetentionSweep.objects.all()),
+        "sealing": sealing_state(),
+    }
+
+
+def sealing_state():
+    """Whether new face data is sealed (FACE_DATA_KEY set), the id of the key it is sealed under
+    (never the key), and when a rotation to a key last finished."""
+    keys = face_data_keys()
+    return {
+        "sealed": bool(keys),
+        "key_id": keys.sealing.id.hex() if keys else "",
+        "last_rotation": last_key_rotation(),
     }
