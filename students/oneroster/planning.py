@@ -449,7 +449,7 @@ def plan_enrolments(roster, courses, teachers, students, plan):
                         ENROLMENTS, kind, enrolment_rows(code, role, [label for _, _, label in group]), enrol, login
                     )
             kept_entries = [entry for entry in entries if entry[0].pk in current]
-            if role == STUDENT:
+            if role == STUDENT and course.pk:
                 kept_entries = plan_membership_dates(plan, course, code, kept_entries, dates, class_id)
             plan.add(ENROLMENTS, UNCHANGED, enrolment_rows(code, role, [label for _, _, label in kept_entries]))
 
