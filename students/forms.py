@@ -123,6 +123,17 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def term_label(series):
+    """'7 Dec 2026 to 17 Jan 2027 (Mon, Wed 09:00)': short enough for a phone's select."""
+    first, last = series.first_date, series.last_date
+    return _("%(first)s to %(last)s (%(days)s %(time)s)") % {
+        "first": f"{first.day} {first:%b %Y}",
+        "last": f"{last.day} {last:%b %Y}",
+        "days": series.weekday_names,
+        "time": f"{series.start_time:%H:%M}",
+    }
+
+
 class AttendanceRangeForm(forms.Form):
     """The course page's filter (GET): a term of the course's timetable, or dates from and to.
     Empty: every session. The grid, the percentages and the CSV then count only these dates."""
@@ -135,7 +146,7 @@ class AttendanceRangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.terms = {series.pk: series for series in course.session_series.all()}
         self.fields["term"].choices = [("", _("All the sessions"))] + [
-            (pk, str(series)) for pk, series in self.terms.items()
+            (pk, term_label(series)) for pk, series in self.terms.items()
         ]
 
     def clean(self):
