@@ -191,7 +191,7 @@ def carry_decisions(person, face, session):
 
 
 def is_enrolled(student_id, session):
-    return session.course.students.active().filter(pk=student_id).exists()
+    return session.members().filter(pk=student_id).exists()
 
 
 @receiver(post_delete, sender=DetectedFace)

@@ -164,7 +164,7 @@ def captures_part(session, opened):
     """What the captures part of the session page draws: the photos, as the app that keeps them
     says (students/session_photos.py; its "Who is this?" asks for its own), and the students a
     face may be assigned to. opened: the ids of the earlier photos drawn in full, not as a line."""
-    return {**session_photos().page_context(session, opened), "students": session.course.students.active()}
+    return {**session_photos().page_context(session, opened), "students": session.members()}
 
 
 @login_required
