@@ -123,11 +123,10 @@ class RosterEntrySerializer(serializers.Serializer):
         default=None,
         help_text="The login of whoever set the status by hand or closed the session; null for the machine.",
     )
-    status_text = serializers.SerializerMethodField(help_text="The status in the site's words, translated.")
-
-    def get_status_text(self, entry) -> str:
-        record = entry["record"]
-        return str(vocabulary.status_word(record.status if record else vocabulary.NOT_MARKED_YET))
+    status_text = serializers.CharField(
+        help_text="The student's status in the site's words, translated, as percentages count it: with no "
+        "record, 'not marked yet' while the session is on, 'absent' once it is over and taken."
+    )
 
 
 class StatusChangeSerializer(serializers.Serializer):

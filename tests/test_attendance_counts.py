@@ -137,3 +137,26 @@ def test_the_student_page_says_not_taken_for_a_session_nobody_took_and_absent_fo
     set_status(sessions[0], course.students.get(student_number="S2"), AttendanceRecord.PRESENT, None, "")
     page = client.get("/me/attendance/").content.decode()
     assert page.count(">Not taken<") == 2 and page.count(">Absent<") == 1 and "0.0%" in page
+
+
+def test_the_sheets_mirror_and_the_api_use_the_membership_and_the_same_words(client, course):
+    from students.sheets import checkmark_rows, timestamp_rows
+
+    first, second = back_dated_term(course, days=2)
+    ada, bob = course.students.get(student_number="S1"), course.students.get(student_number="S2")
+    bob.memberships.update(starts_on=second.local_day)
+    set_status(first, ada, AttendanceRecord.PRESENT, None, "")
+    set_status(first, bob, AttendanceRecord.PRESENT, None, "before he joined")
+    set_status(second, bob, AttendanceRecord.LATE, None, "")
+    assert [row[2:] for row in checkmark_rows(course)[1:]] == [["✓", ""], ["", "L"]]
+    assert [(row[3], row[4]) for row in timestamp_rows(course)[1:]] == [
+        ("Ada Lovelace", "present"),
+        ("Bob Babbage", "late"),
+    ]
+
+    client.force_login(course.teachers.get())
+    roster = client.get(f"/api/sessions/{second.pk}/attendance/").json()
+    assert [(entry["student"]["full_name"], entry["status"], entry["status_text"]) for entry in roster] == [
+        ("Ada Lovelace", None, "absent"),  # over and taken: the percentage counts her absent
+        ("Bob Babbage", "late", "late"),
+    ]
