@@ -127,7 +127,8 @@ def sessions_due_for_absence_notices(now):
 def absences_without_notice(session):
     notified = Notice.objects.filter(kind=Notice.ABSENCE, session=session, student=OuterRef("student"))
     return (
-        session.attendance.filter(status=AttendanceRecord.ABSENT, student__is_active=True)
+        # A record outside the student's membership (marked before they joined) is no absence.
+        session.attendance.filter(status=AttendanceRecord.ABSENT, student__in=session.members())
         .exclude(student__guardian_email="")
         .exclude(Exists(notified))
         .select_related("student")

@@ -4,7 +4,7 @@ their membership of the course. Each test here is a number the issue found wrong
 timetable made today from three weeks back, a student who joined today, and the words a student
 reads for a session nobody took."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -160,3 +160,17 @@ def test_the_sheets_mirror_and_the_api_use_the_membership_and_the_same_words(cli
         ("Ada Lovelace", None, "absent"),  # over and taken: the percentage counts her absent
         ("Bob Babbage", "late", "late"),
     ]
+
+
+def test_no_absence_notice_for_a_record_outside_the_membership(course, settings):
+    ada, bob = course.students.get(student_number="S1"), course.students.get(student_number="S2")
+    course.students.update(guardian_email="parent@home.example")
+    nine = timezone.make_aware(datetime(2026, 3, 2, 9))
+    session = make_session(course, starts_at=nine)
+    bob.memberships.update(starts_on=date(2026, 3, 3))
+    set_status(session, bob, AttendanceRecord.ABSENT, None, "marked before he joined")
+    close_session(session, None)
+    session.refresh_from_db()
+    after = session.closed_at + timedelta(minutes=settings.NOTICE_ABSENCE_DELAY_MINUTES + 1)
+    assert notices.record_absence_notices(after) == 1
+    assert list(session.notices.values_list("student", flat=True)) == [ada.pk]
