@@ -50,6 +50,12 @@ def held_sessions(course, now=None, first_day=None, last_day=None):
     return sessions.select_related("room").order_by("starts_at")
 
 
+def not_taken_sessions(course, now=None):
+    """Sessions over that nobody took, newest first: the course page lists them to be taken."""
+    now = now or timezone.now()
+    return course.sessions.not_cancelled().not_taken().filter(ends_at__lte=now).order_by("-starts_at")
+
+
 def upcoming_sessions(course, now=None):
     """Sessions on now or to come, cancelled ones included (the course page strikes them through)."""
     now = now or timezone.now()

@@ -13,11 +13,20 @@ from django.views.decorators.http import require_POST
 
 from access.roles import student_of
 
+from . import vocabulary
 from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
 from .csv_files import csv_download
 from .forms import AttendanceRangeForm, ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AttendanceRecord
-from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
+from .overview import (
+    PERCENTAGE_RULE,
+    attendance_rows,
+    course_summaries,
+    held_sessions,
+    not_taken_sessions,
+    roster,
+    upcoming_sessions,
+)
 from .permissions import courses_managed_by, enrolled_student, managed_course, managed_session, sessions_managed_by
 from .session_photos import session_photos
 from .times import session_time
@@ -109,6 +118,8 @@ def course_page(request, course, form=None, series_form=None):
             "range_form": range_form,
             "sessions": sessions,
             "upcoming": upcoming_sessions(course),
+            "not_taken": list(not_taken_sessions(course)),
+            "not_taken_word": vocabulary.session_word(vocabulary.NOT_TAKEN),
             "rows": rows,
             "below_threshold": [row for row in rows if row.below_threshold],
             "percentage_rule": PERCENTAGE_RULE,

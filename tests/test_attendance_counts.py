@@ -62,6 +62,8 @@ def test_a_back_dated_timetable_nobody_took_makes_nobody_absent_and_sends_no_dig
     }
     assert page.context["below_threshold"] == []
     assert "Nobody is below the attendance threshold." in page.content.decode()
+    assert "16 sessions over that nobody took: not taken, they count for nobody." in page.content.decode()
+    assert page.content.decode().count(">Not taken</span>") == PAST_SESSIONS
     header = client.get(f"/courses/{course.pk}/attendance.csv").content.decode("utf-8-sig").splitlines()[0]
     assert header == "student number,student,attendance %"
     assert notices.record_weekly_digests() == 0
