@@ -425,7 +425,9 @@ def test_the_courses_admin_page_dates_each_students_place_and_a_new_one_starts_t
     page = client.get(url).content.decode()
     today = re.escape(formats.localize_input(timezone.localdate()))
     assert re.search(rf'name="memberships-__prefix__-starts_on" value="{today}"', page)
-    response = client.post(url, form_post(page, "course_form", **{"memberships-0-ends_on": "2027-07-15"}))
+    data = form_post(page, "course_form", **{"memberships-0-ends_on": "2027-07-15"})
+    response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
-    first = school.course.memberships.order_by("pk").first()
+    first = school.course.memberships.get(pk=data["memberships-0-id"][0])
     assert str(first.ends_on) == "2027-07-15" and first.starts_on is None
+    assert school.course.memberships.filter(ends_on__isnull=True).count() == 2
