@@ -280,7 +280,7 @@ def mark_as_seen_on_their_views(person, student, distance):
 
 
 def is_enrolled(student_id, session):
-    return session.course.students.active().filter(pk=student_id).exists()
+    return session.members().filter(pk=student_id).exists()
 
 
 @receiver(post_delete, sender=DetectedFace)

@@ -214,7 +214,9 @@ def process_capture(capture_id):
     with capture.image.open("rb") as handle:
         image = load_image(handle)
     capture.width, capture.height = image.size  # the upright size the face boxes are measured in
-    roster = capture.session.course.students.active()
+    # The students in the course on the session's day (students.Membership): one who joined
+    # later or left before is not recognised in it.
+    roster = capture.session.members()
     # The index is kept by its own task (tasks.embed_missing_enrolment_photos); a photo this
     # capture arrived before is embedded here, so the capture is right anyway. One query finds
     # none almost always.

@@ -116,8 +116,8 @@ def assign_faces(faces, student, user, add_to_enrolment=False):
     """
     faces = same_session(faces)
     session = faces[0].capture.session
-    if not session.course.students.filter(pk=student.pk).exists():
-        raise ReviewRefused(f"{student.full_name} is not enrolled in {session.course}.")
+    if not session.members().filter(pk=student.pk).exists():
+        raise ReviewRefused(f"{student.full_name} is not in {session.course} on the session's day.")
     if add_to_enrolment and not student.has_consent:
         raise ReviewRefused(
             f"No consent for face photos is recorded for {student.full_name}: assign the face without "

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from access.admin_pages import AdminPermissions, ReadOnlyAdmin, admin_pages
 from access.roles import teacher_logins
@@ -18,6 +18,7 @@ from .consent import record_consent
 from .csv_files import csv_download
 from .export import student_export_zip
 from .forms import SessionSeriesForm
+from .invitations import invite_students
 from .models import (
     AccessLogEntry,
     AttendanceChange,
@@ -25,6 +26,7 @@ from .models import (
     ClassSession,
     ConsentWithdrawal,
     Course,
+    Membership,
     Notice,
     Room,
     SessionSeries,
@@ -43,17 +45,61 @@ def distance_shown(distance):
     return "" if distance is None else f"{distance:.3f}"
 
 
+class FromSchoolSystemFilter(admin.SimpleListFilter):
+    """The students a OneRoster import brought (students/oneroster/): filter, select all, invite."""
+
+    title = _("from the school's system")
+    parameter_name = "imported"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(sourced_id__isnull=self.value() == "no")
+        return queryset
+
+
+class HasLoginFilter(admin.SimpleListFilter):
+    title = _("login")
+    parameter_name = "login"
+
+    def lookups(self, request, model_admin):
+        return [("none", _("No login")), ("yes", _("Has a login"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("none", "yes"):
+            return queryset.filter(user__isnull=self.value() == "none")
+        return queryset
+
+
 @admin.register(Student)
 class StudentAdmin(admin.ModelAdmin):
     """A student's page; recognition/admin.py adds their enrolment photos to it."""
 
     form = StudentAdminForm
     list_display = ["full_name", "student_number", "email", "is_active", "consent_recorded_at"]
-    list_filter = ["is_active", "courses"]
+    list_filter = ["is_active", "courses", FromSchoolSystemFilter, HasLoginFilter]
     search_fields = ["full_name", "student_number", "email"]
     readonly_fields = ["consent_recorded_at", "consent_recorded_by"]
     autocomplete_fields = ["user"]
-    actions = ["record_consent", "withdraw_consent", "export_student_data"]
+    actions = ["record_consent", "withdraw_consent", "invite_to_log_in", "export_student_data"]
+
+    @admin.action(description=_("Invite the selected students to log in (e-mails each a set-password link)"))
+    def invite_to_log_in(self, request, queryset):
+        outcome = invite_students(queryset.select_related("user"), request.build_absolute_uri("/"))
+        self.message_user(request, _("Invitation sent to %(n)d student(s).") % {"n": len(outcome.sent)})
+        for student, why in outcome.skipped:
+            self.message_user(
+                request, _("%(student)s not invited: %(why)s.") % {"student": student, "why": why}, "warning"
+            )
+        for student, error in outcome.failed:
+            self.message_user(
+                request,
+                _("%(student)s not invited: the e-mail could not be sent (%(error)s), so no login was created.")
+                % {"student": student, "error": error},
+                "error",
+            )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -93,7 +139,7 @@ class StudentAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.action(description=gettext_lazy("Withdraw consent: delete their face data (asks on whose word)"))
+    @admin.action(description=_("Withdraw consent: delete their face data (asks on whose word)"))
     def withdraw_consent(self, request, queryset):
         return withdraw_consent_of_selected(self, request, queryset)
 
@@ -124,6 +170,22 @@ class StudentAdmin(admin.ModelAdmin):
 
 # A session's start and end: each of their date and time inputs labelled.
 LABELLED_TIMES = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
+
+
+class MembershipInline(admin.TabularInline):
+    """The course's students with the dates their membership counts from and until (Membership).
+    A student added here starts today unless the date is changed: the sessions before do not
+    count for them."""
+
+    model = Membership
+    extra = 0
+    fields = ["student", "starts_on", "ends_on"]
+    autocomplete_fields = ["student"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["starts_on"].initial = timezone.localdate
+        return formset
 
 
 class ClassSessionInline(admin.TabularInline):
@@ -168,8 +230,8 @@ class SheetSyncInline(AdminPermissions, admin.StackedInline):
 class CourseAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "student_count", "sheets_problem"]
     search_fields = ["code", "name"]
-    filter_horizontal = ["teachers", "students"]
-    inlines = [ClassSessionInline, SheetSyncInline]
+    filter_horizontal = ["teachers"]
+    inlines = [MembershipInline, ClassSessionInline, SheetSyncInline]
     actions = ["sync_sheets_now"]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):

@@ -5,6 +5,7 @@ those of the right role (access/roles.py)."""
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMultiple
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from .models import Course, Student
@@ -61,7 +62,8 @@ class StudentAdminForm(forms.ModelForm):
 
     def _save_m2m(self):
         super()._save_m2m()
-        self.instance.courses.set(self.cleaned_data["courses"])
+        # A course added here counts for the student from today; the course's page sets other dates.
+        self.instance.courses.set(self.cleaned_data["courses"], through_defaults={"starts_on": timezone.localdate()})
 
 
 class ConsentForm(forms.Form):

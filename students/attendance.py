@@ -122,9 +122,9 @@ def mark_absent_if_unmarked(session, student, marked_by, source, reason):
 
 
 def mark_unmarked_absent(session, marked_by, source, reason):
-    """Every active enrolled student with no record in the session, marked absent. Returns how many."""
+    """Every student in the course that day with no record in the session, marked absent. Returns how many."""
     marked = session.attendance.values_list("student_id", flat=True)
-    unmarked = session.course.students.active().exclude(pk__in=marked)
+    unmarked = session.members().exclude(pk__in=marked)
     count = sum(mark_absent_if_unmarked(session, student, marked_by, source, reason) for student in unmarked)
     if count:
         attendance_changed(session.course_id)

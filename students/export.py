@@ -25,7 +25,15 @@ def student_record(student):
             "recorded_by": student.consent_recorded_by.username if student.consent_recorded_by else None,
             "given_by": student.consent_given_by,
         },
-        "courses": [{"code": c.code, "name": c.name} for c in student.courses.all()],
+        "courses": [
+            {
+                "code": membership.course.code,
+                "name": membership.course.name,
+                "member_from": membership.starts_on.isoformat() if membership.starts_on else None,
+                "member_until": membership.ends_on.isoformat() if membership.ends_on else None,
+            }
+            for membership in student.memberships.select_related("course")
+        ],
         "attendance": [
             {
                 "course": record.session.course.code,

@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
@@ -11,8 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
+from . import vocabulary
 from .names import one_line, refuse_control_characters
 from .schedule import SCHEDULE_FIELDS, check_schedule
+from .session_photos import session_photos
 from .times import session_time
 
 
@@ -98,7 +101,8 @@ class Course(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[refuse_control_characters])
     name = models.CharField(max_length=200, validators=[refuse_control_characters])
     teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught")
-    students = models.ManyToManyField(Student, blank=True, related_name="courses")
+    # Through Membership: a student's place in a course has dates (Membership).
+    students = models.ManyToManyField(Student, blank=True, related_name="courses", through="Membership")
     # OneRoster import (students/oneroster/): the school's system's id of the class.
     sourced_id = models.CharField(
         max_length=255, unique=True, null=True, blank=True, help_text="The id of this class in the school's system."
@@ -110,6 +114,51 @@ class Course(models.Model):
     def __str__(self):
         # A course imported by code alone has no name until someone fills it in.
         return f"{self.code} {self.name}".strip()
+
+
+class MembershipQuerySet(models.QuerySet):
+    def on(self, day):
+        """The memberships that include this (local) date."""
+        return self.filter(
+            Q(starts_on__isnull=True) | Q(starts_on__lte=day), Q(ends_on__isnull=True) | Q(ends_on__gte=day)
+        )
+
+
+class Membership(models.Model):
+    """A student's place in a course, from a date and maybe until one. Only the sessions held on
+    those dates count for them: a student who joins mid-term is not absent from what came before.
+    Empty dates are open: no start date is since the course began (what every membership made
+    before memberships had dates has), no end date is still a member."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="memberships")
+    starts_on = models.DateField(
+        null=True, blank=True, help_text=_("The first day that counts for the student here; empty: from the start.")
+    )
+    ends_on = models.DateField(
+        null=True, blank=True, help_text=_("The last day that counts for the student here; empty: still a member.")
+    )
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["course", "student__full_name"]
+        verbose_name = _("student in the course")
+        verbose_name_plural = _("students in the course")
+        constraints = [
+            models.UniqueConstraint(fields=["course", "student"], name="one_membership_per_student_per_course"),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(starts_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="membership_ends_after_it_starts",
+                violation_error_message=_("A membership cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student} in {self.course.code}"
+
+    def covers(self, day):
+        return (self.starts_on is None or self.starts_on <= day) and (self.ends_on is None or day <= self.ends_on)
 
 
 # OneRoster import (students/oneroster/).
@@ -214,6 +263,23 @@ class ClassSessionQuerySet(models.QuerySet):
         """A cancelled session stays, with whatever was recorded in it, but counts nowhere."""
         return self.filter(cancelled_at__isnull=True)
 
+    def with_taken(self):
+        """Each session with `is_taken`: attendance was taken in it, by a class photo, an
+        attendance record (a person's mark or a recognised face) or a close. The one definition
+        of "taken": a session over that nobody took is "not taken", counts nowhere (no absences)
+        and is what the not-taken reminder is about (students/notices.py)."""
+        return self.annotate(
+            is_taken=Q(closed_at__isnull=False)
+            | Exists(AttendanceRecord.objects.filter(session=OuterRef("pk")))
+            | Q(session_photos().any_photo())
+        )
+
+    def taken(self):
+        return self.with_taken().filter(is_taken=True)
+
+    def not_taken(self):
+        return self.with_taken().filter(is_taken=False)
+
 
 class ClassSession(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
@@ -265,6 +331,16 @@ class ClassSession(models.Model):
         return self.cancelled_at is not None
 
     @property
+    def local_day(self):
+        return timezone.localdate(self.starts_at)
+
+    def members(self):
+        """The active students in the course on the session's day (their Membership covers it):
+        the roster, and whom a close marks absent."""
+        on_the_day = Membership.objects.filter(course_id=self.course_id).on(self.local_day)
+        return Student.objects.active().filter(memberships__in=on_the_day)
+
+    @property
     def late_mark(self):
         return self.starts_at + timedelta(minutes=self.late_after_minutes)
 
@@ -288,8 +364,8 @@ class ClassSession(models.Model):
 
 
 class AttendanceRecord(models.Model):
-    PRESENT, LATE, ABSENT, EXCUSED = "present", "late", "absent", "excused"
-    STATUS_CHOICES = [(PRESENT, "Present"), (LATE, "Late"), (ABSENT, "Absent"), (EXCUSED, "Excused")]
+    PRESENT, LATE, ABSENT, EXCUSED = vocabulary.PRESENT, vocabulary.LATE, vocabulary.ABSENT, vocabulary.EXCUSED
+    STATUS_CHOICES = vocabulary.record_status_choices()
     PHOTO, CAMERA, MANUAL, CLOSE, NOT_SEEN, FACE = "photo", "camera", "manual", "close", "not_seen", "face"
     # FACE: a person said who a face in a photo is (a "Who is this?" card, "Yes, <student>"): their
     # decision, which the machine does not change, but it stands on that face, so it goes when

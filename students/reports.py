@@ -2,8 +2,9 @@
 the attendance the pages already count (overview.py: the held sessions, each student's row of
 records and their percentage), so that a chart never disagrees with the grid beside it.
 
-A week is the Monday-to-Sunday week of a session's local start. As on the grid, a held session
-with no record for a student counts as absent.
+A week is the Monday-to-Sunday week of a session's local start. Statuses are the grid's
+(overview.student_status, in vocabulary's words): a session nobody took, or outside the student's
+membership, is nobody's absence here either.
 """
 
 from collections import defaultdict
@@ -11,43 +12,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
-from .models import AttendanceRecord, ClassSession, Course
+from . import vocabulary
+from .models import ClassSession, Course
 from .overview import ATTENDED, attendance_percentage, attendance_rows, attended_and_counted, held_sessions
-from .session_photos import session_photos
 from .times import session_time
 
-STATUSES = (AttendanceRecord.PRESENT, AttendanceRecord.LATE, AttendanceRecord.EXCUSED, AttendanceRecord.ABSENT)
+STATUSES = (vocabulary.PRESENT, vocabulary.LATE, vocabulary.EXCUSED, vocabulary.ABSENT)
 
 
-def status_names():
-    # Read when a page is drawn, so that each person gets the names in their own language.
-    return {
-        AttendanceRecord.PRESENT: _("Present"),
-        AttendanceRecord.LATE: _("Late"),
-        AttendanceRecord.EXCUSED: _("Excused"),
-        AttendanceRecord.ABSENT: _("Absent"),
-    }
-
-
-def status_letters():
-    # The grid's letters in the reader's language, for a cell too narrow for the whole word.
-    return {
-        AttendanceRecord.PRESENT: pgettext("present", "P"),
-        AttendanceRecord.LATE: pgettext("late", "L"),
-        AttendanceRecord.EXCUSED: pgettext("excused", "E"),
-        AttendanceRecord.ABSENT: pgettext("absent", "A"),
-    }
-
-
-def counted_status(status):
-    """A status as the charts count it: no record in a held session is an absence."""
-    return status or AttendanceRecord.ABSENT
+def status_name(status):
+    # Read when a page is drawn, so that each person gets the words in their own language.
+    return capfirst(vocabulary.status_word(status))
 
 
 def week_of(session):
@@ -76,14 +56,17 @@ def weekly_status_counts(sessions, rows):
     """Per week of the course's held sessions, how many of its students' sessions were present,
     late, excused and absent: {"axis", "labels": [week...], "series": [{"status", "name", "counts"}...]}."""
     sessions = list(sessions)
-    per_session = [[counted_status(row.statuses[index]) for row in rows] for index in range(len(sessions))]
+    per_session = [[row.statuses[index] for row in rows] for index in range(len(sessions))]
     weeks = [(monday, sum(week, [])) for monday, week in by_week(sessions, per_session)]
-    names = status_names()
     return {
         "axis": _("Week starting"),
         "labels": [week_label(monday) for monday, _statuses in weeks],
         "series": [
-            {"status": status, "name": names[status], "counts": [statuses.count(status) for _monday, statuses in weeks]}
+            {
+                "status": status,
+                "name": status_name(status),
+                "counts": [statuses.count(status) for _monday, statuses in weeks],
+            }
             for status in STATUSES
         ],
     }
@@ -115,17 +98,18 @@ def weekly_percentages(sessions, row):
 
 
 def session_strip(sessions, row):
-    """One cell per held session, oldest first: when, and the student's status there."""
-    names, letters = status_names(), status_letters()
+    """One cell per session taken while the student was in the course, oldest first: when, and
+    the student's status there, in the grid's words and letters."""
     return [
         {
             "session": session,
             "when": session_time(session, "brief"),
             "status": status,
-            "name": names[status],
-            "letter": letters[status],
+            "name": status_name(status),
+            "letter": vocabulary.LETTERS.get(status, "–"),
         }
-        for session, status in zip(sessions, map(counted_status, row.statuses), strict=True)
+        for session, status in zip(sessions, row.statuses, strict=True)
+        if status != vocabulary.NOT_ENROLLED
     ]
 
 
@@ -166,23 +150,20 @@ def todays_sessions(now=None):
     now = now or timezone.now()
     sessions = (
         ClassSession.objects.not_cancelled()
+        .with_taken()
         .filter(starts_at__date=timezone.localdate(now))
         .select_related("course", "room")
-        .annotate(
-            has_photo=session_photos().any_photo(),
-            has_record=Exists(AttendanceRecord.objects.filter(session=OuterRef("pk"))),
-        )
         .order_by("starts_at", "course__code")
     )
     today = []
     for session in sessions:
-        enrolled = session.course.students.active()
+        enrolled = session.members()
         attended = session.attendance.filter(status__in=ATTENDED, student__in=enrolled).count()
         today.append(
             TodaysSession(
                 session,
                 on_now=session.starts_at <= now < session.ends_at and session.closed_at is None,
-                taken=bool(session.closed_at or session.has_photo or session.has_record),
+                taken=session.is_taken,
                 enrolled=enrolled.count(),
                 attended=attended,
             )
@@ -192,7 +173,7 @@ def todays_sessions(now=None):
 
 def school_history(now=None):
     """Every active student's statuses in the held sessions of all their courses, oldest first:
-    {student: [(session, status or None), ...]}, counted course by course as the course pages count."""
+    {student: [(session, status), ...]}, counted course by course as the course pages count."""
     history = defaultdict(list)
     for course in Course.objects.order_by("code"):
         sessions = list(held_sessions(course, now))
@@ -205,15 +186,15 @@ def school_history(now=None):
 
 
 def absence_streak(entries):
-    """The sessions missed in a row up to now, newest last: an excused session neither ends the
-    run nor counts in it (the school knew), a present or late one ends it."""
+    """The sessions missed in a row up to now, newest last: a present or late one ends the run;
+    an excused one (the school knew), one not taken or outside the student's membership neither
+    ends it nor counts in it."""
     streak = []
     for session, status in reversed(entries):
-        if status == AttendanceRecord.EXCUSED:
-            continue
         if status in ATTENDED:
             break
-        streak.append(session)
+        if status == vocabulary.ABSENT:
+            streak.append(session)
     return streak[::-1]
 
 

@@ -1,4 +1,6 @@
+import argparse
 import csv
+import datetime
 import hashlib
 import io
 import os
@@ -15,7 +17,7 @@ from recognition.enrolment import add_enrolment_photo, consent_warning
 from recognition.models import FacePhoto
 from recognition.uploads import ImageRejected, check_photo_upload
 from students.consent import record_consent
-from students.models import Course, Student
+from students.models import Course, Membership, Student
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}
 # S00042_Ada_Lovelace: a student number (capitals and digits, at least one digit), then the name.
@@ -26,6 +28,13 @@ LINK_SKIPPED = "a symbolic link; links are never followed."
 
 class Clash(Exception):
     """A folder that may be another person's than the student it names; str() says why."""
+
+
+def iso_date(text):
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD).") from error
 
 
 def next_student_number():
@@ -159,12 +168,36 @@ class Command(BaseCommand):
             "consent form); without it photos wait for consent to be recorded in the admin.",
         )
         parser.add_argument(
+            "--member-from",
+            metavar="YYYY-MM-DD",
+            type=iso_date,
+            help="With --course: the first day that counts for these students in the course (a student who joins "
+            "mid-term is not absent from the sessions before). Without it a new place counts from the course's start "
+            "and an existing one keeps its dates.",
+        )
+        parser.add_argument(
+            "--member-until",
+            metavar="YYYY-MM-DD",
+            type=iso_date,
+            help="With --course: the last day that counts for these students in the course.",
+        )
+        parser.add_argument(
             "--roster",
             metavar="FILE",
             help="A CSV file with the header folder,student_number[,full_name]: the student each folder holds.",
         )
 
-    def handle(self, folder, course=None, course_name=None, consent=None, roster=None, **options):
+    def handle(
+        self,
+        folder,
+        course=None,
+        course_name=None,
+        consent=None,
+        roster=None,
+        member_from=None,
+        member_until=None,
+        **options,
+    ):
         root = Path(folder)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder. Give the folder that holds one sub-folder per student.")
@@ -172,6 +205,11 @@ class Command(BaseCommand):
             raise CommandError("--consent needs who gave it: the students, or the name of the guardians' consent form.")
         if course_name and not course:
             raise CommandError("--course-name names the course given with --course; give both.")
+        if (member_from or member_until) and not course:
+            raise CommandError("--member-from and --member-until date the place in the course given with --course.")
+        if member_from and member_until and member_until < member_from:
+            raise CommandError("--member-until is before --member-from.")
+        self.dates = {"starts_on": member_from, "ends_on": member_until}
         roster = read_roster(roster) if roster else {}
         course_obj = self.course(course, course_name) if course else None
         totals = {"students": 0, "photos": 0, "skipped": 0, "folders skipped": 0}
@@ -201,6 +239,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Created course {code}{named}.")
         return course
 
+    def place_in_course(self, course, student):
+        membership, created = Membership.objects.get_or_create(course=course, student=student, defaults=self.dates)
+        given = {field: day for field, day in self.dates.items() if day is not None}
+        if given and not created:
+            Membership.objects.filter(pk=membership.pk).update(**given)
+
     def skip(self, path, why, totals, counter="skipped"):
         self.stderr.write(f"Skipped {path}: {why}")
         totals[counter] += 1
@@ -217,7 +261,7 @@ class Command(BaseCommand):
                 return []
             totals["students"] += created
             if course:
-                course.students.add(student)
+                self.place_in_course(course, student)
             if consent:
                 # Before the photos are added, so each is queued for embedding once.
                 record_consent(Student.objects.filter(pk=student.pk), None, consent)
