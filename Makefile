@@ -32,7 +32,9 @@ run: migrate
 	@echo "Roll Call is starting at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "First time? In another terminal create the first admin:  $(PY) manage.py createsuperuser"
 	@echo ""
-	$(CELERY_WORKER) --beat --schedule var/celerybeat-schedule --concurrency 1 & worker=$$!; \
+	@# The beat schedule is kept with the site's other files, where ROLLCALL_VAR_DIR says (as settings.VAR_DIR).
+	mkdir -p "$${ROLLCALL_VAR_DIR:-var}"
+	$(CELERY_WORKER) --beat --schedule "$${ROLLCALL_VAR_DIR:-var}/celerybeat-schedule" --concurrency 1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -12,6 +12,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from recognition.sealing import parse_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ROLLCALL_VAR_DIR", BASE_DIR / "var"))
 
@@ -82,6 +84,10 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+NEW_KEY_HINT = (
+    'Make a key with: python -c "from recognition.sealing import new_key; print(new_key())" '
+    "(docs/configuration.md, FACE_DATA_KEY)."
+)
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
@@ -323,6 +329,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Without deep links each operation's summary is one button: with them it holds a link too,
+    # an interactive element inside another that screen readers cannot reach (axe-core's
+    # nested-interactive); the operations still open and close.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "ENUM_NAME_OVERRIDES": {
         "AttendanceStatusEnum": "students.models.AttendanceRecord.STATUS_CHOICES",
         "AttendanceSourceEnum": "students.models.AttendanceRecord.SOURCE_CHOICES",
@@ -449,6 +459,21 @@ SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = True
 ACCOUNT_ADAPTER = "students.signin.NoSignupAccountAdapter"
 
+# Face data sealed at rest (recognition/sealing.py): descriptors and face images are stored
+# encrypted with this key, comma-separated new,old while `manage.py rotate_face_key` moves
+# everything to the new one. Required with DEBUG off; unset, development stores plain data.
+FACE_DATA_KEY = env_value("FACE_DATA_KEY") or ""
+if FACE_DATA_KEY:
+    try:
+        parse_keys(FACE_DATA_KEY)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"FACE_DATA_KEY is not a list of keys: {error}. {NEW_KEY_HINT}") from None
+elif not DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG is off but FACE_DATA_KEY is not set: children's face descriptors and images would be "
+        f"stored unencrypted. {NEW_KEY_HINT}"
+    )
+
 # Face recognition.
 FACE_EMBEDDER = os.environ.get("FACE_EMBEDDER", "auto")
 FACENET_WEIGHTS = os.environ.get("FACENET_WEIGHTS") or None
@@ -481,9 +506,22 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A OneRoster bundle (students/oneroster/reading.py): the most its files may unpack to, all together;
 # a zip that inflates to more is refused (a zip bomb).
 ONEROSTER_MAX_BYTES = env_int("ONEROSTER_MAX_BYTES", 50_000_000)
-# Class photos and face crops are deleted after this many days; attendance records stay.
-CAPTURE_RETENTION_DAYS = env_int("CAPTURE_RETENTION_DAYS", 30)
+# Class photos and face crops are deleted after this many days; attendance records stay. A week:
+# a teacher who sees a class once a week can still check last week's photo at the next lesson,
+# and a class photo holds the faces of everyone in the room, consent or not
+# (docs/privacy-and-consent.md).
+CAPTURE_RETENTION_DAYS = env_int("CAPTURE_RETENTION_DAYS", 7, minimum=1)
+# The descriptor and crop of a face that marks nobody are deleted when its session is closed,
+# and at the latest this many hours after it ended if nobody closes it (recognition/retention.py).
+UNKNOWN_FACE_HOURS = env_float("UNKNOWN_FACE_HOURS", 24, minimum=0)
+# How often beat looks for them: a close forgets them at once, the sweep within this of the limit.
+UNCLAIMED_FACES_SWEEP_SECONDS = 600.0
 ATTENDANCE_THRESHOLD_PERCENT = env_float("ATTENDANCE_THRESHOLD_PERCENT", 80)
+# The school admins' "today" page (students/reports.py): students absent this many held sessions
+# in a row, and students whose attendance over all their courses is below this percentage
+# (chronic absence: missing 10% or more).
+ABSENCE_STREAK = env_int("ABSENCE_STREAK", 3, minimum=1)
+CHRONIC_ABSENCE_BELOW = env_float("CHRONIC_ABSENCE_BELOW", 90, minimum=0)
 # The longest a class session may be (students/schedule.py): a room's camera sends its snapshots
 # to the session in its room at the time, so a session spanning years would take them all.
 MAX_SESSION_HOURS = env_float("MAX_SESSION_HOURS", 12)
@@ -505,8 +543,11 @@ EMAIL_BACKEND = (
 
 # Notices (students/notices.py): absence notices to guardians, reminders and a weekly digest to
 # teachers, recorded before they are sent and sent once.
-# Unset, each e-mail says "the school" and "the school office" in its own language.
+# Unset, each e-mail and the privacy page say "the school" and "the school office" in their own language.
 SCHOOL_NAME = os.environ.get("SCHOOL_NAME", "")
+# Whom families ask about their data and its deletion, shown on the privacy page (/privacy/):
+# the school's data protection officer, e.g. "Jo Bloggs, dpo@school.example, 01234 567890".
+DPO_CONTACT = os.environ.get("DPO_CONTACT", "")
 NOTICE_CONTACT = os.environ.get("NOTICE_CONTACT", "")
 # Absence notices wait this long after a close: a photo taken before the close may still be
 # recognised and turn the absence into present or late.
@@ -538,6 +579,10 @@ def beat_schedule():
     return {
         "reconcile-google-sheets": {"task": "students.tasks.reconcile_sheets", "schedule": SHEETS_RECONCILE_SECONDS},
         "delete-expired-captures": {"task": "recognition.tasks.delete_expired_captures", "schedule": 6 * 3600.0},
+        "forget-unclaimed-faces": {
+            "task": "recognition.tasks.forget_unclaimed_faces",
+            "schedule": UNCLAIMED_FACES_SWEEP_SECONDS,
+        },
         "send-notices": {"task": "students.tasks.send_notices", "schedule": NOTICE_RUN_SECONDS},
         "weekly-attendance-digest": {"task": "students.tasks.send_weekly_digests", "schedule": weekly_digest_time()},
     }

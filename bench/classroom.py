@@ -25,6 +25,8 @@ ENGINE_SOURCES = ("detect.py", "align.py", "dlib_resnet.py", "dlib_torch.py", "f
 JPEG_QUALITIES = (50, 90)  # a view's JPEG quality is drawn from this range
 MAX_BLUR = 0.8  # Gaussian sigma in px of the shrunk photo, drawn from 0..this
 IOU_MATCH = 0.4
+ROOM_FACE_PX = 30  # a room camera's snapshot: the photo's median whole face at most this ...
+ROOM_SCALE_JITTER = 0.9  # ... and at least 0.9 of it
 
 
 def iou(a, b) -> float:
@@ -49,10 +51,42 @@ def degrade(pixels: np.ndarray, scale: float, jpeg_quality: int | None, blur: fl
         small = cv2.GaussianBlur(small, (0, 0), blur)
     if jpeg_quality is None:
         return np.ascontiguousarray(small)
+    return np.ascontiguousarray(cv2.imdecode(jpeg_of(small, jpeg_quality), cv2.IMREAD_COLOR)[:, :, ::-1])
+
+
+def jpeg_of(pixels: np.ndarray, jpeg_quality: int) -> np.ndarray:
+    """The RGB pixels saved as a JPEG file (its bytes, as a uint8 array)."""
     ok, encoded = cv2.imencode(
-        ".jpg", np.ascontiguousarray(small[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+        ".jpg", np.ascontiguousarray(pixels[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
     )
-    return np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1])
+    return encoded
+
+
+def whole_faces(boxes, width, height):
+    """The counted faces (hand-labelled boxes: [(box, label)]) not cut by the frame."""
+    return [
+        b for b, label in boxes if label == "face" and b[0] > 1 and b[1] > 1 and b[2] < width - 1 and b[3] < height - 1
+    ]
+
+
+def median_whole_face(boxes, width, height) -> float:
+    return float(np.median([side(b) for b in whole_faces(boxes, width, height)]))
+
+
+def room_snapshot(name: str, view: int, median_face: float) -> tuple[float, int, float]:
+    """Snapshot `view` of the group photo `name` as a room camera sees it: (scale, JPEG quality,
+    blur) that shrink its median whole face (median_face px) to ROOM_SCALE_JITTER..1 of
+    ROOM_FACE_PX. The same draws on every run, for the benchmark and the tests alike."""
+    rng = rng_for(name, "room", view)
+    scale = ROOM_FACE_PX / median_face * rng.uniform(ROOM_SCALE_JITTER, 1.0)
+    quality, blur = random_view(rng)
+    return scale, quality, blur
+
+
+def room_snapshot_file(pixels: np.ndarray, name: str, view: int, median_face: float) -> bytes:
+    """The JPEG file a room camera sends for snapshot `view` of the group photo (room_snapshot)."""
+    scale, quality, blur = room_snapshot(name, view, median_face)
+    return jpeg_of(degrade(pixels, scale, None, blur), quality).tobytes()
 
 
 def rng_for(*key) -> np.random.Generator:

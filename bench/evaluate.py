@@ -30,7 +30,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
-from bench.classroom import Cache, analyse_degraded, face_at_size, iou, random_view, rng_for, side  # noqa: E402
+from bench.classroom import (  # noqa: E402
+    ROOM_FACE_PX,
+    ROOM_SCALE_JITTER,
+    Cache,
+    analyse_degraded,
+    face_at_size,
+    iou,
+    median_whole_face,
+    rng_for,
+    room_snapshot,
+    side,
+)
 from recognition.engine import calibration as calibration_module  # noqa: E402
 from recognition.engine.calibration import (  # noqa: E402
     BAND_LAYOUT,
@@ -315,8 +326,6 @@ TABLE_VIEWS = 3  # degraded views per photo and size
 GROUP_SCALES = (0.6, 0.45, 0.33)
 GROUP_JPEG = 70
 ROOM_VIEWS = 5  # snapshots of one group photo sent to one session
-ROOM_FACE_PX = 30  # a snapshot's median whole face (hand-labelled box) at most this ...
-ROOM_SCALE_JITTER = 0.9  # ... and at least 0.9 of it
 ROOM_IDENTITY_PX = (28, 32)  # the identity photos' room-camera snapshots: face box (detector's) in this range
 
 
@@ -712,18 +721,19 @@ def gallery_at_size_gain(people, samples, enrolments, table, room, classroom, ro
     return gain
 
 
-def whole_faces(boxes, width, height):
-    """The counted faces not cut by the frame."""
-    return [
-        b for b, label in boxes if label == "face" and b[0] > 1 and b[1] > 1 and b[2] < width - 1 and b[3] < height - 1
-    ]
-
-
 def room_camera(dataset, box_truth, enrolments, people, folds, detector, embedder, cache, gaps):
     """Each group photo as a room camera sees it: ROOM_VIEWS snapshots, each shrunk so its median
     whole face is ROOM_FACE_PX (x0.9-1.0), JPEG 50-90, blur, sent to one session. Each
     person's faces so far (grouped by the hand-checked boxes) are decided together
-    (decide_people): a known person under their fold's calibration, a stranger under every fold's."""
+    (decide_people): a known person under their fold's calibration, a stranger under every fold's.
+
+    The product decides the same: its worker calls decide_people on each person of the session
+    as it gains a face (recognition/people.py: mark_people_by_their_views). It differs only where
+    this cannot see it: the product groups faces by their descriptors, not by labelled boxes
+    (tests/recognition/test_room_camera.py checks that each student of a snapshot series is one
+    person), keeps a face's own mark where this counts only the person's decision (so it marks
+    at least as many), and runs under the calibration of every identity, not one that held the
+    person out. These figures are the product's, held out, but for faces marked on their own."""
     labelled = labelled_boxes(dataset)
     everyone = enrolment_rows(people, enrolments, people)
     fold_of = {person: k for k, (held_out, _, _) in enumerate(folds) for person in held_out}
@@ -734,14 +744,12 @@ def room_camera(dataset, box_truth, enrolments, people, folds, detector, embedde
         image = np.asarray(load_image(dataset / name))
         height, width = image.shape[:2]
         counted = [b for b, label in boxes if label == "face"]
-        base = ROOM_FACE_PX / float(np.median([side(b) for b in whole_faces(boxes, width, height)]))
+        median = median_whole_face(boxes, width, height)
         for k, box in enumerate(counted):
             who = max(((iou(box, lb), w) for lb, w in labelled[name]), default=(0.0, "unknown"))
             identity[(name, k)] = who[1] if who[0] >= IOU_MATCH and who[1] != "unknown" else None
         for v in range(ROOM_VIEWS):
-            rng = rng_for(name, "room", v)
-            scale = base * rng.uniform(ROOM_SCALE_JITTER, 1.0)
-            quality, blur = random_view(rng)
+            scale, quality, blur = room_snapshot(name, v, median)
             faces, qualities = cache.get(
                 ("room", name, v, round(scale, 5), quality, round(blur, 5)),
                 degraded_photo,

@@ -16,7 +16,9 @@ niceness --worker-nice (WORKER_NICE, default 10 here as in the README's worker c
 server on the same two cores then takes the CPU first. Each photo is read and multipart-encoded
 before the clock starts (a camera does that on its own CPU; --encode-while-timed restores the old
 way), and photo_ms_1/photo_ms_2 (median milliseconds a worker spent on a photo) tell whether the two
-workers really ran side by side (equal) or shared one core (the second doubles).
+workers really ran side by side (equal) or shared one core (the second doubles). web_cpu_ms_*
+is the CPU gunicorn's processes spent per upload of a burst (from /proc), with no worker, 1 and 2:
+which the rest of a shared machine's load moves far less than the latencies (its caches, not its turn).
 
 The whole benchmark runs once per --storage: photos on disk (a temporary MEDIA_ROOT) and in a
 local S3-compatible server (moto's server mode, a process of its own on 127.0.0.1, spoken to by
@@ -244,6 +246,21 @@ def niceness(process):
     return int(Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
+def cpu_seconds(root_pid):
+    """User + system CPU seconds of a process and its children now running (gunicorn's master
+    and its web processes), from /proc: what the uploads cost the web whatever else the shared
+    machine runs, where their wall time moves with it."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if root_pid in (int(stat.parent.name), int(fields[1])):
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def stop(processes):
     for process in processes:  # all at once, then each waited for
         if process.poll() is None:
@@ -394,10 +411,12 @@ def warm_up(base_url, token, course, dataset, worker_count, timeout, queued_ids=
     return ids
 
 
-def timed_run(base_url, token, course, photos, timeout):
+def timed_run(base_url, token, course, photos, timeout, web):
     session = new_session(course)
     started = time.time()
+    web_cpu = cpu_seconds(web.pid)
     results = upload_all_at_once(base_url, token, session, photos)
+    web_cpu_ms = (cpu_seconds(web.pid) - web_cpu) * 1000 / len(photos)
     ids = [capture_id for _, capture_id in results]
     wait_until(lambda: all_finished(ids), timeout, f"{len(ids)} captures to be processed")
     seconds = last_finished_at(ids) - started
@@ -410,6 +429,7 @@ def timed_run(base_url, token, course, photos, timeout):
         "latencies_ms": latencies,
         "seconds": seconds,
         "photos_per_minute": len(ids) / seconds * 60,
+        "web_cpu_ms": web_cpu_ms,
     }
 
 
@@ -453,7 +473,7 @@ def describe(label, run):
         f"{label}: {len(run['ids'])} uploads ({faces_found(run['ids'])} faces), latency p50 {percentile(run['latencies_ms'], 0.5):.0f} ms, "
         f"p95 {percentile(run['latencies_ms'], 0.95):.0f} ms, max {max(run['latencies_ms']):.0f} ms; "
         f"all processed in {run['seconds']:.1f} s = {run['photos_per_minute']:.1f} photos/min, "
-        f"{run['photo_ms']:.0f} ms a photo in a worker (median)"
+        f"{run['photo_ms']:.0f} ms a photo in a worker (median), web CPU {run['web_cpu_ms']:.1f} ms an upload"
     )
 
 
@@ -489,11 +509,14 @@ def run_benchmark(args, workdir, processes, storage):
     # Every web thread opens its database and Redis connections on its first request: a first,
     # unmeasured burst. Then, before any worker runs, the web's own cost: all at once, one by one.
     web_warm_up = upload_all_at_once(base_url, token, new_session(course), photos)
+    web_cpu = cpu_seconds(web.pid)
     burst = upload_all_at_once(base_url, token, new_session(course), photos)
+    burst_web_cpu_ms = (cpu_seconds(web.pid) - web_cpu) * 1000 / len(photos)
     one_by_one = uploads_one_by_one(base_url, token, course, photos[:IDLE_UPLOADS])
     print(
         f"no worker running: one upload at a time {[round(ms) for ms, _ in one_by_one]} ms; "
-        f"{len(burst)} at once p95 {percentile([ms for ms, _ in burst], 0.95):.0f} ms",
+        f"{len(burst)} at once p95 {percentile([ms for ms, _ in burst], 0.95):.0f} ms, "
+        f"web CPU {burst_web_cpu_ms:.1f} ms an upload",
         flush=True,
     )
     waiting_ids = [capture_id for _, capture_id in web_warm_up + burst + one_by_one]
@@ -513,7 +536,7 @@ def run_benchmark(args, workdir, processes, storage):
         for worker_count in (1, 2):
             set_second_worker_taking_photos(worker_count == 2)
             before = tasks_done_by_worker()
-            run = timed_run(base_url, token, course, photos, args.timeout)
+            run = timed_run(base_url, token, course, photos, args.timeout, web)
             after = tasks_done_by_worker()
             share = {name: after[name] - before.get(name, 0) for name in sorted(after)}
             print(describe(f"{worker_count} worker(s), run {repeat}", run) + f"; photos per worker {share}", flush=True)
@@ -534,6 +557,9 @@ def run_benchmark(args, workdir, processes, storage):
         "upload_p95_ms_2": round(percentile(latencies_of(runs[2]), 0.95)),
         "upload_one_at_a_time_ms": round(statistics.median(ms for ms, _ in one_by_one)),
         "upload_p95_ms_no_workers": round(percentile([ms for ms, _ in burst], 0.95)),
+        "web_cpu_ms_per_upload_no_workers": round(burst_web_cpu_ms, 1),
+        "web_cpu_ms_per_upload_1": round(median_of(runs[1], "web_cpu_ms"), 1),
+        "web_cpu_ms_per_upload_2": round(median_of(runs[2], "web_cpu_ms"), 1),
         "seconds_1": round(median_of(runs[1], "seconds"), 1),
         "seconds_2": round(median_of(runs[2], "seconds"), 1),
         "photos_per_minute_1": round(median_of(runs[1], "photos_per_minute"), 1),

@@ -36,14 +36,19 @@ def unit_rows(rng, n, dim):
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def median_ms(fn, repeats):
-    fn()  # warm-up
-    times = []
+def alternated_medians(functions, repeats):
+    """Median ms of each function, called in turn within every repeat: other work on a shared
+    machine then weighs on each alike (measured one after the other, a change of load between
+    them moved their ratio by 0.3)."""
+    times = {name: [] for name in functions}
+    for fn in functions.values():
+        fn()  # warm-up
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main(argv=None):
@@ -70,9 +75,15 @@ def main(argv=None):
     qualities = [FaceQuality(size_px=80.0, sharpness=1000.0, yaw=0.1)] * args.faces
     point = load_operating_point("dlib_resnet_v1_flip")
 
-    reference_ms = median_ms(lambda: probes @ gallery.embeddings.T, args.repeats)
-    distances_ms = median_ms(lambda: gallery.student_distances(probes), args.repeats)
-    decide_ms = median_ms(lambda: decide(probes, gallery, roster, qualities, point), args.repeats)
+    medians = alternated_medians(
+        {
+            "reference": lambda: probes @ gallery.embeddings.T,
+            "distances": lambda: gallery.student_distances(probes),
+            "decide": lambda: decide(probes, gallery, roster, qualities, point),
+        },
+        args.repeats,
+    )
+    reference_ms, distances_ms, decide_ms = medians["reference"], medians["distances"], medians["decide"]
     out = {
         "faces": args.faces,
         "students": args.students,
@@ -82,6 +93,8 @@ def main(argv=None):
         "numpy_matmul_reference_ms": round(reference_ms, 2),
         "student_distances_ms": round(distances_ms, 2),
         "decide_ms": round(decide_ms, 2),
+        "decide_over_reference": round(decide_ms / reference_ms, 3),
+        "load_1min": round(os.getloadavg()[0], 2),
     }
     print(
         f"{args.faces} faces x {len(labels)} embeddings ({args.students} students): plain probes @ gallery.T "

@@ -67,15 +67,18 @@ def set_up_django(args):
             admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
             admin.execute(f'CREATE DATABASE "{args.database}"')
         url = f"{POSTGRES}/{args.database}"
+    sys.path.insert(0, str(REPO))
+    from recognition.sealing import new_key
+
     os.environ.update(
         DATABASE_URL=url,
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(64),
+        FACE_DATA_KEY=new_key(),
         ALLOWED_HOSTS="testserver",
         SECURE_SSL_REDIRECT="0",
         DJANGO_SETTINGS_MODULE="attendance_site.settings",
     )
-    sys.path.insert(0, str(REPO))
     import django
 
     django.setup()

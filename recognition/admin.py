@@ -19,7 +19,17 @@ from students.models import Student
 from .enrolment import add_enrolment_photo
 from .enrolment_review import approve_held_photos, refuse_held_photos
 from .heartbeat import WORKER_STOPPED_AFTER_BEATS, queue_summary, worker_is_running
-from .models import Capture, DetectedFace, FaceCorrection, FacePhoto, HeldFacePhoto, WorkerHeartbeat
+from .models import (
+    Capture,
+    DetectedFace,
+    FaceCorrection,
+    FaceKeyRotation,
+    FacePhoto,
+    HeldFacePhoto,
+    RetentionSweep,
+    WorkerHeartbeat,
+)
+from .records import records_of_processing
 from .uploads import ImageRejected, check_photo_upload
 
 
@@ -92,10 +102,22 @@ class FacePhotoInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         return super().get_formset(request, obj, **{**kwargs, "form": photo_form_for(request.user)})
 
+    class Media:
+        # Updates a pending photo's status and reason in place as the worker decides.
+        js = ["photo_status.js"]
+
     # An empty row for a new photo has no status yet: it shows nothing, not the default "Pending".
     @admin.display(description="Status")
     def photo_status(self, photo):
-        return photo.get_status_display() if photo.pk else ""
+        if not photo.pk:
+            return ""
+        return format_html(
+            '<span class="photo-status" data-photo="{}" data-status="{}" data-url="{}">{}</span>',
+            photo.pk,
+            photo.status,
+            reverse("enrolment_photo_statuses", args=[photo.student_id]),
+            photo.get_status_display(),
+        )
 
     @admin.display(description="Preview")
     def preview(self, photo):
@@ -103,7 +125,13 @@ class FacePhotoInline(admin.TabularInline):
 
     @admin.display(description="Why")
     def reason(self, photo):
-        return (photo.hold_reason or photo.rejection_reason) if photo.pk else ""
+        if not photo.pk:
+            return ""
+        return format_html(
+            '<span class="photo-reason" data-photo="{}">{}</span>',
+            photo.pk,
+            photo.hold_reason or photo.rejection_reason,
+        )
 
 
 # The student's admin page (students/admin.py), with their enrolment photos: students knows
@@ -256,7 +284,7 @@ class DetectedFaceInline(admin.TabularInline):
 
 @admin.register(Capture)
 class CaptureAdmin(AdminPermissions, admin.ModelAdmin):
-    list_display = ["__str__", "session", "source", "status", "face_count", "total_ms", "created_at"]
+    list_display = ["__str__", "session", "source", "status", "face_count", "processing_time", "created_at"]
     list_filter = ["status", "source", "session__course"]
     # A capture's photo comes in only through create_capture, which checks it.
     readonly_fields = [
@@ -278,6 +306,10 @@ class CaptureAdmin(AdminPermissions, admin.ModelAdmin):
     inlines = [DetectedFaceInline]
     adds = False
 
+    @admin.display(description=_("Processing time"), ordering="total_ms")
+    def processing_time(self, capture):
+        return "" if capture.total_ms is None else f"{capture.total_ms / 1000:.1f} s"
+
 
 @admin.register(FaceCorrection)
 class FaceCorrectionAdmin(ReadOnlyAdmin):
@@ -285,6 +317,14 @@ class FaceCorrectionAdmin(ReadOnlyAdmin):
 
     list_display = ["made_at", "session", "capture_number", "action", "student", "made_by", "note"]
     list_filter = ["action", "session__course"]
+
+
+@admin.register(FaceKeyRotation)
+class FaceKeyRotationAdmin(ReadOnlyAdmin):
+    """The runs of seal_face_data and rotate_face_key (docs/production.md): a record, read only."""
+
+    list_display = ["started_at", "kind", "key_id", "resealed", "finished_at"]
+    list_filter = ["kind"]
 
 
 def age(delta):
@@ -321,5 +361,20 @@ class WorkerHeartbeatAdmin(AdminPermissions, admin.ModelAdmin):
             "queue": queue,
             "oldest_queued_age": age(oldest) if oldest is not None else None,
             "stopped_after": age(timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS * WORKER_STOPPED_AFTER_BEATS)),
+        }
+        return super().changelist_view(request, context)
+
+
+@admin.register(RetentionSweep)
+class RecordsOfProcessingAdmin(ReadOnlyAdmin):
+    """For the data protection officer: what face data is stored, how much, for how long, and
+    when the retention sweeps last ran (recognition/records.py); the sweeps themselves below."""
+
+    list_display = ["name", "ran_at", "result"]
+
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            **(extra_context or {}),
+            **records_of_processing(),
         }
         return super().changelist_view(request, context)

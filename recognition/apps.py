@@ -12,6 +12,8 @@ class RecognitionConfig(AppConfig):
         from . import (
             enrolment,  # noqa: F401  (its receiver embeds the photos that waited for consent)
             people,  # noqa: F401  (its signal keeps a person's running sum when a face goes)
+            retention,  # noqa: F401  (its receiver forgets the faces that mark nobody at a close)
+            withdrawal,  # noqa: F401  (its receiver deletes the face data of a withdrawn consent)
         )
         from .session_photos import Captures
 

@@ -13,6 +13,7 @@ from students.models import ClassSession, Student
 
 from .engine import match
 from .engine.quality import stored_quality
+from .sealed import SealedBinaryField, face_storage
 
 # The extensions a stored face image may have: those of the formats check_photo_upload lets
 # through, named by the storing code from the decoded format, never by the uploader.
@@ -63,7 +64,7 @@ class FacePhoto(models.Model):
     student = models.ForeignKey(
         Student, on_delete=models.CASCADE, related_name="face_photos", verbose_name=_("student")
     )
-    image = models.ImageField(upload_to=enrolment_photo_path, verbose_name=_("image"))
+    image = models.ImageField(upload_to=enrolment_photo_path, storage=face_storage, verbose_name=_("image"))
     content_sha256 = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("content sha256"))
     status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING, verbose_name=_("status"))
     rejection_reason = models.CharField(max_length=300, blank=True, verbose_name=_("rejection reason"))
@@ -146,7 +147,7 @@ class FaceEmbedding(models.Model):
         ),
         verbose_name=_("size px"),
     )
-    vector = models.BinaryField(verbose_name=_("vector"))
+    vector = SealedBinaryField(verbose_name=_("vector"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
@@ -173,7 +174,7 @@ class Capture(models.Model):
     session = models.ForeignKey(
         ClassSession, on_delete=models.CASCADE, related_name="captures", verbose_name=_("session")
     )
-    image = models.ImageField(upload_to=capture_path, verbose_name=_("image"))
+    image = models.ImageField(upload_to=capture_path, storage=face_storage, verbose_name=_("image"))
     source = models.CharField(max_length=10, choices=SOURCE_CHOICES, default=PHOTO, verbose_name=_("source"))
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -238,7 +239,7 @@ class SessionPerson(models.Model):
         help_text=_("The model of its descriptors: others are not comparable."),
         verbose_name=_("embedder"),
     )
-    descriptor_sum = models.BinaryField(
+    descriptor_sum = SealedBinaryField(
         default=b"",
         help_text=_("Sum of its faces' L2-normalised descriptors (float64); empty for a face without one."),
         verbose_name=_("descriptor sum"),
@@ -310,7 +311,7 @@ class DetectedFace(models.Model):
         default=list, help_text=_("Five (x, y) points: eyes, nose, mouth corners."), verbose_name=_("landmarks")
     )
     score = models.FloatField(verbose_name=_("score"))
-    crop = models.ImageField(upload_to=face_crop_path, blank=True, verbose_name=_("crop"))
+    crop = models.ImageField(upload_to=face_crop_path, blank=True, storage=face_storage, verbose_name=_("crop"))
     student = models.ForeignKey(
         Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="detections", verbose_name=_("student")
     )
@@ -362,7 +363,7 @@ class DetectedFace(models.Model):
     )
     # The face's descriptor (float32, as FaceEmbedding's), to place the face in the session's
     # people; empty for faces stored before it was kept.
-    embedding = models.BinaryField(blank=True, default=b"", verbose_name=_("embedding"))
+    embedding = SealedBinaryField(blank=True, default=b"", verbose_name=_("embedding"))
     sharpness = models.FloatField(
         null=True,
         blank=True,
@@ -508,3 +509,48 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return self.hostname
+
+
+class RetentionSweep(models.Model):
+    """When each retention sweep (recognition/retention.py) last ran, and what it deleted: a
+    data protection officer asks whether the deletions actually happen."""
+
+    name = models.CharField(_("sweep"), max_length=64, unique=True)
+    ran_at = models.DateTimeField(_("last run"))
+    result = models.JSONField(_("deleted in its last run"), default=dict)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("retention sweep")
+        # The admin's page for the data protection officer lists the sweeps under the summary.
+        verbose_name_plural = _("records of processing")
+
+    def __str__(self):
+        return self.name
+
+
+class FaceKeyRotation(models.Model):
+    """A run of `manage.py rotate_face_key` (or `seal_face_data`): when, to which key, and how
+    much it re-sealed; the last finished one is the key rotation date the DPO is shown."""
+
+    ROTATE, SEAL = "rotate", "seal"
+    KIND_CHOICES = [(ROTATE, _("Key rotation")), (SEAL, _("Plain data sealed"))]
+
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES)
+    key_id = models.CharField(
+        max_length=16, help_text=_("The id of the key everything was sealed under (not the key).")
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: stopped before the end."))
+    resealed = models.PositiveIntegerField(default=0, help_text=_("Descriptors and files sealed again."))
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("face data key run")
+
+    def __str__(self):
+        return _("%(kind)s to key %(key)s, %(when)s") % {
+            "kind": self.get_kind_display(),
+            "key": self.key_id,
+            "when": date_format(timezone.localtime(self.started_at), "j M Y H:i"),
+        }

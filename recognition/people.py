@@ -13,9 +13,11 @@ SessionPerson as the worker saves each capture, and the decisions a teacher make
   named or dismissed it, none of its faces marks a student, and its best suggestion is not a
   student already seen in the session (unknown_people).
 
-The person-level rule of the engine (combining the evidence of a person's several snapshots,
-decide_person on the engine's branch) reads person_evidence(); its place is where a capture's
-faces have joined their people, at the end of join_session_people.
+- Deciding on several views: a person of several faces that nobody decided and none of whose
+  faces is a student is decided on all its faces together (engine/match.decide_people, with the
+  calibrated person rules) each time it gains a face: a room camera's successive small faces
+  mark a student no single one could, and a stranger seen in any number of frames is no nearer
+  to a mark (mark_people_by_their_views).
 """
 
 from dataclasses import dataclass
@@ -30,15 +32,19 @@ from django.utils import timezone
 
 from students.attendance import lock_session
 
+from .engine import match
 from .engine.calibration import NotCalibrated, operating_point
 from .engine.grouping import Person, place_faces, radius_after_joining, radius_after_leaving
 from .models import DetectedFace, SessionPerson
+from .sealed import opened
 
 # "Who is this?" on the session page shows this many people at a time, the first seen first:
 # a teacher answers those before the next ones appear.
 PEOPLE_SHOWN = 30
 # Faces of a person shown (its crops) beside the question.
 FACES_SHOWN = 6
+# The reason of a face marked on its person's several faces together, not on its own.
+SEVERAL_VIEWS = "several_views"
 
 
 def grouping_distance(embedder):
@@ -91,18 +97,21 @@ def person_evidence(person):
 
 def join_session_people(capture, faces, embedder):
     """Place the new faces of one capture (saved, with the machine's decisions) in its session's
-    people and carry each person's decisions to them. Runs in the transaction that saves the
-    capture, with the session locked first: two captures of one session saved at once are
-    placed one after the other, each seeing the other's people."""
+    people and carry each person's decisions to them; returns the people that gained a face.
+    Runs in the transaction that saves the capture, with the session locked after the students
+    any of these people may be named (processing.lock_nameable_students): two captures of one
+    session saved at once are placed one after the other, each seeing the other's people."""
     session = lock_session(capture.session)
     distance = grouping_distance(embedder)
     described = [face for face in faces if face.embedding] if distance is not None else []
     placed = place_in_people(session, embedder, described, distance)
+    grown = {}
     for face in faces:
         person = placed.get(face.pk) or SessionPerson.objects.create(session=session, embedder=embedder)
         add_face(person, face)
         carry_decisions(person, face, session)
-    # The engine's person-level rule (decide_person) goes here: these people's evidence changed.
+        grown[person.pk] = person
+    return list(grown.values())
 
 
 def place_in_people(session, embedder, faces, distance):
@@ -137,7 +146,7 @@ def faces_of(person):
 
     def read():
         rows = person.faces.exclude(embedding=b"").values_list("embedding", flat=True)
-        return np.array([np.frombuffer(bytes(row), dtype=np.float32) for row in rows])
+        return np.array([np.frombuffer(opened(row), dtype=np.float32) for row in rows])
 
     return read
 
@@ -190,8 +199,88 @@ def carry_decisions(person, face, session):
     face.rejected_students.add(*rejected)
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """A student the machine now sees in a person of the session, since `capture`."""
+
+    student: object
+    capture: object
+    distance: float
+
+
+def mark_people_by_their_views(people, gallery, enrolled, calibration):
+    """Decide the open people among these (open_to_their_views) on all their faces together
+    (engine/match.decide_people): where that marks a student they were not said not to be, and
+    whom no other person of the session is, each of their faces that is nobody yet becomes that
+    student, as the machine's mark (reason SEVERAL_VIEWS). gallery: the school's; enrolled:
+    {id: Student} of the course, locked (the roster, and who may be marked). Returns a Sighting
+    per person marked, from their earliest face: attendance counts from it."""
+    people = [person for person in people if open_to_their_views(person)]
+    views = {person.pk: list(person.faces.exclude(embedding=b"").select_related("capture")) for person in people}
+    people = [person for person in people if len(views[person.pk]) > 1]
+    if not people or not enrolled:
+        return []
+    decisions = match.decide_people(
+        [([face.as_array() for face in views[p.pk]], [face.quality() for face in views[p.pk]]) for p in people],
+        gallery,
+        list(enrolled),
+        calibration,
+    )
+    marked = []
+    for person, decision in zip(people, decisions, strict=True):
+        if (
+            decision.kind != match.MARK
+            or decision.student in said_not_to_be(person)
+            or seen_as_another(person, decision)
+        ):
+            continue
+        mark_as_seen_on_their_views(person, enrolled[decision.student], decision.distance)
+        earliest = min(views[person.pk], key=lambda face: face.capture.taken_at).capture
+        marked.append(Sighting(enrolled[decision.student], earliest, decision.distance))
+    return marked
+
+
+def open_to_their_views(person):
+    """Whether the machine may say who the person is from its faces together: several faces,
+    no teacher's "this is <student>" or "not one of my students", and none of its faces a
+    student on its own evidence (marked by its several views only, the person is decided again
+    as it grows: its new faces become the student too; a decision that no longer marks leaves
+    the earlier marks to the teacher)."""
+    return (
+        person.face_count > 1
+        and person.student_id is None
+        and not person.dismissed
+        and not person.faces.filter(student__isnull=False).exclude(reason=SEVERAL_VIEWS).exists()
+    )
+
+
+def seen_as_another(person, decision):
+    """Whether another person of the session is the decided student already: two people are
+    not one student (the nearer, seen first, keeps them; the teacher decides the other)."""
+    others = DetectedFace.objects.filter(person__session_id=person.session_id, student_id=decision.student)
+    return others.exclude(person=person).exists()
+
+
+def said_not_to_be(person):
+    """The students a teacher said the person, or one of its faces, is not."""
+    through = DetectedFace.rejected_students.through
+    of_faces = through.objects.filter(detectedface__person=person).values_list("student_id", flat=True)
+    return set(person.rejected_students.values_list("pk", flat=True)) | set(of_faces)
+
+
+def mark_as_seen_on_their_views(person, student, distance):
+    person.faces.filter(student=None, dismissed=False, decided_by=DetectedFace.AUTOMATIC).update(
+        student=student,
+        decision=DetectedFace.MARK,
+        reason=SEVERAL_VIEWS,
+        distance=distance,
+        suggested_student=None,
+        suggested_distance=None,
+    )
+
+
 def is_enrolled(student_id, session):
-    return session.course.students.active().filter(pk=student_id).exists()
+    return session.members().filter(pk=student_id).exists()
 
 
 @receiver(post_delete, sender=DetectedFace)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from students.attendance import mark_seen
 from students.models import Student
 
-from .engine.calibration import calibration
+from .engine.calibration import NotCalibrated, calibration
 from .engine.detect import FaceDetector
 from .engine.device import describe_device, resolve_device
 from .engine.embedders import load_embedder
@@ -32,7 +32,8 @@ from .engine.quality import face_qualities
 from .engine.threads import configure_threads
 from .enrolment_review import admit_enrolment_photo
 from .models import Capture, DetectedFace, FaceEmbedding, FacePhoto
-from .people import join_session_people
+from .people import join_session_people, mark_people_by_their_views
+from .sealed import opener
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,11 @@ def gallery_version(model_name, sizes):
 
 def load_gallery(model_name, sizes):
     rows = recognisable_embeddings(model_name, sizes).values_list("photo__student_id", "photo_id", "size_px", "vector")
-    vectors = ((student, photo, size, FaceEmbedding(vector=vector).as_array()) for student, photo, size, vector in rows)
+    open_row = opener()
+    vectors = (
+        (student, photo, size, FaceEmbedding(vector=open_row(stored)).as_array())
+        for student, photo, size, stored in rows
+    )
     return Gallery.from_rows(vectors, sizes)
 
 
@@ -178,7 +183,6 @@ class Recognition:
     crops: list
     embedder: str
     match_ms: float
-    qualities: list
 
 
 def recognise(image, roster_ids, engine, with_crops=False):
@@ -210,7 +214,9 @@ def process_capture(capture_id):
     with capture.image.open("rb") as handle:
         image = load_image(handle)
     capture.width, capture.height = image.size  # the upright size the face boxes are measured in
-    roster = capture.session.course.students.active()
+    # The students in the course on the session's day (students.Membership): one who joined
+    # later or left before is not recognised in it.
+    roster = capture.session.members()
     # The index is kept by its own task (tasks.embed_missing_enrolment_photos); a photo this
     # capture arrived before is embedded here, so the capture is right anyway. One query finds
     # none almost always.
@@ -237,18 +243,32 @@ def start_attempt(capture):
     return True
 
 
-def lock_matched_students(course, matches):
-    """The students the faces were matched to, as the roster stands now, locked until the results
-    commit: a deletion then waits for them (and its pre_delete removes their faces; the whole
-    locking: docs/architecture.md, "A deletion against a capture"). The roster may have changed
-    since the photo was matched. Returns ({id: Student} of those still enrolled and active, ids
-    of those deleted meanwhile); one removed from the course is in neither."""
+def lock_nameable_students(course, matches):
+    """Every student this capture's save may name, locked until the results commit, before the
+    session and its people: the students the faces were matched to, and the course's active
+    students (a person of the session may be named one of them by a teacher's decision carried
+    to a new face, or by its several faces together). A deletion then waits for the capture
+    (and its pre_delete removes their faces) instead of holding a student the capture needs
+    while it waits for a person the capture holds (the whole locking: docs/architecture.md, "A
+    deletion against a capture"). The roster may have changed since the photo was matched.
+    Returns ({id: Student} of the course's active students, ids of matched students deleted
+    meanwhile); one removed from the course, or whose consent was withdrawn meanwhile, is in
+    neither."""
     matched = {match.student for match in matches if match.kind != UNKNOWN}
+    roster = course.students.active()
     # No key update: enough to make a deletion wait, and a teacher's change committing meanwhile
     # (its foreign key check takes a key-share lock on the student) is not blocked into a deadlock.
-    locking = Student.objects.select_for_update(no_key=True).filter(pk__in=matched).order_by("pk")
+    # In id order: two captures never wait on each other in a circle.
+    locking = (
+        Student.objects.select_for_update(no_key=True)
+        .filter(Q(pk__in=matched) | Q(pk__in=roster.values("pk")))
+        .order_by("pk")
+    )
     existing = set(locking.values_list("pk", flat=True))
-    enrolled = {student.pk: student for student in course.students.active().filter(pk__in=existing)}
+    # One whose consent was withdrawn since the gallery was read is not marked from a face the
+    # withdrawal could not see yet: the face is stored unknown, and forgotten with the others.
+    recognisable = roster.exclude(pk__in=Student.objects.consent_withdrawn()).filter(pk__in=existing)
+    enrolled = {student.pk: student for student in recognisable}
     return enrolled, matched - existing
 
 
@@ -289,7 +309,7 @@ def save_results(capture, result):
             if locked.status == Capture.DONE:
                 return None
             locked.faces.all().delete()
-            enrolled, deleted = lock_matched_students(capture.session.course, result.decisions)
+            enrolled, deleted = lock_nameable_students(capture.session.course, result.decisions)
             for face, quality, decision, crop in zip(
                 result.faces, result.qualities, result.decisions, result.crops, strict=True
             ):
@@ -299,11 +319,14 @@ def save_results(capture, result):
                 detected.crop.save(crop.name, crop, save=False)
                 stored.append(detected)
                 detected.save()
-            # One person per session: what a teacher decided about a person holds for its new faces.
-            join_session_people(locked, stored, result.embedder)
+            # One person per session: what a teacher decided about a person holds for its new faces,
+            # and a person's faces together may say who it is where none alone could.
+            grown = join_session_people(locked, stored, result.embedder)
             for detected in stored:
                 if detected.student is not None:
                     mark_seen(capture.session, detected.student, capture.taken_at, capture.source, detected.distance)
+            for seen in mark_by_several_views(grown, enrolled, result.embedder):
+                mark_seen(capture.session, seen.student, seen.capture.taken_at, seen.capture.source, seen.distance)
             finish_capture(locked, capture, result)
     except BaseException:
         # The rows were rolled back: their crop files must not stay behind on disk.
@@ -311,6 +334,16 @@ def save_results(capture, result):
             detected.crop.storage.delete(detected.crop.name)
         raise
     return stored
+
+
+def mark_by_several_views(people, enrolled, embedder):
+    """people.mark_people_by_their_views with the school's gallery and the embedder's rules
+    (none for an embedder without them: its faces are decided one by one only)."""
+    try:
+        rules = calibration(embedder, settings.FACE_MATCH_THRESHOLD)
+    except NotCalibrated:
+        return []
+    return mark_people_by_their_views(people, school_gallery.current(embedder, rules.gallery_sizes), enrolled, rules)
 
 
 def finish_capture(locked, capture, result):

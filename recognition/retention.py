@@ -1,13 +1,20 @@
-"""How long face images are kept: class photos and their crops for CAPTURE_RETENTION_DAYS, and
-files that no row points to (left by a worker killed while writing) not at all."""
+"""How long face data is kept: class photos and their crops for CAPTURE_RETENTION_DAYS; the
+descriptor and crop of a face that marks nobody only while its session needs them (until it
+is closed, at the latest UNKNOWN_FACE_HOURS after it ends); files that no row points to (left
+by a worker killed while writing) not at all."""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
 
-from .models import Capture, DetectedFace, FacePhoto
+from students.attendance import session_closed
+
+from .models import Capture, DetectedFace, FacePhoto, RetentionSweep, SessionPerson
 
 # A file this young may belong to a row whose transaction has not committed yet.
 ORPHAN_GRACE = timedelta(hours=1)
@@ -47,3 +54,40 @@ def stored_files(storage, folder):
         return storage.listdir(folder)[1]
     except FileNotFoundError:
         return []
+
+
+def faces_done_with(now=None):
+    """Faces that mark nobody (unknown, only suggested, dismissed) and still keep a descriptor
+    or a crop, in sessions that no longer need them: closed, or ended UNKNOWN_FACE_HOURS ago."""
+    ended_before = (now or timezone.now()) - timedelta(hours=settings.UNKNOWN_FACE_HOURS)
+    done = Q(capture__session__closed_at__isnull=False) | Q(capture__session__ends_at__lt=ended_before)
+    return DetectedFace.objects.filter(done, student__isnull=True).exclude(embedding=b"", crop="")
+
+
+@transaction.atomic
+def forget_unclaimed_faces(faces):
+    """Delete the descriptor and the crop of each of these faces (the crop's file once this
+    commits); the row stays, a box on its class photo that a teacher can still decide about.
+    Their people lose their running sums too, which hold those descriptors: a person without
+    one takes no new face. Returns how many faces were forgotten."""
+    rows = list(faces.values_list("pk", "crop", "person_id"))
+    storage = DetectedFace._meta.get_field("crop").storage
+    for _pk, crop, _person in rows:
+        if crop:
+            transaction.on_commit(lambda name=crop: storage.delete(name))
+    DetectedFace.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(embedding=b"", crop="")
+    people = {person for _, _, person in rows if person is not None}
+    SessionPerson.objects.filter(pk__in=people).update(descriptor_sum=b"", radius=0.0)
+    return len(rows)
+
+
+@receiver(session_closed)
+def forget_unclaimed_faces_of_closed_session(sender, session, **kwargs):
+    # A photo still being recognised at the close saves its faces later: the sweep takes those.
+    forget_unclaimed_faces(faces_done_with().filter(capture__session=session))
+
+
+def record_sweep(name, result):
+    """Remember when a retention sweep last ran and what it did (the admin's records of
+    processing show it)."""
+    RetentionSweep.objects.update_or_create(name=name, defaults={"ran_at": timezone.now(), "result": result})

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from students.attendance import lock_session, mark_seen, set_status, status_when_first_seen, withdraw_sighting
+from students.models import AttendanceRecord
 from students.names import person_name
 
 from .enrolment import add_enrolment_photo
@@ -43,7 +44,7 @@ def mark_seen_by_person(capture, student, user, reason):
     session = capture.session
     earlier = session.attendance.filter(student=student).values_list("first_seen_at", flat=True).first()
     seen_at = min(capture.taken_at, earlier) if earlier else capture.taken_at
-    set_status(session, student, status_when_first_seen(session, seen_at), user, reason)
+    set_status(session, student, status_when_first_seen(session, seen_at), user, reason, AttendanceRecord.FACE)
     # The record is now manual: mark_seen only remembers when the student was seen.
     mark_seen(session, student, capture.taken_at, capture.source, None)
 
@@ -116,9 +117,10 @@ def assign_faces(faces, student, user, add_to_enrolment=False):
     """
     faces = same_session(faces)
     session = faces[0].capture.session
-    if not session.course.students.filter(pk=student.pk).exists():
+    if not session.members().filter(pk=student.pk).exists():
         raise ReviewRefused(
-            _("%(name)s is not enrolled in %(course)s.") % {"name": student.full_name, "course": session.course}
+            _("%(name)s is not in %(course)s on the session's day.")
+            % {"name": student.full_name, "course": session.course}
         )
     if add_to_enrolment and not student.has_consent:
         raise ReviewRefused(
@@ -185,9 +187,9 @@ def confirm_suggestion(faces, user):
 def reject_student(faces, user):
     """ "This is not <student>", for the student the person is marked or suggested as: its
     faces become unknown for them and never propose them again, nor do the faces that join the
-    person later; their machine mark in the session is withdrawn unless a face of someone else
-    still supports it. A person's own decision about their attendance stays (the roster changes
-    it). Returns the student."""
+    person later; their mark in the session, the machine's or the one a teacher gave by naming
+    this face, is withdrawn unless another face of theirs still supports it. A status set in the
+    roster stays (the roster changes it). Returns the student."""
     faces = same_session(faces)
     student = proposed_student(faces)
     if student is None:
@@ -229,9 +231,9 @@ def dismiss_faces(faces, user):
 @transaction.atomic
 def remove_capture(capture, user):
     """A photo uploaded by mistake: the capture, its faces, their crops and the image go (the
-    files once the deletion commits; its faces leave their people); what only it marked is
-    withdrawn, a person's decisions stay. Returns the students whose machine mark it withdrew
-    or moved."""
+    files once the deletion commits; its faces leave their people); what only it marked, or a
+    teacher named on it, is withdrawn; a status set in the roster stays. Returns the students
+    whose mark it withdrew or moved."""
     locked = Capture.objects.select_for_update().select_related("session").get(pk=capture.pk)
     # Its faces leave their people: after any capture of the session being placed among them.
     lock_session(locked.session)

@@ -139,7 +139,10 @@ class PersonFaceSerializer(DetectedFaceSerializer):
     class Meta(DetectedFaceSerializer.Meta):
         fields = DetectedFaceSerializer.Meta.fields + ["capture", "crop_url"]
 
-    def get_crop_url(self, face) -> str:
+    def get_crop_url(self, face) -> str | None:
+        # None once the crop is gone: the session was closed, or the student withdrew consent.
+        if not face.crop:
+            return None
         return self.context["request"].build_absolute_uri(reverse("face_crop_image", args=[face.pk]))
 
 

@@ -131,4 +131,15 @@ def requeue_waiting_captures(sender=None, **kwargs):
 def delete_expired_captures():
     """Retention: class photos and their face crops go after CAPTURE_RETENTION_DAYS, and files
     no row points to after an hour; attendance records stay."""
-    return {"captures": retention.delete_expired_captures(), "orphaned_files": retention.delete_orphaned_files()}
+    result = {"captures": retention.delete_expired_captures(), "orphaned_files": retention.delete_orphaned_files()}
+    retention.record_sweep("delete_expired_captures", result)
+    return result
+
+
+@shared_task
+def forget_unclaimed_faces():
+    """Retention: the descriptors and crops of faces that mark nobody, once their session is
+    closed or UNKNOWN_FACE_HOURS after it ended. Returns how many faces were forgotten."""
+    forgotten = retention.forget_unclaimed_faces(retention.faces_done_with())
+    retention.record_sweep("forget_unclaimed_faces", {"faces": forgotten})
+    return forgotten

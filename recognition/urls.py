@@ -15,6 +15,7 @@ urlpatterns = [
     path("students/<int:pk>/enrol/", views.enrol_by_camera, name="enrol_by_camera"),
     path("students/<int:pk>/enrol/check/", views.enrol_check, name="enrol_check"),
     path("students/<int:pk>/photos/", views.student_photos, name="student_photos"),
+    path("students/<int:pk>/photos/statuses/", views.enrolment_photo_statuses, name="enrolment_photo_statuses"),
     path("enrolment-photos/<int:pk>/withdraw/", views.withdraw_photo, name="withdraw_photo"),
     path("students/<int:pk>/enrol/shots/<int:photo_pk>/", views.enrol_shot, name="enrol_shot"),
 ]

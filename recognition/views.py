@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from students.access_log import log_access
+from students.models import AccessLogEntry
 from students.permissions import enrollable_student, enrolled_student, in_reach, taught_student
 
 from .captures import retry_capture, upload_limit_refusal
@@ -54,25 +56,34 @@ def private_file(stored, download_name):
     return response
 
 
+def logged_file(request, stored, download_name, what, student=None):
+    """private_file, written to the access log once it is served: who saw which face image."""
+    response = private_file(stored, download_name)
+    log_access(AccessLogEntry.VIEW_IMAGE, what, request=request, student=student)
+    return response
+
+
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def face_photo_image(request, pk):
     photo = visible_photo(request, pk)
-    return private_file(photo.image, f"enrolment-photo-{photo.pk}")
+    what = f"Enrolment photo {photo.pk}"
+    return logged_file(request, photo.image, f"enrolment-photo-{photo.pk}", what, photo.student)
 
 
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def capture_image(request, pk):
     capture = managed_capture(request, pk)
-    return private_file(capture.image, f"capture-{capture.pk}")
+    return logged_file(request, capture.image, f"capture-{capture.pk}", f"Class photo {capture.pk} ({capture.session})")
 
 
 @login_required
 @csp(FACE_IMAGE_POLICY)
 def face_crop_image(request, pk):
     face = managed_face(request, pk)
-    return private_file(face.crop, f"face-{face.pk}")
+    what = f"Face {face.pk} in class photo {face.capture_id}"
+    return logged_file(request, face.crop, f"face-{face.pk}", what, face.student or face.suggested_student)
 
 
 # The session page shows messages tagged with this in its photos' section, where the teacher
@@ -267,6 +278,22 @@ def student_photos(request, pk):
             ],
         },
     )
+
+
+@login_required
+def enrolment_photo_statuses(request, pk):
+    """Where a student's enrolment photos are (pending, accepted, held, refused) and why, for the
+    admin's student page to update its "Pending" rows as the worker decides (static/photo_status.js)."""
+    student = taught_student(request, pk)
+    photos = {
+        photo.pk: {
+            "status": photo.status,
+            "label": photo.get_status_display(),
+            "reason": photo.hold_reason or photo.rejection_reason,
+        }
+        for photo in student.face_photos.all()
+    }
+    return JsonResponse({"photos": photos})
 
 
 @login_required

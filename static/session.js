@@ -205,12 +205,6 @@
     }
   }, true);
 
-  // Removing a photo cannot be undone: ask first.
-  document.getElementById("captures").addEventListener("submit", (event) => {
-    const question = event.target.dataset.confirm;
-    if (question && !window.confirm(question)) event.preventDefault();
-  });
-
   let polling = false;
   async function poll() {
     if (polling) return;

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.admin.helpers import AdminForm
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Q
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -12,16 +13,21 @@ from access.admin_pages import AdminPermissions, ReadOnlyAdmin, admin_pages
 from access.roles import teacher_logins
 
 from . import sheets
-from .admin_forms import ConsentForm, PeopleChoiceField, PersonChoiceField, StudentAdminForm
+from .access_log import log_access
+from .admin_forms import ConsentForm, LabelledSplitDateTime, PeopleChoiceField, PersonChoiceField, StudentAdminForm
 from .consent import record_consent
 from .csv_files import csv_download
 from .export import student_export_zip
 from .forms import SessionSeriesForm
+from .invitations import invite_students
 from .models import (
+    AccessLogEntry,
     AttendanceChange,
     AttendanceRecord,
     ClassSession,
+    ConsentWithdrawal,
     Course,
+    Membership,
     Notice,
     Room,
     SessionSeries,
@@ -33,11 +39,40 @@ from .search import matching_name
 from .tasks import schedule_sync
 from .teacher_admin import add_teacher
 from .timetable import create_series_sessions, set_cancelled
+from .withdrawal_admin import withdraw_consent_of_selected, withdraw_consent_of_student
 
 
 def distance_shown(distance):
     """A match distance as people read it: three decimals are all that tell faces apart."""
     return "" if distance is None else f"{distance:.3f}"
+
+
+class FromSchoolSystemFilter(admin.SimpleListFilter):
+    """The students a OneRoster import brought (students/oneroster/): filter, select all, invite."""
+
+    title = _("from the school's system")
+    parameter_name = "imported"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(sourced_id__isnull=self.value() == "no")
+        return queryset
+
+
+class HasLoginFilter(admin.SimpleListFilter):
+    title = _("login")
+    parameter_name = "login"
+
+    def lookups(self, request, model_admin):
+        return [("none", _("No login")), ("yes", _("Has a login"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("none", "yes"):
+            return queryset.filter(user__isnull=self.value() == "none")
+        return queryset
 
 
 @admin.register(Student)
@@ -46,11 +81,27 @@ class StudentAdmin(admin.ModelAdmin):
 
     form = StudentAdminForm
     list_display = ["full_name", "student_number", "email", "is_active", "consent_recorded_at"]
-    list_filter = ["is_active", "courses"]
+    list_filter = ["is_active", "courses", FromSchoolSystemFilter, HasLoginFilter]
     search_fields = ["full_name", "student_number", "email"]
     readonly_fields = ["consent_recorded_at", "consent_recorded_by"]
     autocomplete_fields = ["user"]
-    actions = ["record_consent", "export_student_data"]
+    actions = ["record_consent", "withdraw_consent", "invite_to_log_in", "export_student_data"]
+
+    @admin.action(description=_("Invite the selected students to log in (e-mails each a set-password link)"))
+    def invite_to_log_in(self, request, queryset):
+        outcome = invite_students(queryset.select_related("user"), request.build_absolute_uri("/"))
+        self.message_user(request, _("Invitation sent to %(n)d student(s).") % {"n": len(outcome.sent)})
+        for student, why in outcome.skipped:
+            self.message_user(
+                request, _("%(student)s not invited: %(why)s.") % {"student": student, "why": why}, "warning"
+            )
+        for student, error in outcome.failed:
+            self.message_user(
+                request,
+                _("%(student)s not invited: the e-mail could not be sent (%(error)s), so no login was created.")
+                % {"student": student, "error": error},
+                "error",
+            )
 
     def get_search_results(self, request, queryset, search_term):
         """Django's search, and the name without its tone marks: "Nguyen" finds "Nguyễn"."""
@@ -103,6 +154,10 @@ class StudentAdmin(admin.ModelAdmin):
             },
         )
 
+    @admin.action(description=_("Withdraw consent: delete their face data (asks on whose word)"))
+    def withdraw_consent(self, request, queryset):
+        return withdraw_consent_of_selected(self, request, queryset)
+
     @admin.action(description=_("Export everything stored about this student (zip)"))
     def export_student_data(self, request, queryset):
         if queryset.count() != 1:
@@ -110,6 +165,9 @@ class StudentAdmin(admin.ModelAdmin):
             return None
         student = queryset.get()
         response = HttpResponse(student_export_zip(student), content_type="application/zip")
+        log_access(
+            AccessLogEntry.EXPORT, f"Everything stored about {student.student_number}", request=request, student=student
+        )
         response["Content-Disposition"] = f'attachment; filename="student-{student.student_number}.zip"'
         response["Cache-Control"] = "private, no-store"
         return response
@@ -117,12 +175,38 @@ class StudentAdmin(admin.ModelAdmin):
     # OneRoster import (students/oneroster_admin.py): linked from the student and course lists.
     def get_urls(self):
         oneroster = ("import-oneroster/", import_oneroster, "students_student_import_oneroster")
-        return [*admin_pages(self, oneroster), *super().get_urls()]
+        withdraw = (
+            "<path:object_id>/withdraw-consent/",
+            withdraw_consent_of_student,
+            "students_student_withdraw_consent",
+        )
+        return [*admin_pages(self, oneroster, withdraw), *super().get_urls()]
+
+
+# A session's start and end: each of their date and time inputs labelled.
+LABELLED_TIMES = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
+
+
+class MembershipInline(admin.TabularInline):
+    """The course's students with the dates their membership counts from and until (Membership).
+    A student added here starts today unless the date is changed: the sessions before do not
+    count for them."""
+
+    model = Membership
+    extra = 0
+    fields = ["student", "starts_on", "ends_on"]
+    autocomplete_fields = ["student"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["starts_on"].initial = timezone.localdate
+        return formset
 
 
 class ClassSessionInline(admin.TabularInline):
     model = ClassSession
     extra = 0
+    formfield_overrides = LABELLED_TIMES
     fields = ["starts_at", "ends_at", "room", "late_after_minutes", "closed_at", "cancelled_at"]
 
 
@@ -161,8 +245,8 @@ class SheetSyncInline(AdminPermissions, admin.StackedInline):
 class CourseAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "student_count", "sheets_problem"]
     search_fields = ["code", "name"]
-    filter_horizontal = ["teachers", "students"]
-    inlines = [ClassSessionInline, SheetSyncInline]
+    filter_horizontal = ["teachers"]
+    inlines = [MembershipInline, ClassSessionInline, SheetSyncInline]
     actions = ["sync_sheets_now"]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
@@ -236,6 +320,7 @@ class ClassSessionAdmin(admin.ModelAdmin):
     list_filter = ["course", "starts_at", ("cancelled_at", admin.EmptyFieldListFilter), "series"]
     date_hierarchy = "starts_at"
     readonly_fields = ["cancelled_at", "series"]
+    formfield_overrides = LABELLED_TIMES
     actions = ["cancel_sessions", "restore_sessions"]
 
     @admin.display(description=_("Cancelled"), boolean=True)
@@ -335,6 +420,7 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     @admin.action(description=_("Export selected records as CSV"))
     def export_csv(self, request, queryset):
         records = queryset.select_related("student", "session__course")
+        log_access(AccessLogEntry.EXPORT, f"Attendance CSV of {queryset.count()} record(s)", request=request)
         return csv_download("attendance.csv", ATTENDANCE_CSV_COLUMNS, map(attendance_csv_row, records))
 
 
@@ -372,3 +458,20 @@ class NoticeAdmin(ReadOnlyAdmin):
     @admin.display(description=_("Status"))
     def status(self, notice):
         return notice.status
+
+
+# --- Consent withdrawals and the access log (students/consent.py, students/access_log.py) ---------
+
+
+@admin.register(ConsentWithdrawal)
+class ConsentWithdrawalAdmin(ReadOnlyAdmin):
+    list_display = ["student_number", "withdrawn_by", "withdrawn_at", "recorded_by", "recorded_at", "deleted"]
+    search_fields = ["student_number", "withdrawn_by"]
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "who", "action", "what", "student", "address"]
+    list_filter = ["action", ("at", admin.DateFieldListFilter)]
+    search_fields = ["who", "what", "student__student_number", "student__full_name", "address"]
+    list_select_related = ["student"]

@@ -3,8 +3,10 @@ for several students, add a teacher): people are picked by their full names, and
 those of the right role (access/roles.py)."""
 
 from django import forms
-from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMultiple
 from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import Course, Student
@@ -54,13 +56,17 @@ class StudentAdminForm(forms.ModelForm):
         given_by = " ".join(self.cleaned_data["consent_given_by"].split())
         if self.instance.has_consent and not given_by:
             raise forms.ValidationError(
-                _("Consent is recorded for this student: say who gave it. Clearing the name does not withdraw consent.")
+                gettext(
+                    "Consent is recorded for this student: say who gave it. Clearing the name does not withdraw "
+                    "consent: use “Withdraw consent” at the top of this page, which deletes their face data."
+                )
             )
         return given_by
 
     def _save_m2m(self):
         super()._save_m2m()
-        self.instance.courses.set(self.cleaned_data["courses"])
+        # A course added here counts for the student from today; the course's page sets other dates.
+        self.instance.courses.set(self.cleaned_data["courses"], through_defaults={"starts_on": timezone.localdate()})
 
 
 class ConsentForm(forms.Form):
@@ -105,3 +111,10 @@ class TeacherInvitationForm(forms.Form):
                 _("A login with this e-mail already exists: add them to courses on the course pages.")
             )
         return email
+
+
+class LabelledSplitDateTime(AdminSplitDateTime):
+    """The admin's date and time inputs of one field, each labelled by the word beside it
+    ("Date:", "Time:"); Django's own leaves both without a label."""
+
+    template_name = "students/widgets/split_datetime.html"

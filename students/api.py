@@ -16,7 +16,8 @@ from access.devices import persons_and_devices
 from access.roles import student_of
 
 from .attendance import set_status
-from .overview import course_summaries, roster
+from .models import ClassSession
+from .overview import course_summaries, roster, student_status
 from .permissions import course_for_caller, courses_for_caller, enrolled_student, managed_session, sessions_for_caller
 from .serializers import (
     ClassSessionSerializer,
@@ -25,6 +26,7 @@ from .serializers import (
     RosterEntrySerializer,
     StatusChangeSerializer,
 )
+from .vocabulary import status_word
 
 # Classroom cameras read the courses and sessions they may send captures to, nothing more.
 DEVICES_READ = persons_and_devices("GET", refusal=_("Device tokens may only read sessions and send captures."))
@@ -55,7 +57,11 @@ def course_sessions(request, pk):
 
 
 def roster_entries(session):
-    return [{"student": student, "record": record} for student, record in roster(session)]
+    session = ClassSession.objects.with_taken().get(pk=session.pk)
+    return [
+        {"student": student, "record": record, "status_text": status_word(student_status(session, record, True))}
+        for student, record in roster(session)
+    ]
 
 
 @extend_schema(responses=RosterEntrySerializer(many=True))
@@ -77,7 +83,8 @@ def session_attendance_record(request, pk, student_pk):
     record = set_status(
         session, student, change.validated_data["status"], request.user, change.validated_data["reason"]
     )
-    return Response(RosterEntrySerializer({"student": student, "record": record}).data)
+    entry = {"student": student, "record": record, "status_text": status_word(record.status)}
+    return Response(RosterEntrySerializer(entry).data)
 
 
 @extend_schema(responses=MyCourseAttendanceSerializer(many=True))

@@ -4,6 +4,7 @@ Every function here runs inside one transaction and writes the audit trail with 
 """
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -89,20 +90,20 @@ def mark_seen(session, student, seen_at, source, distance):
 
 
 @transaction.atomic
-def set_status(session, student, status, changed_by, reason=""):
+def set_status(session, student, status, changed_by, reason="", source=AttendanceRecord.MANUAL):
     """A person decides a student's status. It becomes a manual record that recognition
-    will not change again."""
+    will not change again; source FACE when they decided it by naming a face (see the model)."""
     if status not in dict(AttendanceRecord.STATUS_CHOICES):
         raise ValueError(f"Unknown status {status!r}.")
     record, created = AttendanceRecord.objects.select_for_update().get_or_create(
         session=session,
         student=student,
-        defaults={"status": status, "source": AttendanceRecord.MANUAL, "marked_by": changed_by},
+        defaults={"status": status, "source": source, "marked_by": changed_by},
     )
     old_status = "" if created else record.status
     if not created:
         record.status = status
-        record.source = AttendanceRecord.MANUAL
+        record.source = source
         record.marked_by = changed_by
         record.save()
     _log_change(record, old_status, changed_by, reason)
@@ -125,9 +126,9 @@ def mark_absent_if_unmarked(session, student, marked_by, source, reason):
 
 
 def mark_unmarked_absent(session, marked_by, source, reason):
-    """Every active enrolled student with no record in the session, marked absent. Returns how many."""
+    """Every student in the course that day with no record in the session, marked absent. Returns how many."""
     marked = session.attendance.values_list("student_id", flat=True)
-    unmarked = session.course.students.active().exclude(pk__in=marked)
+    unmarked = session.members().exclude(pk__in=marked)
     count = sum(mark_absent_if_unmarked(session, student, marked_by, source, reason) for student in unmarked)
     if count:
         attendance_changed(session.course_id)
@@ -138,6 +139,11 @@ def lock_session(session):
     # No key update: a capture committing its records meanwhile checks their foreign key with a
     # key-share lock on this row, which a plain FOR UPDATE would block into a deadlock.
     return ClassSession.objects.select_for_update(no_key=True).get(pk=session.pk)
+
+
+# Sent with session=the ClassSession just closed, inside the close: recognition forgets the
+# descriptors and crops of the faces that mark nobody (recognition/retention.py).
+session_closed = Signal()
 
 
 @transaction.atomic
@@ -151,7 +157,9 @@ def close_session(session, closed_by):
         locked.save(update_fields=["closed_at"])
         SessionEvent.objects.create(session=locked, action=SessionEvent.CLOSED, by=closed_by, at=locked.closed_at)
     session.closed_at = locked.closed_at
-    return mark_unmarked_absent(session, closed_by, AttendanceRecord.CLOSE, CLOSE_REASON)
+    marked = mark_unmarked_absent(session, closed_by, AttendanceRecord.CLOSE, CLOSE_REASON)
+    session_closed.send(sender=close_session, session=locked)
+    return marked
 
 
 @transaction.atomic
@@ -208,19 +216,34 @@ def closed_sentence(session):
     return _("This session was closed at %(time)s.") % {"time": at}
 
 
+def absent_by_the_close(session, record):
+    """The record as the close would have written it: absent, not seen."""
+    closer = session.attendance.filter(source=AttendanceRecord.CLOSE).values_list("marked_by", flat=True).first()
+    record.status, record.source, record.first_seen_at, record.match_distance = (
+        AttendanceRecord.ABSENT,
+        AttendanceRecord.CLOSE,
+        None,
+        None,
+    )
+    record.marked_by_id = closer
+
+
 def withdraw_sighting(session, student, sightings, changed_by, reason):
-    """A person withdrew a sighting the machine marked a student on (the face is not theirs, the
-    photo was removed). sightings: (seen_at, source, distance) of the student's sightings still
-    standing in the session. The machine's record is set again from the earliest of them (in a
-    closed session, of those taken before the close); with none, it goes back to what it would
-    be without the machine: absent by the close in a closed session, no record in an open one
-    (its audit trail goes with it, so the caller keeps its own). A person's decision and a
-    close's absence are never touched. Returns the record, or None when there is none now."""
+    """A person withdrew a sighting a student was marked on (the face is not theirs, the photo
+    was removed). sightings: (seen_at, source, distance) of the student's faces still standing
+    in the session. The machine's record is set again from the earliest of them (in a closed
+    session, of those taken before the close); a person's naming of a face (source FACE) stays
+    while any stands. With none, the record goes back to what it would be without them: absent
+    by the close in a closed session, no record in an open one (its audit trail goes with it,
+    so the caller keeps its own). A status set in the roster and a close's absence are never
+    touched. Returns the record, or None when there is none now."""
     record = AttendanceRecord.objects.select_for_update().filter(session=session, student=student).first()
-    if record is None or record.is_manual or record.is_absent_at_close:
+    if record is None or record.source == AttendanceRecord.MANUAL or record.is_absent_at_close:
         return record
     closed_at = ClassSession.objects.values_list("closed_at", flat=True).get(pk=session.pk)
     standing = sorted(s for s in sightings if closed_at is None or s[0] < closed_at)
+    if standing and record.source == AttendanceRecord.FACE:
+        return record
     old_status = record.status
     if standing:
         record.first_seen_at, record.source, record.match_distance = standing[0]
@@ -230,15 +253,34 @@ def withdraw_sighting(session, student, sightings, changed_by, reason):
         attendance_changed(session.course_id)
         return None
     else:
-        closer = session.attendance.filter(source=AttendanceRecord.CLOSE).values_list("marked_by", flat=True).first()
-        record.status, record.source, record.first_seen_at, record.match_distance = (
-            AttendanceRecord.ABSENT,
-            AttendanceRecord.CLOSE,
-            None,
-            None,
-        )
-        record.marked_by_id = closer
+        absent_by_the_close(session, record)
     record.save()
     _log_change(record, old_status, changed_by, reason)
+    attendance_changed(session.course_id)
+    return record
+
+
+@transaction.atomic
+def clear_status(session, student, changed_by, reason=""):
+    """A person takes a student back to "not seen yet", whatever set their status: in an open
+    session their record goes (a photo still to come marks them again), in a closed one they are
+    absent as the close leaves whoever it did not see. The session's trail keeps what the record
+    was. Returns the record, or None when there is none now."""
+    locked = lock_session(session)
+    record = AttendanceRecord.objects.select_for_update().filter(session=session, student=student).first()
+    if record is None or (locked.closed_at and record.is_absent_at_close):
+        return record
+    old_status = record.status
+    detail = f"{student.full_name}: {old_status} → not seen yet" + (f" (“{reason}”)" if reason else "")
+    SessionEvent.objects.create(session=locked, action=SessionEvent.CLEARED, by=changed_by, detail=detail[:300])
+    if locked.closed_at is None:
+        record.delete()
+        attendance_changed(session.course_id)
+        return None
+    absent_by_the_close(locked, record)
+    if record.marked_by_id is None:
+        record.marked_by = changed_by
+    record.save()
+    _log_change(record, old_status, changed_by, reason or CLOSE_REASON)
     attendance_changed(session.course_id)
     return record

@@ -25,7 +25,15 @@ def student_record(student):
             "recorded_by": student.consent_recorded_by.username if student.consent_recorded_by else None,
             "given_by": student.consent_given_by,
         },
-        "courses": [{"code": c.code, "name": c.name} for c in student.courses.all()],
+        "courses": [
+            {
+                "code": membership.course.code,
+                "name": membership.course.name,
+                "member_from": membership.starts_on.isoformat() if membership.starts_on else None,
+                "member_until": membership.ends_on.isoformat() if membership.ends_on else None,
+            }
+            for membership in student.memberships.select_related("course")
+        ],
         "attendance": [
             {
                 "course": record.session.course.code,
@@ -76,6 +84,21 @@ def student_record(student):
                 "sent_at": _when(notice.sent_at),
             }
             for notice in student.notices.all()
+        ],
+        "consent_withdrawals": [
+            {
+                "withdrawn_by": withdrawal.withdrawn_by,
+                "withdrawn_at": _when(withdrawal.withdrawn_at),
+                "recorded_by": withdrawal.recorded_by.username if withdrawal.recorded_by else None,
+                "recorded_at": _when(withdrawal.recorded_at),
+                "deleted": withdrawal.deleted,
+            }
+            for withdrawal in student.consent_withdrawals.select_related("recorded_by")
+        ],
+        # Who saw their face images, exported their data or withdrew their consent.
+        "access_log": [
+            {"at": _when(entry.at), "who": entry.who, "action": entry.action, "what": entry.what, "from": entry.address}
+            for entry in student.access_log.all()
         ],
     }
 

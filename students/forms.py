@@ -114,3 +114,54 @@ class SessionSeriesForm(forms.ModelForm):
     def timetable_value(self, name):
         # The admin's change form shows what cannot change any more as text, not as fields.
         return self.cleaned_data[name] if name in self.fields else getattr(self.instance, name)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def term_label(series):
+    """'7 Dec 2026 to 17 Jan 2027 (Mon, Wed 09:00)': short enough for a phone's select."""
+    first, last = series.first_date, series.last_date
+    return _("%(first)s to %(last)s (%(days)s %(time)s)") % {
+        "first": f"{first.day} {first:%b %Y}",
+        "last": f"{last.day} {last:%b %Y}",
+        "days": series.weekday_names,
+        "time": f"{series.start_time:%H:%M}",
+    }
+
+
+class AttendanceRangeForm(forms.Form):
+    """The course page's filter (GET): a term of the course's timetable, or dates from and to.
+    Empty: every session. The grid, the percentages and the CSV then count only these dates."""
+
+    term = forms.TypedChoiceField(label=_("Term"), coerce=int, required=False, empty_value=None)
+    start = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    end = forms.DateField(label=_("To"), required=False, widget=DateInput())
+
+    def __init__(self, course, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.terms = {series.pk: series for series in course.session_series.all()}
+        self.fields["term"].choices = [("", _("All the sessions"))] + [
+            (pk, term_label(series)) for pk, series in self.terms.items()
+        ]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            raise forms.ValidationError(_("“To” is before “From”."))
+        return data
+
+    def date_range(self):
+        """(first day or None, last day or None) of what the filter chose; (None, None) when it is
+        empty or not valid (the page then says why and shows every session)."""
+        if not self.is_valid():
+            return None, None
+        term = self.terms.get(self.cleaned_data["term"])
+        if term is not None:
+            return term.first_date, term.last_date
+        return self.cleaned_data["start"], self.cleaned_data["end"]

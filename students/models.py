@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
@@ -14,8 +15,10 @@ from django.utils.translation import pgettext_lazy
 
 from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
+from . import vocabulary
 from .names import one_line, refuse_control_characters, search_key
 from .schedule import SCHEDULE_FIELDS, check_schedule
+from .session_photos import session_photos
 from .times import session_time
 
 
@@ -37,6 +40,10 @@ class StudentQuerySet(models.QuerySet):
 
     def without_consent(self):
         return self.filter(consent_recorded_at__isnull=True)
+
+    def consent_withdrawn(self):
+        """Students whose consent was withdrawn and not given again (students/consent.py)."""
+        return self.filter(consent_recorded_at__isnull=True, consent_withdrawals__isnull=False)
 
 
 class Student(models.Model):
@@ -123,7 +130,7 @@ class Student(models.Model):
 
     def wait_for_captures_saving(self):
         """Take this student's row lock inside a deletion. A capture saving its results holds the
-        rows of the students it marks (recognition.processing.lock_matched_students): the
+        rows of the students it marks (recognition.processing.lock_nameable_students): the
         deletion waits for it to commit, then sees the faces and records it wrote. The whole
         locking, in one place: docs/architecture.md, "A deletion against a capture"."""
         Student.objects.select_for_update().filter(pk=self.pk).values_list("pk", flat=True).first()
@@ -135,7 +142,10 @@ class Course(models.Model):
     teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught", verbose_name=_("teachers")
     )
-    students = models.ManyToManyField(Student, blank=True, related_name="courses", verbose_name=_("students"))
+    # Through Membership: a student's place in a course has dates (Membership).
+    students = models.ManyToManyField(
+        Student, blank=True, related_name="courses", through="Membership", verbose_name=_("students")
+    )
     # OneRoster import (students/oneroster/): the school's system's id of the class.
     sourced_id = models.CharField(
         max_length=255,
@@ -154,6 +164,51 @@ class Course(models.Model):
     def __str__(self):
         # A course imported by code alone has no name until someone fills it in.
         return f"{self.code} {self.name}".strip()
+
+
+class MembershipQuerySet(models.QuerySet):
+    def on(self, day):
+        """The memberships that include this (local) date."""
+        return self.filter(
+            Q(starts_on__isnull=True) | Q(starts_on__lte=day), Q(ends_on__isnull=True) | Q(ends_on__gte=day)
+        )
+
+
+class Membership(models.Model):
+    """A student's place in a course, from a date and maybe until one. Only the sessions held on
+    those dates count for them: a student who joins mid-term is not absent from what came before.
+    Empty dates are open: no start date is since the course began (what every membership made
+    before memberships had dates has), no end date is still a member."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="memberships")
+    starts_on = models.DateField(
+        null=True, blank=True, help_text=_("The first day that counts for the student here; empty: from the start.")
+    )
+    ends_on = models.DateField(
+        null=True, blank=True, help_text=_("The last day that counts for the student here; empty: still a member.")
+    )
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["course", "student__full_name"]
+        verbose_name = _("student in the course")
+        verbose_name_plural = _("students in the course")
+        constraints = [
+            models.UniqueConstraint(fields=["course", "student"], name="one_membership_per_student_per_course"),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(starts_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="membership_ends_after_it_starts",
+                violation_error_message=_("A membership cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student} in {self.course.code}"
+
+    def covers(self, day):
+        return (self.starts_on is None or self.starts_on <= day) and (self.ends_on is None or day <= self.ends_on)
 
 
 # OneRoster import (students/oneroster/).
@@ -297,6 +352,23 @@ class ClassSessionQuerySet(models.QuerySet):
         """A cancelled session stays, with whatever was recorded in it, but counts nowhere."""
         return self.filter(cancelled_at__isnull=True)
 
+    def with_taken(self):
+        """Each session with `is_taken`: attendance was taken in it, by a class photo, an
+        attendance record (a person's mark or a recognised face) or a close. The one definition
+        of "taken": a session over that nobody took is "not taken", counts nowhere (no absences)
+        and is what the not-taken reminder is about (students/notices.py)."""
+        return self.annotate(
+            is_taken=Q(closed_at__isnull=False)
+            | Exists(AttendanceRecord.objects.filter(session=OuterRef("pk")))
+            | Q(session_photos().any_photo())
+        )
+
+    def taken(self):
+        return self.with_taken().filter(is_taken=True)
+
+    def not_taken(self):
+        return self.with_taken().filter(is_taken=False)
+
 
 class ClassSession(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("course"))
@@ -354,6 +426,16 @@ class ClassSession(models.Model):
         return self.cancelled_at is not None
 
     @property
+    def local_day(self):
+        return timezone.localdate(self.starts_at)
+
+    def members(self):
+        """The active students in the course on the session's day (their Membership covers it):
+        the roster, and whom a close marks absent."""
+        on_the_day = Membership.objects.filter(course_id=self.course_id).on(self.local_day)
+        return Student.objects.active().filter(memberships__in=on_the_day)
+
+    @property
     def late_mark(self):
         return self.starts_at + timedelta(minutes=self.late_after_minutes)
 
@@ -377,9 +459,13 @@ class ClassSession(models.Model):
 
 
 class AttendanceRecord(models.Model):
-    PRESENT, LATE, ABSENT, EXCUSED = "present", "late", "absent", "excused"
-    STATUS_CHOICES = [(PRESENT, _("Present")), (LATE, _("Late")), (ABSENT, _("Absent")), (EXCUSED, _("Excused"))]
-    PHOTO, CAMERA, MANUAL, CLOSE, NOT_SEEN = "photo", "camera", "manual", "close", "not_seen"
+    PRESENT, LATE, ABSENT, EXCUSED = vocabulary.PRESENT, vocabulary.LATE, vocabulary.ABSENT, vocabulary.EXCUSED
+    STATUS_CHOICES = vocabulary.record_status_choices()
+    PHOTO, CAMERA, MANUAL, CLOSE, NOT_SEEN, FACE = "photo", "camera", "manual", "close", "not_seen", "face"
+    # FACE: a person said who a face in a photo is (a "Who is this?" card, "Yes, <student>"): their
+    # decision, which the machine does not change, but it stands on that face, so it goes when
+    # the face is said not to be them and no other face shows them (students/attendance.py:
+    # withdraw_sighting). MANUAL, a status set in the roster, stays whatever the faces say.
     # CLOSE: absent because the session was closed before the student was seen; NOT_SEEN: absent
     # because a teacher had everyone not seen yet marked absent while the session was open. Both
     # are the system's decision on behalf of that teacher (marked_by), not a teacher's own
@@ -390,6 +476,7 @@ class AttendanceRecord(models.Model):
         (MANUAL, _("Manual")),
         (CLOSE, _("Session closed")),
         (NOT_SEEN, _("Not seen yet, marked absent")),
+        (FACE, _("Named on a photo")),
     ]
 
     session = models.ForeignKey(
@@ -423,7 +510,8 @@ class AttendanceRecord(models.Model):
 
     @property
     def is_manual(self):
-        return self.source == self.MANUAL
+        """A person's decision, in the roster or on a face: recognition never changes it."""
+        return self.source in (self.MANUAL, self.FACE)
 
     @property
     def is_absent_at_close(self):
@@ -466,11 +554,14 @@ class SessionEvent(models.Model):
     """The audit trail of a session itself: who closed or reopened it, or had everyone not seen
     yet marked absent, and when."""
 
-    CLOSED, REOPENED, MARKED_NOT_SEEN_ABSENT = "closed", "reopened", "not_seen_absent"
+    CLOSED, REOPENED, MARKED_NOT_SEEN_ABSENT, CLEARED = "closed", "reopened", "not_seen_absent", "status_cleared"
     ACTION_CHOICES = [
         (CLOSED, _("Closed")),
         (REOPENED, _("Reopened")),
         (MARKED_NOT_SEEN_ABSENT, _("Marked everyone not seen absent")),
+        # A student's record removed (back to "not seen yet"): the record's own trail goes with
+        # it, so this one keeps what it was.
+        (CLEARED, _("Set back to not seen yet")),
     ]
 
     session = models.ForeignKey(
@@ -651,6 +742,84 @@ class Notice(models.Model):
         if self.next_attempt_at is None:
             return "failed"
         return "retrying" if self.attempts else "waiting"
+
+
+class AppendOnly(models.Model):
+    """A record that is written once and never changed nor deleted through the site: an audit
+    trail that its own subject could edit would prove nothing."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} is append-only: a row is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} is append-only: a row is never deleted.")
+
+
+class ConsentWithdrawal(AppendOnly):
+    """A withdrawal of consent (students/consent.py: withdraw_consent): when, on whose word,
+    recorded by whom, and what of the student's face data it deleted."""
+
+    student = models.ForeignKey(
+        Student, null=True, on_delete=models.SET_NULL, related_name="consent_withdrawals", verbose_name=_("student")
+    )
+    student_number = models.CharField(_("student number"), max_length=64)
+    withdrawn_by = models.CharField(
+        _("withdrawn by"), max_length=200, help_text=_("On whose word: the student, or the guardian's name.")
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), help_text=_("When they withdrew it."))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    consent_given_by = models.CharField(_("consent had been given by"), max_length=200, blank=True)
+    deleted = models.JSONField(_("deleted"), default=dict, help_text=_("How many of each kind of face data went."))
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        verbose_name = _("consent withdrawal")
+        verbose_name_plural = _("consent withdrawals")
+
+    def __str__(self):
+        return f"{self.student_number}: {self.withdrawn_by}"
+
+
+class AccessLogEntry(AppendOnly):
+    """Who saw a face image, exported data or withdrew consent: when, what and from where
+    (students/access_log.py). Kept for the school to answer "who looked at my child's face?"."""
+
+    VIEW_IMAGE, EXPORT, WITHDRAWAL = "view_image", "export", "withdrawal"
+    ACTION_CHOICES = [
+        (VIEW_IMAGE, _("Viewed or downloaded a face image")),
+        (EXPORT, _("Exported data")),
+        (WITHDRAWAL, _("Withdrew consent")),
+    ]
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("user")
+    )
+    who = models.CharField(_("who"), max_length=200, help_text=_("The login, kept if the login is deleted."))
+    action = models.CharField(_("action"), max_length=20, choices=ACTION_CHOICES)
+    what = models.CharField(_("what"), max_length=300)
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_log", verbose_name=_("student")
+    )
+    address = models.CharField(
+        _("from where"), max_length=64, help_text=_("The client's address, or the command line.")
+    )
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+
+    def __str__(self):
+        return f"{self.who}: {self.what}"
 
 
 @receiver(pre_delete, sender=Student)

@@ -5,8 +5,9 @@
   close may still be recognised after it and turn the absence into present or late, so the
   notice waits, and it waits longer while any such photo of the session is still queued or being
   recognised.
-- Teachers: a weekly digest per course of the students below ATTENDANCE_THRESHOLD_PERCENT, and a
-  same-day reminder for a session that ended with no photo and no mark.
+- Teachers: a weekly digest per course of the students below ATTENDANCE_THRESHOLD_PERCENT (as
+  students/overview.py counts: a session nobody took is nobody's absence), and a same-day
+  reminder for a session that ended not taken (no photo, no mark, no close).
 
 Every notice is a Notice row before it is sent; the row's natural key (a unique constraint per
 kind) makes recording it again a no-op, and a run sends only rows it claimed with a conditional
@@ -54,6 +55,10 @@ def school_name():
 
 def notice_contact():
     return settings.NOTICE_CONTACT or _("the school office")
+
+
+def dpo_contact():
+    return settings.DPO_CONTACT or _("the school's data protection officer, through the school office")
 
 
 def session_in_full(session):
@@ -167,7 +172,8 @@ def sessions_due_for_absence_notices(now):
 def absences_without_notice(session):
     notified = Notice.objects.filter(kind=Notice.ABSENCE, session=session, student=OuterRef("student"))
     return (
-        session.attendance.filter(status=AttendanceRecord.ABSENT, student__is_active=True)
+        # A record outside the student's membership (marked before they joined) is no absence.
+        session.attendance.filter(status=AttendanceRecord.ABSENT, student__in=session.members())
         .exclude(student__guardian_email="")
         .exclude(Exists(notified))
         .select_related("student")
@@ -213,7 +219,7 @@ def record_weekly_digests(now=None):
     notices = []
     for course in Course.objects.prefetch_related("teachers"):
         students = course.students.active()
-        below = [row for row in attendance_rows(held_sessions(course, now), students) if row.below_threshold]
+        below = [row for row in attendance_rows(held_sessions(course, now), students, now) if row.below_threshold]
         if not below:
             continue
         for teacher in teachers_to_notify(course, Notice.DIGEST, {"course": course, "week": week}):
@@ -233,14 +239,14 @@ def record_weekly_digests(now=None):
 
 
 def sessions_without_attendance(now):
-    """Sessions that ended today, at least NOTICE_REMINDER_AFTER_MINUTES ago, with no class photo
-    and no attendance record."""
+    """Sessions that ended today, at least NOTICE_REMINDER_AFTER_MINUTES ago, and were not taken
+    (ClassSessionQuerySet.with_taken: no class photo, no attendance record, no close)."""
     start_of_today = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
     ended_by = now - timedelta(minutes=settings.NOTICE_REMINDER_AFTER_MINUTES)
     return (
-        ClassSession.objects.filter(ends_at__gte=start_of_today, ends_at__lte=ended_by)
-        .exclude(session_photos().any_photo())
-        .exclude(Exists(AttendanceRecord.objects.filter(session=OuterRef("pk"))))
+        ClassSession.objects.not_cancelled()
+        .not_taken()
+        .filter(ends_at__gte=start_of_today, ends_at__lte=ended_by)
         .select_related("course")
     )
 

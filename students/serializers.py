@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from . import vocabulary
 from .models import AttendanceRecord, ClassSession, Course, Room, Student
 from .schedule import check_schedule
 
@@ -123,6 +124,10 @@ class RosterEntrySerializer(serializers.Serializer):
         default=None,
         help_text="The login of whoever set the status by hand or closed the session; null for the machine.",
     )
+    status_text = serializers.CharField(
+        help_text="The student's status in the site's words, translated, as percentages count it: with no "
+        "record, 'not marked yet' while the session is on, 'absent' once it is over and taken."
+    )
 
 
 class StatusChangeSerializer(serializers.Serializer):
@@ -139,12 +144,12 @@ class MySessionSerializer(serializers.Serializer):
     session = serializers.IntegerField(source="session.pk", help_text="The session's id.")
     starts_at = serializers.DateTimeField(source="session.starts_at", help_text="When the class started.")
     ends_at = serializers.DateTimeField(source="session.ends_at", help_text="When the class ended.")
-    status = serializers.CharField(
-        allow_null=True,
-        source="record.status",
-        default=None,
-        help_text="present, late, absent or excused; null when nothing is recorded.",
+    status = serializers.ChoiceField(
+        choices=list(vocabulary.STUDENT_STATUSES),
+        help_text="present, late, absent or excused as recorded; else not_marked_yet (the session is on, or "
+        "nothing is recorded yet) or not_taken (the session is over and nobody took attendance: not an absence).",
     )
+    status_text = serializers.CharField(source="word", help_text="The status in the site's words, translated.")
     first_seen_at = serializers.DateTimeField(
         allow_null=True, source="record.first_seen_at", default=None, help_text="When you were first seen; null if not."
     )
@@ -153,6 +158,9 @@ class MySessionSerializer(serializers.Serializer):
 class MyCourseAttendanceSerializer(serializers.Serializer):
     course = CourseSerializer()
     percentage = serializers.FloatField(
-        allow_null=True, help_text="Attendance so far in percent (present and late count); null before any session."
+        allow_null=True,
+        help_text="Attendance so far in percent, as docs/teachers.md says; null before any session counts.",
     )
-    sessions = MySessionSerializer(many=True, help_text="Every session held so far, oldest first.")
+    sessions = MySessionSerializer(
+        many=True, help_text="Every session of your membership that has started, newest first, not cancelled."
+    )

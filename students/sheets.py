@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from google.auth.exceptions import RefreshError, TransportError
 
+from . import vocabulary
 from .models import AttendanceRecord, Course, SheetSync
 from .overview import attendance_rows
 from .times import moment_stamp, session_time
@@ -49,38 +50,41 @@ LOST_SYNC_AFTER = timedelta(minutes=10)
 
 
 def checkmark_rows(course):
-    """Header, then one row per enrolled student with a mark per session in start order;
-    cancelled sessions are left out."""
-    sessions = list(course.sessions.not_cancelled().order_by("starts_at", "pk"))
+    """Header, then one row per enrolled student with a mark per session in start order:
+    cancelled sessions are left out; a cell is empty unless the student was present (✓), late
+    (L) or excused (E) in a session of their membership, so a session nobody took shows nobody
+    absent either, as it counts nowhere (students/overview.py)."""
+    sessions = list(course.sessions.not_cancelled().with_taken().order_by("starts_at", "pk"))
     students = course.students.order_by("full_name", "student_number")
     header = [str(word) for word in CHECKMARK_HEADER] + [session_time(session, "stamp") for session in sessions]
     return [header] + [
-        [row.student.student_number, row.student.full_name]
-        + [CHECK_MARKS.get(record.status, "") if record else "" for record in row.records]
+        [row.student.student_number, row.student.full_name] + [CHECK_MARKS.get(status, "") for status in row.statuses]
         for row in attendance_rows(sessions, students)
     ]
 
 
 def timestamp_rows(course):
-    """Header, then one row per attendance record of an enrolled student, by session then name;
-    none of a cancelled session."""
+    """Header, then one row per attendance record of a student in a session of their membership,
+    by session then name, its status in the site's words; none of a cancelled session."""
     records = (
         AttendanceRecord.objects.filter(session__course=course, student__courses=course)
         .filter(session__cancelled_at__isnull=True)
         .select_related("session", "student")
         .order_by("session__starts_at", "session_id", "student__full_name", "student__student_number")
     )
+    member_of = {membership.student_id: membership for membership in course.memberships.all()}
     return [[str(word) for word in TIMESTAMP_HEADER]] + [
         [
             session_time(record.session, "stamp"),
             course.code,
             record.student.student_number,
             record.student.full_name,
-            record.status,
+            str(vocabulary.status_word(record.status)),
             moment_stamp(record.first_seen_at),
             record.source,
         ]
         for record in records
+        if member_of[record.student_id].covers(record.session.local_day)
     ]
 
 

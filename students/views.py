@@ -14,11 +14,29 @@ from django.views.decorators.http import require_POST
 
 from access.roles import student_of
 
-from .attendance import close_session, closed_sentence, mark_not_seen_absent, reopen_session, set_status
+from . import vocabulary
+from .access_log import log_access
+from .attendance import (
+    clear_status,
+    close_session,
+    closed_sentence,
+    mark_not_seen_absent,
+    reopen_session,
+    set_status,
+)
 from .csv_files import csv_download
-from .forms import ClassSessionForm, SessionSeriesForm, StatusForm
-from .models import AttendanceRecord
-from .overview import PERCENTAGE_RULE, attendance_rows, course_summaries, held_sessions, roster, upcoming_sessions
+from .forms import AttendanceRangeForm, ClassSessionForm, SessionSeriesForm, StatusForm
+from .models import AccessLogEntry, AttendanceRecord
+from .notices import dpo_contact, school_name
+from .overview import (
+    PERCENTAGE_RULE,
+    attendance_rows,
+    course_summaries,
+    held_sessions,
+    not_taken_sessions,
+    roster,
+    upcoming_sessions,
+)
 from .permissions import courses_managed_by, enrolled_student, managed_course, managed_session, sessions_managed_by
 from .session_photos import session_photos
 from .times import session_time
@@ -90,31 +108,46 @@ def timetable_form(data=None):
     return SessionSeriesForm(data, auto_id="timetable_%s")
 
 
+def sessions_chosen(request, course):
+    """(the filter form, the sessions that count in the dates it chose)."""
+    range_form = AttendanceRangeForm(course, request.GET or None, auto_id="range_%s")
+    first_day, last_day = range_form.date_range()
+    return range_form, list(held_sessions(course, first_day=first_day, last_day=last_day))
+
+
 def course_page(request, course, form=None, series_form=None):
-    sessions = held_sessions(course)
-    rows = attendance_rows(sessions, list(course.students.active()))
+    range_form, sessions = sessions_chosen(request, course)
+    rows = attendance_rows(sessions, course.students.active())
+    form, series_form = form or ClassSessionForm(), series_form or timetable_form()
     return render(
         request,
         "students/course_detail.html",
         {
             "course": course,
-            "form": form or ClassSessionForm(),
-            "series_form": series_form or timetable_form(),
+            "form": form,
+            "series_form": series_form,
+            # Folded away unless a form has something to say, or the course has no session yet.
+            "creating": form.is_bound or series_form.is_bound or not course.sessions.exists(),
             "timetable": course.session_series.all(),
+            "range_form": range_form,
             "sessions": sessions,
             "upcoming": upcoming_sessions(course),
+            "not_taken": list(not_taken_sessions(course)),
+            "not_taken_word": vocabulary.session_word(vocabulary.NOT_TAKEN),
             "rows": rows,
             "below_threshold": [row for row in rows if row.below_threshold],
             "percentage_rule": PERCENTAGE_RULE,
             "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
+            "query": request.GET.urlencode(),
         },
     )
 
 
 @login_required
 def course_csv(request, pk):
+    """The course page's grid (with its filter) as CSV, each cell in the site's words."""
     course = managed_course(request, pk)
-    sessions = list(held_sessions(course))
+    _chosen, sessions = sessions_chosen(request, course)
     header = (
         [_("student number"), _("student")]
         + [session_time(session, "stamp") for session in sessions]
@@ -122,10 +155,11 @@ def course_csv(request, pk):
     )
     rows = (
         [row.student.student_number, row.student.full_name]
-        + [record.status if record else "absent" for record in row.records]
+        + [str(cell.word) for cell in row.cells]
         + ["" if row.percentage is None else row.percentage]
-        for row in attendance_rows(sessions, list(course.students.active()))
+        for row in attendance_rows(sessions, course.students.active())
     )
+    log_access(AccessLogEntry.EXPORT, f"Attendance CSV of {course.code}", request=request)
     return csv_download(f"attendance-{course.code}.csv", header, rows)
 
 
@@ -156,7 +190,7 @@ def captures_part(session, opened):
     """What the captures part of the session page draws: the photos, as the app that keeps them
     says (students/session_photos.py; its "Who is this?" asks for its own), and the students a
     face may be assigned to. opened: the ids of the earlier photos drawn in full, not as a line."""
-    return {**session_photos().page_context(session, opened), "students": session.course.students.active()}
+    return {**session_photos().page_context(session, opened), "students": session.members()}
 
 
 @login_required
@@ -238,6 +272,22 @@ def session_set_status(request, pk, student_pk):
             % {"name": student.full_name, "status": record.get_status_display().lower()},
             extra_tags=row,
         )
+    return back_to(session, row)
+
+
+@login_required
+@require_POST
+def session_clear_status(request, pk, student_pk):
+    """The roster's "Not seen yet": the student back to not seen (attendance.clear_status)."""
+    session = managed_session(request, pk)
+    student = enrolled_student(session.course, student_pk)
+    record = clear_status(session, student, request.user, request.POST.get("reason", "")[:300])
+    if record is None:
+        said = _("Saved: %(name)s is not seen yet.") % {"name": student.full_name}
+    else:
+        said = _("Saved: %(name)s is absent, not seen before the session was closed.") % {"name": student.full_name}
+    row = f"student-{student.pk}"
+    messages.success(request, said, extra_tags=row)
     return back_to(session, row)
 
 
@@ -351,5 +401,20 @@ def my_attendance(request):
             "summaries": course_summaries(student),
             "percentage_rule": PERCENTAGE_RULE,
             "threshold": settings.ATTENDANCE_THRESHOLD_PERCENT,
+        },
+    )
+
+
+def privacy(request):
+    """What Roll Call does with students' faces, for families: filled from the settings, so that
+    it says what this installation does."""
+    return render(
+        request,
+        "privacy.html",
+        {
+            "school": school_name(),
+            "contact": dpo_contact(),
+            "capture_days": settings.CAPTURE_RETENTION_DAYS,
+            "unknown_face_hours": settings.UNKNOWN_FACE_HOURS,
         },
     )

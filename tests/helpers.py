@@ -38,6 +38,39 @@ def photo_jpeg(size=(320, 240), seed=0):
     return buffer.getvalue()
 
 
+BBT4_PEOPLE = ["BBT_Raj", "BBT_Sheldon", "BBT_Bernadette"]  # in group/faceapi_bbt4.jpg, with 3 strangers
+
+
+def upload_class_photo(client, teacher, session, photo):
+    """The photo uploaded through the API by the teacher; with eager_celery, recognised by the
+    worker's path before this returns the Capture."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from recognition.models import Capture
+
+    client.force_login(teacher)
+    upload = SimpleUploadedFile("class.jpg", photo, "image/jpeg")
+    response = client.post(reverse("api_session_captures", args=[session.pk]), {"image": upload})
+    assert response.status_code == 202, response.content
+    capture = Capture.objects.get(pk=response.json()["id"])
+    assert capture.status == Capture.DONE, capture.error
+    return capture
+
+
+def recognised_class_photo(client, faces_dataset):
+    """BBT4's people enrolled (their photos into the photo storage, embedded by the worker path),
+    and the group photo uploaded through the API by their teacher and recognised."""
+    from tests.factories import make_course, make_session, make_user
+
+    teacher = make_user("teacher", role="Teacher")
+    course = make_course("BBT", teacher=teacher)
+    students = enrol_identities(faces_dataset, BBT4_PEOPLE, course)
+    session = make_session(course)
+    photo = (faces_dataset / "group" / "faceapi_bbt4.jpg").read_bytes()
+    return students, session, upload_class_photo(client, teacher, session, photo), photo
+
+
 def enrol_identities(dataset, names, course, photos_each=None):
     """These dataset identities (folder names) as consenting students of the course, with their
     first `photos_each` photos (all by default) as enrolment photos; returns {full name: Student}."""

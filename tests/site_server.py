@@ -12,6 +12,8 @@ from tests.processes import free_port, stop
 
 # Long enough for a real one, and never a development key (DEBUG=0 refuses those).
 PRODUCTION_SECRET_KEY = "test-only-" + "k" * 60
+# Production seals face data (DEBUG=0 refuses to start without a key): 32 bytes, URL-safe base64.
+PRODUCTION_FACE_DATA_KEY = "dGVzdC1vbmx5LWZhY2UtZGF0YS1rZXktMzItYnl0ZSE="
 
 
 def production_environment(base, var_dir, **overrides):
@@ -21,6 +23,7 @@ def production_environment(base, var_dir, **overrides):
         "DJANGO_SETTINGS_MODULE": "attendance_site.settings",
         "DEBUG": "0",
         "SECRET_KEY": PRODUCTION_SECRET_KEY,
+        "FACE_DATA_KEY": PRODUCTION_FACE_DATA_KEY,
         "ALLOWED_HOSTS": "attendance.school.example",
         "ROLLCALL_VAR_DIR": str(var_dir),
         "MEDIA_ROOT": str(var_dir / "media"),

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.utils import formats, timezone
 
 from recognition.enrolment import add_enrolment_photo
 from recognition.models import Capture, DetectedFace, FacePhoto
@@ -404,3 +405,29 @@ def test_the_api_docs_are_swagger_ui_from_our_own_files_with_field_descriptions(
     assert all(field.get("description") for name, field in roster.items() if name != "student"), roster
     capture = schema["components"]["schemas"]["Capture"]["properties"]
     assert all(field.get("description") for field in capture.values()), capture
+
+
+# --- What the admin lists ----------------------------------------------------------------
+
+
+def test_the_admin_lists_no_social_accounts_applications_or_tokens(client, school):
+    client.force_login(school.admin)
+    index = client.get("/admin/").content.decode()
+    assert "Students" in index
+    for unused in ("Social accounts", "Social applications", "Social application tokens"):
+        assert unused not in index
+    assert client.get("/admin/socialaccount/socialapp/").status_code == 404
+
+
+def test_the_courses_admin_page_dates_each_students_place_and_a_new_one_starts_today(client, school):
+    client.force_login(school.admin)
+    url = f"/admin/students/course/{school.course.pk}/change/"
+    page = client.get(url).content.decode()
+    today = re.escape(formats.localize_input(timezone.localdate()))
+    assert re.search(rf'name="memberships-__prefix__-starts_on" value="{today}"', page)
+    data = form_post(page, "course_form", **{"memberships-0-ends_on": "2027-07-15"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    first = school.course.memberships.get(pk=data["memberships-0-id"][0])
+    assert str(first.ends_on) == "2027-07-15" and first.starts_on is None
+    assert school.course.memberships.filter(ends_on__isnull=True).count() == 2

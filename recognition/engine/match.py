@@ -30,6 +30,10 @@ MARK, SUGGEST, UNKNOWN = "mark", "suggest", "unknown"
 # Two enrolment photos of one student this close are the same shot twice (the
 # dev set's near-duplicate it removed was at 0.087 with dlib): they count as one.
 SAME_SHOT_DISTANCE = 0.10
+# Similarities per block of the school-wide search (float32): a block stays in the CPU's cache
+# while its maximum is taken (bench/match_speed.py, 40 faces: blocks of 2,048-8,192 rows alike,
+# 16,384 twice as slow).
+SEARCH_BLOCK_VALUES = 40 * 8192
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,9 @@ class Gallery:
         self._starts = np.searchsorted(self._row_student, np.arange(len(self.students)))
         self._ends = np.append(self._starts[1:], len(labels)).astype(np.int64)
         self._student_index = index
+        # A worker keeps one Gallery for every photo until the enrolments change
+        # (processing.SchoolGallery): each student's count is worked out once.
+        self._photo_counts = {}
 
     def __len__(self) -> int:
         return len(self._row_student)
@@ -173,6 +180,38 @@ class Gallery:
             return np.zeros((len(probes), 0), dtype=np.float32)
         return probes @ self.embeddings.T
 
+    def roster_and_rival(self, probes, roster_rows) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Similarities of unit probes to the roster's rows, (F, R) in roster_rows' (ascending)
+        order, and per probe the nearest other row and its similarity (None when every row is the
+        roster's). The school's product is taken in blocks of SEARCH_BLOCK_VALUES similarities,
+        each block's maximum while it is in the CPU's cache: the (F, N) matrix is never written
+        out to memory, which the bare product pays for (16 MB for 40 faces x 100,000 rows)."""
+        n_faces, n_rows = len(probes), len(self)
+        if len(roster_rows) == n_rows:
+            return probes @ self.embeddings.T, None, None
+        roster = np.empty((n_faces, len(roster_rows)), np.float32)
+        faces = np.arange(n_faces)
+        best = np.full(n_faces, -np.inf, np.float32)
+        best_row = np.zeros(n_faces, np.int64)
+        block = min(max(SEARCH_BLOCK_VALUES // n_faces, 256), n_rows)
+        scratch = np.empty(n_faces * block, np.float32)
+        block_starts = range(0, n_rows, block)
+        roster_bounds = np.searchsorted(roster_rows, [*block_starts, n_rows])
+        for start, lo, hi in zip(block_starts, roster_bounds[:-1], roster_bounds[1:]):
+            stop = min(start + block, n_rows)
+            sims = scratch[: n_faces * (stop - start)].reshape(n_faces, stop - start)  # contiguous for BLAS
+            np.matmul(probes, self.embeddings[start:stop].T, out=sims)
+            if hi > lo:
+                inside = roster_rows[lo:hi] - start
+                roster[:, lo:hi] = sims[:, inside]
+                sims[:, inside] = -np.inf
+            top_row = sims.argmax(axis=1)
+            top = sims[faces, top_row]
+            nearer = top > best  # strictly: on a tie the first row wins, as one argmax over all rows
+            best[nearer] = top[nearer]
+            best_row[nearer] = top_row[nearer] + start
+        return roster, best_row, best
+
     def student_distances(self, probes, similarities=None) -> np.ndarray:
         """(F, S) distance from each probe to each student = min over that student's photos:
         one product and one per-student reduction over the columns (rows sorted by student)."""
@@ -196,13 +235,14 @@ class Gallery:
     def photo_count(self, student) -> int:
         """Distinct enrolment photos of one student: a photo within SAME_SHOT_DISTANCE of one
         already counted adds nothing (the spread of the photos, not only their number)."""
-        s = self._student_index[student]
-        rows = self.embeddings[self._starts[s] : self._ends[s]]
-        kept = []
-        for row in rows:
-            if all(np.linalg.norm(row - other) > SAME_SHOT_DISTANCE for other in kept):
-                kept.append(row)
-        return len(kept)
+        if student not in self._photo_counts:
+            s = self._student_index[student]
+            kept = []
+            for row in self.embeddings[self._starts[s] : self._ends[s]]:
+                if all(np.linalg.norm(row - other) > SAME_SHOT_DISTANCE for other in kept):
+                    kept.append(row)
+            self._photo_counts[student] = len(kept)
+        return self._photo_counts[student]
 
 
 def to_distance(similarity):
@@ -317,26 +357,20 @@ def _decide(vectors, qualities, bands, points, gallery: Gallery, roster_ids) -> 
 def _evidence(vectors, gallery: Gallery, in_roster) -> list[dict]:
     """Per unit vector: the nearest roster student, the distances to them and to the next one,
     and the nearest student outside the roster (the rival)."""
-    sims = gallery.similarities(vectors)
-    n_faces = len(sims)
+    n_faces = len(vectors)
     # Per-student distances are needed for the roster only; of the rest of the school only the
     # nearest row matters (the rival), and a row maximum needs no per-student reduction.
     roster_rows = gallery.rows_of(in_roster)
     roster_students = np.flatnonzero(in_roster)
+    roster_sims, rival_row, rival_sim = gallery.roster_and_rival(vectors, roster_rows)
     roster_distances = to_distance(
-        np.maximum.reduceat(
-            sims[:, roster_rows], np.searchsorted(gallery._row_student[roster_rows], roster_students), axis=1
-        )
+        np.maximum.reduceat(roster_sims, np.searchsorted(gallery._row_student[roster_rows], roster_students), axis=1)
     )
     order = np.argsort(roster_distances, axis=1)
     faces = np.arange(n_faces)
     best = roster_distances[faces, order[:, 0]]
     second = roster_distances[faces, order[:, 1]] if len(roster_students) > 1 else np.full(n_faces, np.inf)
-    rival_row = None
-    if len(roster_rows) < len(gallery):
-        sims[:, roster_rows] = -np.inf  # our own temporary: hide the roster from the rival search
-        rival_row = sims.argmax(axis=1)
-        rival_distance = to_distance(sims[faces, rival_row])
+    rival_distance = to_distance(rival_sim) if rival_row is not None else None
     return [
         dict(
             student=gallery.students[roster_students[order[f, 0]]],

@@ -19,6 +19,7 @@ from .reading import (
     RosterError,
     by_sourced_id,
     course_name,
+    enrolment_dates,
     full_name,
     parse_table,
     student_number,
@@ -140,8 +141,21 @@ def check_enrollments(roster, orgs, users, classes, errors):
         check_references(row, "schoolSourcedId", orgs, "org", errors)
         check_references(row, "classSourcedId", classes, "class", errors)
         check_references(row, "userSourcedId", users, "user", errors)
+        check_dates(row, errors)
         user = roster.users.get(row["userSourcedId"])
         role = row["role"].lower()
         if user and role in (STUDENT, TEACHER) and user["role"].lower() != role:
             said = f"user {row['userSourcedId']} is a {user['role']} in users.csv, enrolled as {role}."
             errors.append(row.error(said))
+
+
+def check_dates(row, errors):
+    try:
+        begin, end = enrolment_dates(row)
+    except ValueError:
+        errors.append(
+            row.error(f"beginDate {row['beginDate']!r} or endDate {row['endDate']!r} is not a date (YYYY-MM-DD).")
+        )
+        return
+    if begin and end and end < begin:
+        errors.append(row.error(f"endDate {end} is before beginDate {begin}."))

@@ -25,8 +25,17 @@ from django.utils import timezone
 
 from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
-from ..models import Course, RosterTeacher, Student
-from .reading import STUDENT, TEACHER, RosterError, course_name, full_name, student_number, teacher_username
+from ..models import Course, Membership, RosterTeacher, Student
+from .reading import (
+    STUDENT,
+    TEACHER,
+    RosterError,
+    course_name,
+    enrolment_dates,
+    full_name,
+    student_number,
+    teacher_username,
+)
 
 COURSES, TEACHERS, STUDENTS, OTHER_USERS, ENROLMENTS = "courses", "teachers", "students", "other users", "enrolments"
 SECTIONS = [COURSES, TEACHERS, STUDENTS, OTHER_USERS, ENROLMENTS]
@@ -95,21 +104,50 @@ class Save:
 
 @dataclass
 class Enrol:
-    """Add people to a course's students or teachers (members), or take them off it."""
+    """Add people to a course's students or teachers (members), or take them off it. A student's
+    place starts and ends on their enrolment's dates (dates: {key: (begin, end)}, None open)."""
 
     course: Course
     course_key: object
     members: str
     people: list  # [(person, key, label)]
     adding: bool
+    dates: dict = field(default_factory=dict)
 
     def facts(self):
-        return ["enrol" if self.adding else "unenrol", self.course_key, self.members, [k for _, k, _ in self.people]]
+        return [
+            "enrol" if self.adding else "unenrol",
+            self.course_key,
+            self.members,
+            [[k, *map(str, self.dates.get(k, ()))] for _, k, _ in self.people],
+        ]
 
     def run(self):
         members = getattr(self.course, self.members)
-        people = [person for person, _, _ in self.people]
-        members.add(*people) if self.adding else members.remove(*people)
+        if not self.adding:
+            members.remove(*[person for person, _, _ in self.people])
+        elif self.members == "teachers":
+            members.add(*[person for person, _, _ in self.people])
+        else:
+            for person, person_key, _ in self.people:
+                starts_on, ends_on = self.dates.get(person_key, (None, None))
+                members.add(person, through_defaults={"starts_on": starts_on, "ends_on": ends_on})
+
+
+@dataclass
+class MembershipDates:
+    """Change the dates of a student's place in a course to their enrolment's."""
+
+    membership: Membership
+    starts_on: object
+    ends_on: object
+
+    def facts(self):
+        return ["dates", self.membership.pk, str(self.starts_on), str(self.ends_on)]
+
+    def run(self):
+        self.membership.starts_on, self.membership.ends_on = self.starts_on, self.ends_on
+        self.membership.save(update_fields=["starts_on", "ends_on"])
 
 
 @dataclass
@@ -151,7 +189,7 @@ class Step:
     section: str
     kind: str
     rows: list  # what the preview says of it
-    change: Save | Enrol | Deactivate | Withdraw | None = None  # None: nothing to write
+    change: Save | Enrol | MembershipDates | Deactivate | Withdraw | None = None  # None: nothing to write
     # The existing login it changes when that is one the import may change only when a person
     # confirms it by name (Plan.held).
     login: str | None = None
@@ -381,9 +419,11 @@ def plan_other_users(roster, plan):
 
 
 def plan_enrolments(roster, courses, teachers, students, plan):
-    """Each active class's students and teachers become exactly the bundle's enrolments."""
+    """Each active class's students and teachers become exactly the bundle's enrolments, and each
+    student's place there has their enrolment's beginDate and endDate."""
     people = {STUDENT: students, TEACHER: teachers}
     wanted = defaultdict(list)  # (class sourcedId, role): [(person, key, label)]
+    dates = {}  # (class sourcedId, person key): (begin, end)
     for row in roster.active("enrollments").values():
         role, class_id, user_id = row["role"].lower(), row["classSourcedId"], row["userSourcedId"]
         person = people.get(role, {}).get(user_id)
@@ -391,6 +431,7 @@ def plan_enrolments(roster, courses, teachers, students, plan):
             user_row = roster.users[user_id]
             label = student_label(user_row) if role == STUDENT else teacher_username(user_row)
             wanted[class_id, role].append((person, key(person, user_id), label))
+            dates[class_id, key(person, user_id)] = enrolment_dates(row)
     for class_id, course in courses.items():
         code = roster.classes[class_id]["classCode"]
         for role, members in ((STUDENT, "students"), (TEACHER, "teachers")):
@@ -402,12 +443,32 @@ def plan_enrolments(roster, courses, teachers, students, plan):
             # A held login's enrolments are steps of their own, run only when it is confirmed.
             for kind, changed in ((CREATE, added), (REMOVE, removed)):
                 for login, group in by_held_login(plan, changed).items():
-                    enrol = Enrol(course, key(course, class_id), members, group, adding=kind == CREATE)
+                    group_dates = {k: dates[class_id, k] for _, k, _ in group if (class_id, k) in dates}
+                    enrol = Enrol(course, key(course, class_id), members, group, kind == CREATE, group_dates)
                     plan.add(
                         ENROLMENTS, kind, enrolment_rows(code, role, [label for _, _, label in group]), enrol, login
                     )
-            kept_labels = [label for person, _, label in entries if person.pk in current]
-            plan.add(ENROLMENTS, UNCHANGED, enrolment_rows(code, role, kept_labels))
+            kept_entries = [entry for entry in entries if entry[0].pk in current]
+            if role == STUDENT and course.pk:
+                kept_entries = plan_membership_dates(plan, course, code, kept_entries, dates, class_id)
+            plan.add(ENROLMENTS, UNCHANGED, enrolment_rows(code, role, [label for _, _, label in kept_entries]))
+
+
+def plan_membership_dates(plan, course, code, entries, dates, class_id):
+    """A step for each kept student whose place's dates differ from their enrolment's; returns
+    the entries whose dates are unchanged."""
+    places = {membership.student_id: membership for membership in course.memberships.all()}
+    unchanged = []
+    for entry in entries:
+        person, person_key, label = entry
+        membership, wanted_dates = places[person.pk], dates[class_id, person_key]
+        if (membership.starts_on, membership.ends_on) == wanted_dates:
+            unchanged.append(entry)
+            continue
+        begin, end = (day.isoformat() if day else "open" for day in wanted_dates)
+        rows = [f"{code}: student {label} from {begin} until {end}"]
+        plan.add(ENROLMENTS, UPDATE, rows, MembershipDates(membership, *wanted_dates))
+    return unchanged
 
 
 def by_held_login(plan, people):

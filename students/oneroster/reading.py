@@ -4,6 +4,7 @@ link); then each CSV file's rows (UTF-8, a header row), by sourcedId, and what a
 person or class. No maintained OneRoster library exists on PyPI; the csv module reads them."""
 
 import csv
+import datetime
 import io
 import os
 import stat
@@ -13,7 +14,8 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-# The columns this import reads; a file may have more (OneRoster 1.1 lists them all).
+# The columns this import needs; a file may have more (OneRoster 1.1 lists them all), and it reads
+# these optional ones when present: enrollments.csv's beginDate and endDate (enrolment_dates).
 COLUMNS = {
     "manifest.csv": ["propertyName", "value"],
     "orgs.csv": ["sourcedId", "status", "name"],
@@ -237,3 +239,11 @@ def teacher_username(row):
 
 def course_name(row):
     return row["title"] or row["classCode"]
+
+
+def enrolment_dates(row):
+    """(first day, last day) of an enrolment, each None when the bundle leaves it open; raises
+    ValueError for a date that is not YYYY-MM-DD (OneRoster 1.1's format)."""
+    return tuple(
+        datetime.date.fromisoformat(row[column]) if row[column] else None for column in ("beginDate", "endDate")
+    )

@@ -5,8 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from recognition.engine import match
 from recognition.engine.calibration import load_operating_point, operating_point, single_threshold
-from recognition.engine.match import MARK, SUGGEST, UNKNOWN, Gallery, OperatingPoint, decide
+from recognition.engine.match import MARK, SUGGEST, UNKNOWN, Gallery, OperatingPoint, decide, to_distance
 from recognition.engine.quality import FaceQuality
 
 POINT = OperatingPoint(
@@ -188,6 +189,33 @@ def test_vectorised_distances_equal_the_naive_ones():
         assert d.second_distance == pytest.approx(np.sort(in_roster)[1], abs=2e-4)
         assert d.rival == gallery.students[20 + int(naive[f, 20:].argmin())]
         assert d.rival_distance == pytest.approx(naive[f, 20:].min(), abs=2e-4)
+
+
+def test_the_school_searched_block_by_block_finds_what_one_product_finds(monkeypatch):
+    """The rival search takes the school's product in blocks; blocks of 256 rows here (the
+    smallest), so 3,000 rows are 12 blocks, with the roster's rows and an exact tie in several."""
+    monkeypatch.setattr(match, "SEARCH_BLOCK_VALUES", 1)
+    rng = np.random.default_rng(1)
+    rows = rng.standard_normal((3000, 16)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    labels = rng.integers(0, 600, size=3000).tolist()
+    probes = rows[[5, 1700]] + 0.01  # near two rows; then a copy of each a block apart, a tie
+    rows = np.concatenate([rows, rows[[5, 1700]], rows[[5, 1700]]])
+    labels += [900, 901, 902, 903]
+    gallery = Gallery(rows, labels)
+    roster = gallery.students[::7]
+    decisions = decide(probes, gallery, roster, None, single_threshold(2.0))
+
+    sims = gallery.similarities(probes)
+    in_roster = gallery.mask_of(roster)[gallery._row_student]
+    distances = to_distance(np.where(in_roster, sims, -np.inf))
+    rival_row = np.where(in_roster, -np.inf, sims).argmax(axis=1)  # the first of equals
+    for f, d in enumerate(decisions):
+        nearest = distances[f].argmin()
+        assert d.student == gallery.students[gallery._row_student[nearest]]
+        assert d.distance == pytest.approx(distances[f, nearest], abs=1e-5)
+        assert d.rival == gallery.students[gallery._row_student[rival_row[f]]]
+        assert d.rival_distance == pytest.approx(float(to_distance(sims[f, rival_row[f]])), abs=1e-5)
 
 
 def test_the_dlib_calibration_is_on_record_and_an_uncalibrated_model_needs_a_threshold(tmp_path):

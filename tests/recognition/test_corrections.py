@@ -251,7 +251,7 @@ def test_confirming_a_suggestion_marks_the_student_as_a_persons_decision(client,
     face.refresh_from_db()
     assert (face.student, face.decided_by, face.decided_by_user) == (raj, DetectedFace.PERSON, teacher)
     record = record_of(session, raj)
-    assert (record.status, record.source) == ("present", AttendanceRecord.MANUAL)
+    assert (record.status, record.source) == ("present", AttendanceRecord.FACE)
     assert record.first_seen_at == capture.taken_at
     assert record.changes.get().reason == f"Suggestion in capture {capture.pk} confirmed by Tess Teacher"
     assert record.changes.get().changed_by == teacher
@@ -268,7 +268,7 @@ def test_reassigning_a_marked_face_moves_the_mark(client, bbt, faces_dataset):
 
     assert response.status_code == 200, response.content
     assert record_of(session, sheldon) is None
-    assert (record_of(session, howard).source, record_of(session, howard).marked_by) == ("manual", teacher)
+    assert (record_of(session, howard).source, record_of(session, howard).marked_by) == ("face", teacher)
     face.refresh_from_db()
     assert face.student == howard and list(face.rejected_students.all()) == [sheldon]
     assert FaceCorrection.objects.get().note == f"Face in capture {capture.pk} identified as BBT Howard by Tess Teacher"
@@ -333,7 +333,7 @@ def test_removing_a_capture_reverts_only_what_it_alone_marked_and_deletes_its_fi
     sheldon_record = record_of(session, sheldon)  # the later photo shows him too
     assert (sheldon_record.first_seen_at, sheldon_record.status) == (later.taken_at, "late")
     assert sheldon_record.changes.last().reason == f"Capture {mistake.pk} removed by Tess Teacher"
-    assert record_of(session, raj).source == AttendanceRecord.MANUAL  # the teacher's confirmation stays
+    assert record_of(session, raj).source == AttendanceRecord.FACE  # the teacher's confirmation stays
     assert FaceCorrection.objects.filter(action=FaceCorrection.REMOVE, capture_number=mistake.pk).exists()
 
 

@@ -106,4 +106,4 @@ def test_a_second_photo_of_the_class_asks_nothing_about_anyone_decided_in_the_fi
     assert named["BBT Raj"]["decided_by"] in ("person", "auto")
     # Raj stays as the teacher decided, seen first in the first photo.
     record = AttendanceRecord.objects.get(session=session, student=cast["BBT Raj"])
-    assert (record.source, record.first_seen_at) == (AttendanceRecord.MANUAL, first.taken_at)
+    assert (record.source, record.first_seen_at) == (AttendanceRecord.FACE, first.taken_at)

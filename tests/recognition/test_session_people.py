@@ -22,13 +22,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from recognition import people as people_module
-from recognition.engine.match import MARK, SUGGEST, UNKNOWN, FaceDecision
+from recognition.engine.calibration import calibration
+from recognition.engine.match import MARK, SUGGEST, UNKNOWN, FaceDecision, decide
 from recognition.engine.pipeline import FaceResult, PhotoFaces
 from recognition.engine.quality import FaceQuality
-from recognition.models import Capture, DetectedFace, SessionPerson
+from recognition.models import Capture, DetectedFace, FaceEmbedding, FacePhoto, SessionPerson
 from recognition.people import person_evidence
-from recognition.processing import Recognition, save_results
-from students.models import AttendanceRecord
+from recognition.processing import Recognition, save_results, school_gallery
+from students.attendance import set_status
+from students.models import AttendanceRecord, Student
 from tests.helpers import photo_jpeg
 
 EMBEDDER = "dlib_resnet_v1_flip"  # calibrated: its grouping distance is its mark distance, 0.313
@@ -170,7 +172,7 @@ def test_a_named_person_is_the_student_in_later_snapshots_without_a_question(cli
     client.force_login(school.teacher)
     client.post(f"/faces/{only(first).pk}/confirm/")
     record = record_of(session, school.ada)
-    assert (record.source, record.first_seen_at) == (AttendanceRecord.MANUAL, first.taken_at)
+    assert (record.source, record.first_seen_at) == (AttendanceRecord.FACE, first.taken_at)
 
     later = snapshot(session, [face(near(ANN, 0.1, 2))], seconds_ago=60)  # nobody, to the machine
 
@@ -179,7 +181,7 @@ def test_a_named_person_is_the_student_in_later_snapshots_without_a_question(cli
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert "Yes, Ada Lovelace" not in page and ">Who is this?<" not in page
     record.refresh_from_db()
-    assert (record.source, record.first_seen_at, record.marked_by) == ("manual", first.taken_at, school.teacher)
+    assert (record.source, record.first_seen_at, record.marked_by) == ("face", first.taken_at, school.teacher)
 
 
 def test_not_the_student_holds_for_the_persons_later_faces_even_a_machine_mark(client, school):
@@ -364,3 +366,108 @@ def test_two_snapshots_saved_at_once_wait_for_each_other_and_make_one_person(sch
 
     assert errors == []
     assert list(SessionPerson.objects.filter(session=session).values_list("face_count", flat=True)) == [3, 2]
+
+
+# --- A person's faces decided together (people.mark_people_by_their_views) --------------------------
+# Hand-made descriptors again, now with a hand-made gallery of the same embedder: what the worker
+# does with several faces of one person, under the calibrated rules. The real models on real
+# photos: tests/recognition/test_room_camera.py.
+
+
+def enrol_vectors(student, vectors):
+    """Accepted enrolment photos of the consenting student with these (made-up) descriptors."""
+    Student.objects.filter(pk=student.pk).update(consent_recorded_at=timezone.now())
+    for vector in vectors:
+        photo = FacePhoto.objects.create(student=student, image="enrolment/x.jpg", status=FacePhoto.ACCEPTED)
+        FaceEmbedding.objects.create(photo=photo, model_name=EMBEDDER, vector=np.float32(vector).tobytes())
+
+
+def decided_snapshot(session, vectors, seconds_ago=60):
+    """A snapshot whose faces (80 px, sharp, frontal) the engine decided one by one, as the
+    worker does, against the school's gallery; returns it and those decisions."""
+    rules = calibration(EMBEDDER)
+    gallery = school_gallery.current(EMBEDDER, rules.gallery_sizes)
+    roster = list(session.course.students.values_list("pk", flat=True))
+    decisions = decide(vectors, gallery, roster, [FaceQuality(80, 300.0, 0.1)] * len(vectors), rules)
+    faces = [(vector, decision, (200 * k, 80)) for k, (vector, decision) in enumerate(zip(vectors, decisions))]
+    return snapshot(session, faces, seconds_ago), decisions
+
+
+# Ada's three enrolment photos; in the classroom she looks a little different from all of them
+# (ADA_IN_CLASS), and each snapshot adds its own noise: no single face is near enough to mark
+# her, their mean is. A look-alike sits as far from her photos as one snapshot of her does.
+ADA = unit(np.random.default_rng(4).normal(size=128))
+ADA_PHOTOS = [near(ADA, 0.12, seed) for seed in (41, 42, 43)]
+ADA_IN_CLASS = near(ADA, 0.22, 44)
+LOOK_ALIKE = near(ADA, 0.30, 45)
+
+
+def room_views(seeds, who=ADA_IN_CLASS, noise=0.2):
+    return [near(who, noise, seed) for seed in seeds]
+
+
+@pytest.fixture
+def ada_enrolled(school):
+    enrol_vectors(school.ada, ADA_PHOTOS)
+    return school
+
+
+def test_snapshots_no_single_one_of_which_marks_a_student_mark_them_together(client, ada_enrolled):
+    school = ada_enrolled
+    session = school.session
+    taken = []
+    for n, view in enumerate(room_views((1, 2, 3))):
+        capture, (decision,) = decided_snapshot(session, [view], seconds_ago=300 - 60 * n)
+        assert decision.kind == SUGGEST and decision.student == school.ada.pk  # never a mark on its own
+        taken.append(capture)
+        if n == 0:
+            assert record_of(session, school.ada) is None
+
+    faces = [only(capture) for capture in taken]
+    assert len({face.person_id for face in faces}) == 1
+    assert all((face.student, face.reason, face.decided_by) == (school.ada, "several_views", "auto") for face in faces)
+    record = record_of(session, school.ada)
+    assert (record.source, record.first_seen_at) == (AttendanceRecord.CAMERA, taken[0].taken_at)
+    client.force_login(school.teacher)
+    assert asked_api(client, session) == []
+
+
+def test_a_look_alike_is_not_marked_however_many_snapshots_arrive(client, ada_enrolled):
+    school = ada_enrolled
+    session = school.session
+    for seed in range(10):
+        capture, (decision,) = decided_snapshot(session, room_views([seed], LOOK_ALIKE, 0.1))
+        assert decision.kind == SUGGEST and decision.student == school.ada.pk
+    person = only_person_of(only(capture))
+    assert person.face_count == 10 and not person.faces.exclude(student=None).exists()
+    assert record_of(session, school.ada) is None
+
+
+@pytest.mark.parametrize("decision", ["dismiss", "reject"])
+def test_a_teachers_no_holds_against_the_persons_snapshots_together(client, ada_enrolled, decision):
+    """ "Not one of my students" or "not Ada" about the person's first face: its later faces,
+    which together would mark Ada, do not."""
+    school = ada_enrolled
+    session = school.session
+    views = room_views((1, 2, 3))
+    first, _ = decided_snapshot(session, views[:1], seconds_ago=300)
+    client.force_login(school.teacher)
+    assert (
+        client.post(f"/api/faces/{only(first).pk}/{decision}/", {}, content_type="application/json").status_code == 200
+    )
+
+    later = [decided_snapshot(session, [view])[0] for view in views[1:]]
+
+    assert {only(capture).person_id for capture in later} == {only(first).person_id}
+    assert DetectedFace.objects.filter(capture__session=session).exclude(student=None).count() == 0
+    assert record_of(session, school.ada) is None
+
+
+def test_a_teachers_absent_stays_when_the_snapshots_together_mark_the_student(client, ada_enrolled):
+    school = ada_enrolled
+    session = school.session
+    set_status(session, school.ada, AttendanceRecord.ABSENT, school.teacher, "Phoned in sick")
+    taken = [decided_snapshot(session, [view])[0] for view in room_views((1, 2, 3))]
+    assert only(taken[-1]).student == school.ada
+    record = record_of(session, school.ada)
+    assert (record.status, record.source, record.marked_by) == ("absent", AttendanceRecord.MANUAL, school.teacher)

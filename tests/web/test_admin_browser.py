@@ -59,6 +59,27 @@ def test_consent_given_on_the_student_form_is_recorded_and_the_photo_checked(
     page.screenshot(path=str(screenshots_dir(tmp_path) / f"consent-form-{width}.png"), full_page=True)
 
 
+def test_a_pending_enrolment_photo_shows_the_workers_decision_without_a_reload(
+    open_browser, live_server, faces_dataset
+):
+    stuart = make_student("S7", "Stuart Bloom")
+    photo, _ = add_enrolment_photo(stuart, portrait(faces_dataset), source=FacePhoto.ADMIN)  # no consent yet: pending
+    page = admin_page(open_browser, live_server, "phone")
+    visit(page, f"{live_server.url}/admin/students/student/{stuart.pk}/change/", "student change page")
+    status = page.locator(f'.photo-status[data-photo="{photo.pk}"]')
+    assert status.inner_text() == "Pending"
+    page.evaluate("window.__notReloaded = true")
+
+    # The worker decides (here, as its admission would write it).
+    FacePhoto.objects.filter(pk=photo.pk).update(status=FacePhoto.HELD, hold_reason="Looks like Howard Wolowitz")
+
+    page.locator(f'.photo-status[data-photo="{photo.pk}"][data-status="held"]').wait_for()
+    assert status.inner_text() == FacePhoto(status=FacePhoto.HELD).get_status_display()
+    assert page.locator(f'.photo-reason[data-photo="{photo.pk}"]').inner_text() == "Looks like Howard Wolowitz"
+    assert page.evaluate("window.__notReloaded") is True
+    assert_no_violation(page, "student change page, photo status followed")
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_consent_action_asks_who_gave_it_before_recording(open_browser, live_server, tmp_path, width):
     make_student("S1", "Ada Lovelace")

@@ -23,7 +23,7 @@ EARLIER, LATEST = "group/faceapi_bbt3.jpg", "group/faceapi_bbt4.jpg"
 
 def badges_overlap(page):
     """Whether any two face numbers drawn on the latest photo overlap on screen."""
-    boxes = [node.bounding_box() for node in page.locator(".capture.latest svg circle.badge").all()]
+    boxes = [node.bounding_box() for node in page.locator(".capture.latest svg rect.badge").all()]
     return any(
         a["x"] < b["x"] + b["width"]
         and b["x"] < a["x"] + a["width"]
@@ -87,7 +87,7 @@ def test_a_teacher_confirms_a_suggestion_and_removes_a_photo_on_the_page(
     page.locator("#who-is-this").get_by_role("button", name="Yes, BBT Raj").first.click()
     page.locator(".messages").get_by_text("Marked BBT Raj as seen.").wait_for()
     record = AttendanceRecord.objects.get(session=session, student=raj)
-    assert (record.source, record.marked_by) == ("manual", teacher)
+    assert (record.source, record.marked_by) == ("face", teacher)
     reason = record.changes.last().reason
     assert reason.startswith("Suggestion in capture") and reason.endswith("confirmed by Tess Teacher")
     page.locator("#roster tr", has_text="BBT Raj").get_by_text("Set by Tess Teacher").wait_for()

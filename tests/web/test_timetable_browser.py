@@ -42,6 +42,11 @@ def test_a_teacher_makes_a_terms_sessions_and_cancels_one(open_browser, live_ser
     assert page.locator(".session-list li").count() == 11
     assert SessionSeries.objects.get().sessions.count() == 11
 
+    # Session creation is folded away once the course has sessions: the grid comes first.
+    new_sessions = page.locator("#new-sessions")
+    assert new_sessions.get_attribute("open") is None
+    assert page.locator("#attendance").bounding_box()["y"] < new_sessions.bounding_box()["y"]
+    new_sessions.locator("summary").click()
     # A one-off session over one of them in the same room is refused, saying by which.
     one_off = page.locator("form", has=page.get_by_role("button", name="Create session"))
     one_off.get_by_label("Starts").fill(f"{first.isoformat()}T09:30")

@@ -1,4 +1,6 @@
+import argparse
 import csv
+import datetime
 import hashlib
 import io
 import os
@@ -16,7 +18,7 @@ from recognition.enrolment import add_enrolment_photo, consent_warning
 from recognition.models import FacePhoto
 from recognition.uploads import ImageRejected, check_photo_upload
 from students.consent import record_consent
-from students.models import Course, Student
+from students.models import Course, Membership, Student
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}
 # S00042_Ada_Lovelace: a student number (capitals and digits, at least one digit), then the name.
@@ -27,6 +29,13 @@ LINK_SKIPPED = _("a symbolic link; links are never followed.")
 
 class Clash(Exception):
     """A folder that may be another person's than the student it names; str() says why."""
+
+
+def iso_date(text):
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD).") from error
 
 
 def next_student_number():
@@ -173,12 +182,36 @@ class Command(BaseCommand):
             "consent form); without it photos wait for consent to be recorded in the admin.",
         )
         parser.add_argument(
+            "--member-from",
+            metavar="YYYY-MM-DD",
+            type=iso_date,
+            help="With --course: the first day that counts for these students in the course (a student who joins "
+            "mid-term is not absent from the sessions before). Without it a new place counts from the course's start "
+            "and an existing one keeps its dates.",
+        )
+        parser.add_argument(
+            "--member-until",
+            metavar="YYYY-MM-DD",
+            type=iso_date,
+            help="With --course: the last day that counts for these students in the course.",
+        )
+        parser.add_argument(
             "--roster",
             metavar="FILE",
             help="A CSV file with the header folder,student_number[,full_name]: the student each folder holds.",
         )
 
-    def handle(self, folder, course=None, course_name=None, consent=None, roster=None, **options):
+    def handle(
+        self,
+        folder,
+        course=None,
+        course_name=None,
+        consent=None,
+        roster=None,
+        member_from=None,
+        member_until=None,
+        **options,
+    ):
         root = Path(folder)
         if not root.is_dir():
             raise CommandError(
@@ -191,6 +224,11 @@ class Command(BaseCommand):
             )
         if course_name and not course:
             raise CommandError(_("--course-name names the course given with --course; give both."))
+        if (member_from or member_until) and not course:
+            raise CommandError(_("--member-from and --member-until date the place in the course given with --course."))
+        if member_from and member_until and member_until < member_from:
+            raise CommandError(_("--member-until is before --member-from."))
+        self.dates = {"starts_on": member_from, "ends_on": member_until}
         roster = read_roster(roster) if roster else {}
         course_obj = self.course(course, course_name) if course else None
         totals = {"students": 0, "photos": 0, "skipped": 0, "folders skipped": 0}
@@ -230,6 +268,12 @@ class Command(BaseCommand):
                 self.stdout.write(_("Created course %(code)s: give it a name in the admin.") % {"code": code})
         return course
 
+    def place_in_course(self, course, student):
+        membership, created = Membership.objects.get_or_create(course=course, student=student, defaults=self.dates)
+        given = {field: day for field, day in self.dates.items() if day is not None}
+        if given and not created:
+            Membership.objects.filter(pk=membership.pk).update(**given)
+
     def skip(self, path, why, totals, counter="skipped"):
         self.stderr.write(_("Skipped %(path)s: %(why)s") % {"path": path, "why": why})
         totals[counter] += 1
@@ -246,7 +290,7 @@ class Command(BaseCommand):
                 return []
             totals["students"] += created
             if course:
-                course.students.add(student)
+                self.place_in_course(course, student)
             if consent:
                 # Before the photos are added, so each is queued for embedding once.
                 record_consent(Student.objects.filter(pk=student.pk), None, consent)

@@ -17,7 +17,7 @@ def fold_names(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('students', '0010_names_one_line_rooms_roster_logins'),
+        ('students', '0013_memberships_with_dates'),
     ]
 
     operations = [
