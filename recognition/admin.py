@@ -107,7 +107,7 @@ class FacePhotoInline(admin.TabularInline):
         js = ["photo_status.js"]
 
     # An empty row for a new photo has no status yet: it shows nothing, not the default "Pending".
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def photo_status(self, photo):
         if not photo.pk:
             return ""
@@ -119,11 +119,11 @@ class FacePhotoInline(admin.TabularInline):
             photo.get_status_display(),
         )
 
-    @admin.display(description="Preview")
+    @admin.display(description=_("Preview"))
     def preview(self, photo):
         return photo_thumbnail(photo) if photo.pk else ""
 
-    @admin.display(description="Why")
+    @admin.display(description=_("Why"))
     def reason(self, photo):
         if not photo.pk:
             return ""
@@ -144,7 +144,7 @@ class StudentWithPhotosAdmin(StudentAdmin):
     list_display = [*StudentAdmin.list_display, "photo_count"]
     inlines = [*StudentAdmin.inlines, FacePhotoInline]
 
-    @admin.display(description="Photos")
+    @admin.display(description=_("Photos"))
     def photo_count(self, student):
         return student.face_photos.count()
 

@@ -536,13 +536,19 @@ class FaceKeyRotation(models.Model):
     ROTATE, SEAL = "rotate", "seal"
     KIND_CHOICES = [(ROTATE, _("Key rotation")), (SEAL, _("Plain data sealed"))]
 
-    kind = models.CharField(max_length=10, choices=KIND_CHOICES)
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES, verbose_name=_("kind"))
     key_id = models.CharField(
-        max_length=16, help_text=_("The id of the key everything was sealed under (not the key).")
+        max_length=16,
+        help_text=_("The id of the key everything was sealed under (not the key)."),
+        verbose_name=_("key id"),
     )
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: stopped before the end."))
-    resealed = models.PositiveIntegerField(default=0, help_text=_("Descriptors and files sealed again."))
+    started_at = models.DateTimeField(auto_now_add=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Empty: stopped before the end."), verbose_name=_("finished at")
+    )
+    resealed = models.PositiveIntegerField(
+        default=0, help_text=_("Descriptors and files sealed again."), verbose_name=_("resealed")
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -90,7 +90,12 @@ class StudentAdmin(admin.ModelAdmin):
     @admin.action(description=_("Invite the selected students to log in (e-mails each a set-password link)"))
     def invite_to_log_in(self, request, queryset):
         outcome = invite_students(queryset.select_related("user"), request.build_absolute_uri("/"))
-        self.message_user(request, _("Invitation sent to %(n)d student(s).") % {"n": len(outcome.sent)})
+        sent = len(outcome.sent)
+        self.message_user(
+            request,
+            ngettext("Invitation sent to %(count)d student.", "Invitations sent to %(count)d students.", sent)
+            % {"count": sent},
+        )
         for student, why in outcome.skipped:
             self.message_user(
                 request, _("%(student)s not invited: %(why)s.") % {"student": student, "why": why}, "warning"

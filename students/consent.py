@@ -59,7 +59,7 @@ def withdraw_consent(student, withdrawn_by, recorded_by=None, withdrawn_at=None,
     Returns the ConsentWithdrawal."""
     withdrawn_by = " ".join((withdrawn_by or "").split())
     if not withdrawn_by:
-        raise WithdrawalWithoutWord("Say on whose word consent is withdrawn: the student, or the guardian's name.")
+        raise WithdrawalWithoutWord(_("Say on whose word consent is withdrawn: the student, or the guardian's name."))
     # A capture saving its results for this student right now is waited for: its faces are
     # then there to be forgotten (docs/architecture.md, "A deletion against a capture").
     student.wait_for_captures_saving()

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from .models import WEEKDAYS, AttendanceRecord, ClassSession, SessionSeries
@@ -127,8 +128,8 @@ def term_label(series):
     """'7 Dec 2026 to 17 Jan 2027 (Mon, Wed 09:00)': short enough for a phone's select."""
     first, last = series.first_date, series.last_date
     return _("%(first)s to %(last)s (%(days)s %(time)s)") % {
-        "first": f"{first.day} {first:%b %Y}",
-        "last": f"{last.day} {last:%b %Y}",
+        "first": date_format(first, "j M Y"),
+        "last": date_format(last, "j M Y"),
         "days": series.weekday_names,
         "time": f"{series.start_time:%H:%M}",
     }

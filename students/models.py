@@ -180,13 +180,21 @@ class Membership(models.Model):
     Empty dates are open: no start date is since the course began (what every membership made
     before memberships had dates has), no end date is still a member."""
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="memberships")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("course"))
+    student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("student")
+    )
     starts_on = models.DateField(
-        null=True, blank=True, help_text=_("The first day that counts for the student here; empty: from the start.")
+        null=True,
+        blank=True,
+        help_text=_("The first day that counts for the student here; empty: from the start."),
+        verbose_name=_("starts on"),
     )
     ends_on = models.DateField(
-        null=True, blank=True, help_text=_("The last day that counts for the student here; empty: still a member.")
+        null=True,
+        blank=True,
+        help_text=_("The last day that counts for the student here; empty: still a member."),
+        verbose_name=_("ends on"),
     )
 
     objects = MembershipQuerySet.as_manager()
