@@ -243,19 +243,19 @@ def start_attempt(capture):
     return True
 
 
-def lock_nameable_students(course, matches):
+def lock_nameable_students(session, matches):
     """Every student this capture's save may name, locked until the results commit, before the
-    session and its people: the students the faces were matched to, and the course's active
-    students (a person of the session may be named one of them by a teacher's decision carried
+    session and its people: the students the faces were matched to, and the session's members
+    (a person of the session may be named one of them by a teacher's decision carried
     to a new face, or by its several faces together). A deletion then waits for the capture
     (and its pre_delete removes their faces) instead of holding a student the capture needs
     while it waits for a person the capture holds (the whole locking: docs/architecture.md, "A
     deletion against a capture"). The roster may have changed since the photo was matched.
-    Returns ({id: Student} of the course's active students, ids of matched students deleted
-    meanwhile); one removed from the course, or whose consent was withdrawn meanwhile, is in
-    neither."""
+    Returns ({id: Student} of the session's members, ids of matched students deleted meanwhile);
+    one whose place in the course no longer covers the session, or whose consent was withdrawn
+    meanwhile, is in neither."""
     matched = {match.student for match in matches if match.kind != UNKNOWN}
-    roster = course.students.active()
+    roster = session.members()
     # No key update: enough to make a deletion wait, and a teacher's change committing meanwhile
     # (its foreign key check takes a key-share lock on the student) is not blocked into a deadlock.
     # In id order: two captures never wait on each other in a circle.
@@ -309,7 +309,7 @@ def save_results(capture, result):
             if locked.status == Capture.DONE:
                 return None
             locked.faces.all().delete()
-            enrolled, deleted = lock_nameable_students(capture.session.course, result.decisions)
+            enrolled, deleted = lock_nameable_students(capture.session, result.decisions)
             for face, quality, decision, crop in zip(
                 result.faces, result.qualities, result.decisions, result.crops, strict=True
             ):

@@ -20,9 +20,8 @@ from students.reports import (
     weekly_percentages,
     weekly_status_counts,
 )
+from students.vocabulary import ABSENT, EXCUSED, LATE, NOT_ENROLLED, NOT_TAKEN, PRESENT
 from tests.factories import make_session
-
-PRESENT, LATE, EXCUSED, ABSENT = "present", "late", "excused", "absent"
 
 
 def at(day, hour=9):
@@ -97,8 +96,10 @@ def test_a_students_trend_is_their_percentage_week_by_week_and_the_strip_a_cell_
 
 
 def test_a_streak_is_the_latest_sessions_missed_excused_ones_skipped():
-    entries = [("s1", ABSENT), ("s2", PRESENT), ("s3", ABSENT), ("s4", EXCUSED), ("s5", None), ("s6", ABSENT)]
-    assert absence_streak(entries) == ["s3", "s5", "s6"]
+    # Excused, not taken and not enrolled then: none ends the run, none counts in it.
+    entries = [("s1", ABSENT), ("s2", PRESENT), ("s3", ABSENT), ("s4", EXCUSED), ("s5", NOT_TAKEN), ("s6", ABSENT)]
+    assert absence_streak(entries) == ["s3", "s6"]
+    assert absence_streak(entries + [("s7", NOT_ENROLLED)]) == ["s3", "s6"]
     assert absence_streak(entries + [("s7", LATE)]) == []
     assert absence_streak([]) == []
 
@@ -195,11 +196,12 @@ def test_the_course_page_carries_its_charts_figures_and_their_tables(client, sch
 
 def test_a_student_sees_their_own_trend_and_sessions_only(client, school, two_weeks):
     school.other_course.students.add(school.ada)
-    make_session(school.other_course, starts_at=at(3, 11))
+    mark(make_session(school.other_course, starts_at=at(3, 11)), school.dan, PRESENT)
     client.force_login(school.ada_user)
     page = client.get("/me/attendance/").content.decode()
     assert chart_data(page, f"trend-{school.course.pk}")["values"] == [100.0, 100.0]
-    # ART1's session held on the 3rd: no record, so absent; the week's percentage is hers, not Dan's.
+    # ART1's session on the 3rd, taken (Dan was marked): no record of hers, so absent; the week's
+    # percentage is hers, not Dan's.
     assert chart_data(page, f"trend-{school.other_course.pk}")["values"] == [0.0]
     assert page.count("chart.umd.min.js") == 1
     assert "Bob Babbage" not in page and "Cyd Charisse" not in page and "Dan Dare" not in page
