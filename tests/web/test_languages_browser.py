@@ -53,7 +53,7 @@ def test_a_vietnamese_phone_gets_vietnamese_pages_that_fit(open_browser, live_se
     folder = screenshots_dir(tmp_path)
     for path, heading, name in [
         (f"/sessions/{lesson.pk}/", "Thêm ảnh lớp", "session"),
-        (f"/courses/{lesson.course_id}/", "Buổi học mới", "course"),
+        (f"/courses/{lesson.course_id}/", "Chuyên cần dưới", "course"),
     ]:
         page.goto(f"{live_server.url}{path}")
         page.get_by_role("heading", name=heading).wait_for()
@@ -78,3 +78,20 @@ def test_the_chooser_switches_to_vietnamese_and_the_login_keeps_it(open_browser,
     page.get_by_role("button", name="Change").click()
     page.get_by_role("heading", name="Xin chào, Thu Hà").wait_for()
     assert LanguagePreference.objects.get(user=teacher).language == "vi"
+
+
+def test_a_school_admin_s_today_page_in_vietnamese_fits_a_phone(open_browser, live_server, lesson, tmp_path):
+    make_user("boss", role="Admin", is_staff=True, is_superuser=True)
+    page = vietnamese_phone(open_browser)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Tên đăng nhập").fill("boss")
+    page.get_by_label("Mật khẩu").fill("pw-boss")
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.get_by_role("link", name="Hôm nay ở trường").click()
+    page.get_by_role("heading", name="Hôm nay ở trường").wait_for()
+    # The lesson began 20 minutes ago and a photo took it.
+    assert page.get_by_text("Đang diễn ra").count() == 1 and page.get_by_text("Đã điểm danh").count() == 1
+    assert sideways_overflow(page) == 0, "the today page scrolls sideways at 390 px"
+    page.screenshot(path=str(screenshots_dir(tmp_path) / "vi-today-390.png"), full_page=True)
+    assert_no_violation(page, "the Vietnamese today page")
