@@ -8,7 +8,7 @@ PORT ?= 8000
 # The recognition worker, as both targets start it (tests/processes.py starts the same one).
 CELERY_WORKER = $(PY) -m celery -A attendance_site worker --loglevel INFO
 
-.PHONY: run test lint venv migrate worker
+.PHONY: run test lint venv migrate worker messages
 
 venv: $(VENV)/.installed
 
@@ -44,3 +44,11 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The translation catalogues: every marked string of templates/ and the apps into
+# locale/<language>/LC_MESSAGES/django.po (GNU gettext's xgettext needed here, only here), then
+# each .po compiled to the committed .mo with polib (docs/development.md, "Translations").
+messages: venv
+	$(PY) manage.py makemessages --all --no-location --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(PY) manage.py makemessages --all --domain djangojs --no-location --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(PY) -m attendance_site.catalogues

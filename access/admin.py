@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .devices import issue_token
 from .models import DeviceToken
@@ -23,11 +25,16 @@ class DeviceTokenAdmin(admin.ModelAdmin):
         # Only the hash is kept: this message is the one time anybody sees the token.
         self.message_user(
             request,
-            f"Token for {device.name}: {token} — copy it into the camera now; it will not be shown again.",
+            _("Token for %(device)s: %(token)s — copy it into the camera now; it will not be shown again.")
+            % {"device": device.name, "token": token},
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke the selected device tokens")
+    @admin.action(description=_("Revoke the selected device tokens"))
     def revoke(self, request, queryset):
         revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {revoked} device token(s).")
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d device token.", "Revoked %(count)d device tokens.", revoked)
+            % {"count": revoked},
+        )

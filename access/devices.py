@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions, permissions
@@ -45,11 +46,11 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
         if not parts or parts[0].decode(errors="replace").lower() != KEYWORD.lower():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Send the header as 'Authorization: Token <token>'.")
+            raise exceptions.AuthenticationFailed(_("Send the header as 'Authorization: Token <token>'."))
         device = DeviceToken.objects.filter(token_hash=hash_token(parts[1].decode(errors="replace"))).first()
         if device is None or not device.is_active:
             raise exceptions.AuthenticationFailed(
-                "This device token is unknown or was revoked; ask an admin for a new one."
+                _("This device token is unknown or was revoked; ask an admin for a new one.")
             )
         now = timezone.now()
         if device.last_used_at is None or now - device.last_used_at > LAST_USED_PRECISION:
@@ -103,7 +104,7 @@ def persons_and_devices(*methods, refusal):
 class DeviceOnly(permissions.BasePermission):
     """A route for classroom cameras alone."""
 
-    message = "This route is for classroom cameras; send class photos to /api/sessions/<id>/captures/."
+    message = _("This route is for classroom cameras; send class photos to /api/sessions/<id>/captures/.")
 
     def has_permission(self, request, view):
         return device_of(request) is not None

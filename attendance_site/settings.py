@@ -66,6 +66,17 @@ def env_float(name, default, minimum=None):
     return env_number(name, default, float, minimum)
 
 
+def env_choice(name, default, choices):
+    """One of a fixed set of values (a language code, ...); unset or empty, the default. Any other
+    value is refused at start-up, naming the variable and what it may be."""
+    value = env_value(name)
+    if not value:
+        return default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
+    return value
+
+
 def env_list(name, default):
     value = os.environ.get(name)
     if value is None:
@@ -112,9 +123,14 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the chooser's cookie, else the browser's Accept-Language, else
+    # LANGUAGE_CODE. After the session (Django's order), before CommonMiddleware.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A logged-in person's own language (their preference, access/languages.py) beats the browser's.
+    "access.languages.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "attendance_site.errors.FriendlyErrorPages",  # our 403/404 pages for views, DEBUG on or off
@@ -186,7 +202,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-gb"
+# The languages of the site (locale/<code>/LC_MESSAGES/django.po). A browser asking for any
+# English gets en-gb (British dates); a browser asking for none of these gets LANGUAGE_CODE.
+LANGUAGES = [("en-gb", "English"), ("vi", "Tiếng Việt")]
+LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "en-gb", [code for code, _name in LANGUAGES])
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language absence notices to guardians are written in; each student's record may name
+# another (Student.email_language).
+GUARDIAN_EMAIL_LANGUAGE = env_choice("GUARDIAN_EMAIL_LANGUAGE", LANGUAGE_CODE, [code for code, _name in LANGUAGES])
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True
@@ -520,11 +543,12 @@ EMAIL_BACKEND = (
 
 # Notices (students/notices.py): absence notices to guardians, reminders and a weekly digest to
 # teachers, recorded before they are sent and sent once.
-SCHOOL_NAME = os.environ.get("SCHOOL_NAME", "the school")
+# Unset, each e-mail and the privacy page say "the school" and "the school office" in their own language.
+SCHOOL_NAME = os.environ.get("SCHOOL_NAME", "")
 # Whom families ask about their data and its deletion, shown on the privacy page (/privacy/):
 # the school's data protection officer, e.g. "Jo Bloggs, dpo@school.example, 01234 567890".
-DPO_CONTACT = os.environ.get("DPO_CONTACT", "the school's data protection officer, through the school office")
-NOTICE_CONTACT = os.environ.get("NOTICE_CONTACT", "the school office")
+DPO_CONTACT = os.environ.get("DPO_CONTACT", "")
+NOTICE_CONTACT = os.environ.get("NOTICE_CONTACT", "")
 # Absence notices wait this long after a close: a photo taken before the close may still be
 # recognised and turn the absence into present or late.
 NOTICE_ABSENCE_DELAY_MINUTES = env_float("NOTICE_ABSENCE_DELAY_MINUTES", 15)

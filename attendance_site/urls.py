@@ -3,9 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 
+from access.languages import choose_language
 from recognition import api as recognition_api
 from students import api as students_api
 from students.login import RateLimitedLoginView, RateLimitedPasswordResetView, ResetLinkSentView
@@ -54,6 +56,9 @@ signin_urlpatterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("language/", choose_language, name="set_language"),
+    # The words the pages' scripts say, in the page's language (locale/*/LC_MESSAGES/djangojs.po).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     # Browsers ask for it whatever the page says (the admin's pages say nothing).
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("login/", RateLimitedLoginView.as_view(), name="login"),

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from access.admin_pages import AdminPermissions, ReadOnlyAdmin
 from students.admin import StudentAdmin, distance_shown
@@ -37,7 +38,9 @@ def thumbnail(url, alt, height=96):
 
 
 def photo_thumbnail(photo, height=96):
-    return thumbnail(reverse("face_photo_image", args=[photo.pk]), f"Enrolment photo {photo.pk}", height)
+    return thumbnail(
+        reverse("face_photo_image", args=[photo.pk]), _("Enrolment photo %(number)s") % {"number": photo.pk}, height
+    )
 
 
 class FacePhotoForm(forms.ModelForm):
@@ -75,7 +78,7 @@ class FacePhotoForm(forms.ModelForm):
         image = self.cleaned_data["image"]
         image.seek(0)
         # Saved already, whatever commit says; the admin saving it once more changes nothing.
-        self.instance, _ = add_enrolment_photo(
+        self.instance, _new = add_enrolment_photo(
             self.instance.student, image.read(), source=FacePhoto.ADMIN, added_by=self.added_by
         )
         if not commit:
@@ -104,7 +107,7 @@ class FacePhotoInline(admin.TabularInline):
         js = ["photo_status.js"]
 
     # An empty row for a new photo has no status yet: it shows nothing, not the default "Pending".
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def photo_status(self, photo):
         if not photo.pk:
             return ""
@@ -116,11 +119,11 @@ class FacePhotoInline(admin.TabularInline):
             photo.get_status_display(),
         )
 
-    @admin.display(description="Preview")
+    @admin.display(description=_("Preview"))
     def preview(self, photo):
         return photo_thumbnail(photo) if photo.pk else ""
 
-    @admin.display(description="Why")
+    @admin.display(description=_("Why"))
     def reason(self, photo):
         if not photo.pk:
             return ""
@@ -141,7 +144,7 @@ class StudentWithPhotosAdmin(StudentAdmin):
     list_display = [*StudentAdmin.list_display, "photo_count"]
     inlines = [*StudentAdmin.inlines, FacePhotoInline]
 
-    @admin.display(description="Photos")
+    @admin.display(description=_("Photos"))
     def photo_count(self, student):
         return student.face_photos.count()
 
@@ -209,29 +212,45 @@ class HeldFacePhotoAdmin(ReadOnlyAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.display(description="New photo")
+    @admin.display(description=_("New photo"))
     def new_photo(self, photo):
         return photo_thumbnail(photo)
 
-    @admin.display(description="The student's accepted photos")
+    @admin.display(description=_("The student's accepted photos"))
     def accepted_photos(self, photo):
         if not photo.student.accepted:
-            return "None yet"
+            return _("None yet")
         return format_html_join(" ", "{}", ((photo_thumbnail(accepted, 64),) for accepted in photo.student.accepted))
 
-    @admin.display(description="Distance to them")
+    @admin.display(description=_("Distance to them"))
     def distance(self, photo):
         return "–" if photo.own_distance is None else f"{photo.own_distance:.2f}"
 
-    @admin.action(description="Approve: use the selected photos to recognise their students")
+    @admin.action(description=_("Approve: use the selected photos to recognise their students"))
     def approve(self, request, queryset):
         approved = approve_held_photos(queryset, request.user)
-        self.message_user(request, f"Approved {approved} photo(s): they are now used to recognise their students.")
+        self.message_user(
+            request,
+            ngettext(
+                "Approved %(count)d photo: it is now used to recognise its student.",
+                "Approved %(count)d photos: they are now used to recognise their students.",
+                approved,
+            )
+            % {"count": approved},
+        )
 
-    @admin.action(description="Refuse: never use the selected photos")
+    @admin.action(description=_("Refuse: never use the selected photos"))
     def refuse(self, request, queryset):
         refused = refuse_held_photos(queryset, request.user)
-        self.message_user(request, f"Refused {refused} photo(s): they will never be used.")
+        self.message_user(
+            request,
+            ngettext(
+                "Refused %(count)d photo: it will never be used.",
+                "Refused %(count)d photos: they will never be used.",
+                refused,
+            )
+            % {"count": refused},
+        )
 
 
 class DetectedFaceInline(admin.TabularInline):
@@ -254,11 +273,11 @@ class DetectedFaceInline(admin.TabularInline):
     # A person changes only whom the face is; everything else is what the worker found.
     readonly_fields = [field for field in fields if field != "student"]
 
-    @admin.display(description="Distance")
+    @admin.display(description=_("Distance"))
     def match_distance(self, face):
         return distance_shown(face.distance)
 
-    @admin.display(description="Suggestion's distance")
+    @admin.display(description=_("Suggestion's distance"))
     def suggested_match_distance(self, face):
         return distance_shown(face.suggested_distance)
 
@@ -326,13 +345,13 @@ class WorkerHeartbeatAdmin(AdminPermissions, admin.ModelAdmin):
     list_display = ["hostname", "state", "last_beat_ago", "last_beat_at", "started_at", "stopped_at"]
     adds = changes = False
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, heartbeat):
-        return "running" if worker_is_running(heartbeat, timezone.now()) else "stopped"
+        return _("running") if worker_is_running(heartbeat, timezone.now()) else _("stopped")
 
-    @admin.display(description="Last heartbeat", ordering="last_beat_at")
+    @admin.display(description=_("Last heartbeat"), ordering="last_beat_at")
     def last_beat_ago(self, heartbeat):
-        return f"{age(timezone.now() - heartbeat.last_beat_at)} ago"
+        return _("%(age)s ago") % {"age": age(timezone.now() - heartbeat.last_beat_at)}
 
     def changelist_view(self, request, extra_context=None):
         queue = queue_summary(timezone.now())

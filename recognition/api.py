@@ -2,6 +2,7 @@
 here and poll each capture until the worker has done with it."""
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
@@ -44,9 +45,9 @@ from .serializers import (
 
 # Classroom cameras send captures and read back those they sent; correcting faces and removing
 # photos is a teacher's.
-DEVICES_SEND = persons_and_devices("GET", "POST", refusal="A classroom camera sends captures and reads them back.")
+DEVICES_SEND = persons_and_devices("GET", "POST", refusal=_("A classroom camera sends captures and reads them back."))
 DEVICES_READ = persons_and_devices(
-    "GET", refusal="A classroom camera cannot correct faces or remove photos; a teacher can."
+    "GET", refusal=_("A classroom camera cannot correct faces or remove photos; a teacher can.")
 )
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from attendance_site.ratelimit import over_limit
 from students.attendance import closed_sentence
@@ -41,10 +42,19 @@ def check_taken_at(session, taken_at, now):
     earliest, latest = session.starts_at - TAKEN_BEFORE_START, now + TAKEN_AFTER_NOW
     if not earliest <= taken_at <= latest:
         raise TakenAtRefused(
-            f"taken_at {moment_stamp(taken_at)} is outside this session: a photo of it must be taken between "
-            f"{moment_stamp(earliest)} ({minutes(TAKEN_BEFORE_START)} minutes before the start) and "
-            f"{moment_stamp(latest)} ({minutes(TAKEN_AFTER_NOW)} minutes from now), "
-            f"{timezone.get_current_timezone_name()} time. Check the clock of the camera or computer that sent it."
+            _(
+                "taken_at %(taken_at)s is outside this session: a photo of it must be taken between %(earliest)s "
+                "(%(before)d minutes before the start) and %(latest)s (%(after)d minutes from now), %(zone)s time. "
+                "Check the clock of the camera or computer that sent it."
+            )
+            % {
+                "taken_at": moment_stamp(taken_at),
+                "earliest": moment_stamp(earliest),
+                "before": minutes(TAKEN_BEFORE_START),
+                "latest": moment_stamp(latest),
+                "after": minutes(TAKEN_AFTER_NOW),
+                "zone": timezone.get_current_timezone_name(),
+            }
         )
 
 
@@ -56,7 +66,9 @@ def upload_limit_refusal(uploader):
     """Count one photo sent for recognition by the uploader ("user:<id>", "device:<id>"): the
     refusal to give past UPLOAD_RATE_LIMIT a minute, else None."""
     if over_limit("upload", uploader, settings.UPLOAD_RATE_LIMIT, 60):
-        return f"More than {settings.UPLOAD_RATE_LIMIT} photos a minute: wait a minute and send again."
+        return _("More than %(count)d photos a minute: wait a minute and send again.") % {
+            "count": settings.UPLOAD_RATE_LIMIT
+        }
     return None
 
 
@@ -68,10 +80,12 @@ def create_capture(session, uploaded_file, uploaded_by=None, source=Capture.PHOT
     """
     if session.is_cancelled:
         raise SessionCancelled(
-            f"Session {session} was cancelled: restore it on the course page to take its attendance."
+            _("Session %(session)s was cancelled: restore it on the course page to take its attendance.")
+            % {"session": session}
         )
     if session.closed_at is not None:
-        raise SessionClosed(f"{closed_sentence(session)} Reopen it on the session page to add photos.")
+        reopen = _("Reopen it on the session page to add photos.")
+        raise SessionClosed(f"{closed_sentence(session)} {reopen}")
     now = timezone.now()
     taken_at = taken_at or now
     check_taken_at(session, taken_at, now)

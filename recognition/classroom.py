@@ -2,6 +2,8 @@
 one on in the device's room (and course, when the device is scoped to one) at the time the
 snapshot was taken."""
 
+from django.utils.translation import gettext as _
+
 from students.permissions import sessions_for_device
 from students.times import session_time
 
@@ -39,8 +41,8 @@ def session_on_now(device, moment):
 
 
 def scope_words(device):
-    of_course = f" of {device.course.code}" if device.course_id else ""
-    in_room = f" in {device.room}" if device.room_id else ""
+    of_course = _(" of %(course)s") % {"course": device.course.code} if device.course_id else ""
+    in_room = _(" in %(room)s") % {"room": device.room} if device.room_id else ""
     return of_course, in_room
 
 
@@ -48,17 +50,29 @@ def nothing_on_message(device, moment):
     of_course, in_room = scope_words(device)
     upcoming = sessions_that_can_be_on(device).filter(starts_at__gt=moment).order_by("starts_at", "pk").first()
     if upcoming is None:
-        return f"No session{of_course} is on{in_room} now, and none is timetabled."
+        return _("No session%(of_course)s is on%(in_room)s now, and none is timetabled.") % {
+            "of_course": of_course,
+            "in_room": in_room,
+        }
     course = "" if device.course_id else f"{upcoming.course.code} "
-    room = f" in {upcoming.room}" if upcoming.room_id and not device.room_id else ""
-    return f"No session{of_course} is on{in_room} now; the next is {course}on {session_time(upcoming, 'next')}{room}."
+    room = _(" in %(room)s") % {"room": upcoming.room} if upcoming.room_id and not device.room_id else ""
+    return _("No session%(of_course)s is on%(in_room)s now; the next is %(course)son %(when)s%(room)s.") % {
+        "of_course": of_course,
+        "in_room": in_room,
+        "course": course,
+        "when": session_time(upcoming, "next"),
+        "room": room,
+    }
 
 
 def clash_message(device, sessions):
     of_course, in_room = scope_words(device)
-    listed = ", ".join(f"{session.course.code} (session {session.pk})" for session in sessions)
-    return (
-        f"{len(sessions)} sessions{of_course} are on{in_room} at once: {listed}. No snapshot goes to either, so "
+    listed = ", ".join(
+        _("%(course)s (session %(number)s)") % {"course": session.course.code, "number": session.pk}
+        for session in sessions
+    )
+    return _(
+        "%(count)d sessions%(of_course)s are on%(in_room)s at once: %(sessions)s. No snapshot goes to either, so "
         "that no course gets another's photos. An admin should move one of them to another room (or bind the "
         "device to a course); meanwhile send to one with /api/sessions/<id>/captures/."
-    )
+    ) % {"count": len(sessions), "of_course": of_course, "in_room": in_room, "sessions": listed}

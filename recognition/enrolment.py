@@ -8,6 +8,7 @@ import io
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
 from students.consent import consent_recorded
 
@@ -61,7 +62,10 @@ def consent_warning(students, whom):
         return ""
     if students.with_consent().exists():
         people = waiting.values("student").distinct().count()
-        who = f"{people} student(s) of {whom} cannot be recognised yet"
+        who = _("%(count)d student(s) of %(whom)s cannot be recognised yet") % {"count": people, "whom": whom}
     else:
-        who = f"no student of {whom} can be recognised yet"
-    return f"{photos} photo(s) waiting for consent: {who}. Record it in the admin (or import with --consent)."
+        who = _("no student of %(whom)s can be recognised yet") % {"whom": whom}
+    return _("%(count)d photo(s) waiting for consent: %(who)s. Record it in the admin (or import with --consent).") % {
+        "count": photos,
+        "who": who,
+    }

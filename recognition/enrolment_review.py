@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from access.roles import require_school_admin
 from students.models import Student
@@ -28,7 +29,7 @@ from students.names import person_name
 from .engine.match import Gallery, OperatingPoint
 from .models import FaceEmbedding, FacePhoto
 
-ONLY_ADMINS_DECIDE = "Only a school admin approves or refuses enrolment photos."
+ONLY_ADMINS_DECIDE = _("Only a school admin approves or refuses enrolment photos.")
 
 
 class WithdrawRefused(Exception):
@@ -102,7 +103,8 @@ def accepted_gallery(model_name, excluding_photo):
         .exclude(photo=excluding_photo)
         .values_list("photo__student_id", "vector")
     )
-    return Gallery([FaceEmbedding(vector=vector).as_array() for _, vector in rows], [student for student, _ in rows])
+    vectors = [FaceEmbedding(vector=vector).as_array() for _student, vector in rows]
+    return Gallery(vectors, [student for student, _vector in rows])
 
 
 @transaction.atomic
@@ -180,5 +182,5 @@ def withdraw_held_photo(photo, user):
     """The teacher who added a held photo takes it back: the photo, its file and vector are deleted."""
     photo = FacePhoto.objects.select_for_update().filter(pk=photo.pk).first()
     if photo is None or photo.status != FacePhoto.HELD or photo.added_by_id != user.pk:
-        raise WithdrawRefused("Only a photo you added that is still waiting for approval can be withdrawn.")
+        raise WithdrawRefused(_("Only a photo you added that is still waiting for approval can be withdrawn."))
     photo.delete()

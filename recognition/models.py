@@ -48,38 +48,49 @@ class FacePhoto(models.Model):
 
     PENDING, ACCEPTED, HELD, REJECTED = "pending", "accepted", "held", "rejected"
     STATUS_CHOICES = [
-        (PENDING, "Pending"),
-        (ACCEPTED, "Accepted"),
-        (HELD, "Waiting for approval"),
-        (REJECTED, "Rejected"),
+        (PENDING, _("Pending")),
+        (ACCEPTED, _("Accepted")),
+        (HELD, _("Waiting for approval")),
+        (REJECTED, _("Rejected")),
     ]
     ADMIN, IMPORT, CAMERA, REVIEW = "admin", "import", "camera", "review"
     SOURCE_CHOICES = [
-        (ADMIN, "Uploaded in the admin"),
-        (IMPORT, "Imported from a folder"),
-        (CAMERA, "Taken with the enrolment camera"),
-        (REVIEW, "A face in a class photo, named by a teacher"),
+        (ADMIN, _("Uploaded in the admin")),
+        (IMPORT, _("Imported from a folder")),
+        (CAMERA, _("Taken with the enrolment camera")),
+        (REVIEW, _("A face in a class photo, named by a teacher")),
     ]
 
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="face_photos")
-    image = models.ImageField(upload_to=enrolment_photo_path, storage=face_storage)
-    content_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
-    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
-    rejection_reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, related_name="face_photos", verbose_name=_("student")
+    )
+    image = models.ImageField(upload_to=enrolment_photo_path, storage=face_storage, verbose_name=_("image"))
+    content_sha256 = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("content sha256"))
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING, verbose_name=_("status"))
+    rejection_reason = models.CharField(max_length=300, blank=True, verbose_name=_("rejection reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     source = models.CharField(
         max_length=10,
         choices=SOURCE_CHOICES,
         blank=True,
-        help_text="Where the photo came from; blank for photos added before this was recorded.",
+        help_text=_("Where the photo came from; blank for photos added before this was recorded."),
+        verbose_name=_("source"),
     )
     added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("added by"),
     )
     # What the photo was compared with when it was checked, kept to show the admin who approves it.
-    hold_reason = models.TextField(blank=True)
+    hold_reason = models.TextField(blank=True, verbose_name=_("hold reason"))
     own_distance = models.FloatField(
-        null=True, blank=True, help_text="Distance to the student's accepted photos when it was checked."
+        null=True,
+        blank=True,
+        help_text=_("Distance to the student's accepted photos when it was checked."),
+        verbose_name=_("own distance"),
     )
     lookalike = models.ForeignKey(
         Student,
@@ -87,20 +98,24 @@ class FacePhoto(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Another student the photo looked like when it was checked.",
+        help_text=_("Another student the photo looked like when it was checked."),
+        verbose_name=_("lookalike"),
     )
-    lookalike_distance = models.FloatField(null=True, blank=True)
+    lookalike_distance = models.FloatField(null=True, blank=True, verbose_name=_("lookalike distance"))
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The school admin who approved or refused the held photo.",
+        help_text=_("The school admin who approved or refused the held photo."),
+        verbose_name=_("reviewed by"),
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reviewed at"))
 
     class Meta:
+        verbose_name = _("face photo")
+        verbose_name_plural = _("face photos")
         ordering = ["student__full_name", "created_at"]
 
     def __str__(self):
@@ -114,25 +129,30 @@ class HeldFacePhoto(FacePhoto):
 
     class Meta:
         proxy = True
-        verbose_name = "enrolment photo waiting for approval"
-        verbose_name_plural = "enrolment photos waiting for approval"
+        verbose_name = _("enrolment photo waiting for approval")
+        verbose_name_plural = _("enrolment photos waiting for approval")
 
 
 class FaceEmbedding(models.Model):
     """A derived index over enrolment photos, keyed by model and face size: rebuilt when the model
     changes, and completed when the calibration's size bands change (a size no row has yet)."""
 
-    photo = models.ForeignKey(FacePhoto, on_delete=models.CASCADE, related_name="embeddings")
-    model_name = models.CharField(max_length=64)
+    photo = models.ForeignKey(FacePhoto, on_delete=models.CASCADE, related_name="embeddings", verbose_name=_("photo"))
+    model_name = models.CharField(max_length=64, verbose_name=_("model name"))
     size_px = models.PositiveSmallIntegerField(
         default=0,
-        help_text="0: the face as the photo has it; else the face shrunk to this many pixels, "
-        "the gallery that faces of that size in class photos are compared with.",
+        help_text=_(
+            "0: the face as the photo has it; else the face shrunk to this many pixels, "
+            "the gallery that faces of that size in class photos are compared with."
+        ),
+        verbose_name=_("size px"),
     )
-    vector = SealedBinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    vector = SealedBinaryField(verbose_name=_("vector"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("face embedding")
+        verbose_name_plural = _("face embeddings")
         constraints = [
             models.UniqueConstraint(
                 fields=["photo", "model_name", "size_px"], name="one_embedding_per_photo_model_and_size"
@@ -147,15 +167,22 @@ class Capture(models.Model):
     """A class photo or camera snapshot of one session, and what the worker made of it."""
 
     PHOTO, CAMERA = "photo", "camera"
-    SOURCE_CHOICES = [(PHOTO, "Photo"), (CAMERA, "Camera")]
+    SOURCE_CHOICES = [(PHOTO, _("Photo")), (CAMERA, _("Camera"))]
     QUEUED, PROCESSING, DONE, FAILED = "queued", "processing", "done", "failed"
-    STATUS_CHOICES = [(QUEUED, "Queued"), (PROCESSING, "Processing"), (DONE, "Done"), (FAILED, "Failed")]
+    STATUS_CHOICES = [(QUEUED, _("Queued")), (PROCESSING, _("Processing")), (DONE, _("Done")), (FAILED, _("Failed"))]
 
-    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="captures")
-    image = models.ImageField(upload_to=capture_path, storage=face_storage)
-    source = models.CharField(max_length=10, choices=SOURCE_CHOICES, default=PHOTO)
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.CASCADE, related_name="captures", verbose_name=_("session")
+    )
+    image = models.ImageField(upload_to=capture_path, storage=face_storage, verbose_name=_("image"))
+    source = models.CharField(max_length=10, choices=SOURCE_CHOICES, default=PHOTO, verbose_name=_("source"))
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("uploaded by"),
     )
     device = models.ForeignKey(
         "access.DeviceToken",
@@ -163,27 +190,32 @@ class Capture(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="captures",
-        help_text="The classroom camera that sent it, if a device sent it.",
+        help_text=_("The classroom camera that sent it, if a device sent it."),
+        verbose_name=_("device"),
     )
-    taken_at = models.DateTimeField(help_text="When the photo was taken; the time students are first seen.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=QUEUED)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    embedder = models.CharField(max_length=64, blank=True)
-    face_count = models.PositiveIntegerField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    detect_ms = models.FloatField(null=True, blank=True)
-    embed_ms = models.FloatField(null=True, blank=True)
-    match_ms = models.FloatField(null=True, blank=True)
-    total_ms = models.FloatField(null=True, blank=True)
+    taken_at = models.DateTimeField(
+        help_text=_("When the photo was taken; the time students are first seen."), verbose_name=_("taken at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=QUEUED, verbose_name=_("status"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    embedder = models.CharField(max_length=64, blank=True, verbose_name=_("embedder"))
+    face_count = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("face count"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    detect_ms = models.FloatField(null=True, blank=True, verbose_name=_("detect ms"))
+    embed_ms = models.FloatField(null=True, blank=True, verbose_name=_("embed ms"))
+    match_ms = models.FloatField(null=True, blank=True, verbose_name=_("match ms"))
+    total_ms = models.FloatField(null=True, blank=True, verbose_name=_("total ms"))
     # The upright photo's size, which the face boxes are measured in: the page draws the photo at
     # it without opening the file.
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("width"))
+    height = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("height"))
 
     class Meta:
+        verbose_name = _("capture")
+        verbose_name_plural = _("captures")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -199,14 +231,24 @@ class SessionPerson(models.Model):
     descriptors and their count (the running mean, people.person_evidence); each face keeps its
     size and quality."""
 
-    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="people")
-    embedder = models.CharField(max_length=64, help_text="The model of its descriptors: others are not comparable.")
-    descriptor_sum = SealedBinaryField(
-        default=b"", help_text="Sum of its faces' L2-normalised descriptors (float64); empty for a face without one."
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.CASCADE, related_name="people", verbose_name=_("session")
     )
-    face_count = models.PositiveIntegerField(default=0)
+    embedder = models.CharField(
+        max_length=64,
+        help_text=_("The model of its descriptors: others are not comparable."),
+        verbose_name=_("embedder"),
+    )
+    descriptor_sum = SealedBinaryField(
+        default=b"",
+        help_text=_("Sum of its faces' L2-normalised descriptors (float64); empty for a face without one."),
+        verbose_name=_("descriptor sum"),
+    )
+    face_count = models.PositiveIntegerField(default=0, verbose_name=_("face count"))
     radius = models.FloatField(
-        default=0.0, help_text="A bound of its faces' distance from their mean descriptor (engine/grouping.py)."
+        default=0.0,
+        help_text=_("A bound of its faces' distance from their mean descriptor (engine/grouping.py)."),
+        verbose_name=_("radius"),
     )
     student = models.ForeignKey(
         Student,
@@ -214,18 +256,32 @@ class SessionPerson(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Who a teacher said the person is.",
+        help_text=_("Who a teacher said the person is."),
+        verbose_name=_("student"),
     )
-    dismissed = models.BooleanField(default=False, help_text="A teacher said it is none of the course's students.")
+    dismissed = models.BooleanField(
+        default=False, help_text=_("A teacher said it is none of the course's students."), verbose_name=_("dismissed")
+    )
     rejected_students = models.ManyToManyField(
-        Student, blank=True, related_name="+", help_text="Students a teacher said the person is not."
+        Student,
+        blank=True,
+        related_name="+",
+        help_text=_("Students a teacher said the person is not."),
+        verbose_name=_("rejected students"),
     )
     decided_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by user"),
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
 
     class Meta:
+        verbose_name = _("session person")
+        verbose_name_plural = _("session persons")
         ordering = ["pk"]
 
     def __str__(self):
@@ -242,23 +298,32 @@ class DetectedFace(models.Model):
     those decisions are the person's, for its every face (recognition/people.py)."""
 
     AUTOMATIC, PERSON = "auto", "person"
-    DECIDED_CHOICES = [(AUTOMATIC, "Automatically"), (PERSON, "By a person")]
+    DECIDED_CHOICES = [(AUTOMATIC, _("Automatically")), (PERSON, _("By a person"))]
     MARK, SUGGEST, UNKNOWN = match.MARK, match.SUGGEST, match.UNKNOWN
-    DECISION_CHOICES = [(MARK, "Marked"), (SUGGEST, "Suggested"), (UNKNOWN, "Unknown")]
+    DECISION_CHOICES = [(MARK, _("Marked")), (SUGGEST, _("Suggested")), (UNKNOWN, _("Unknown"))]
 
-    capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="faces")
-    x1 = models.IntegerField()
-    y1 = models.IntegerField()
-    x2 = models.IntegerField()
-    y2 = models.IntegerField()
-    landmarks = models.JSONField(default=list, help_text="Five (x, y) points: eyes, nose, mouth corners.")
-    score = models.FloatField()
-    crop = models.ImageField(upload_to=face_crop_path, blank=True, storage=face_storage)
-    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="detections")
-    distance = models.FloatField(null=True, blank=True, help_text="To the student marked automatically.")
-    decision = models.CharField(max_length=10, choices=DECISION_CHOICES, default=UNKNOWN)
+    capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="faces", verbose_name=_("capture"))
+    x1 = models.IntegerField(verbose_name=_("x1"))
+    y1 = models.IntegerField(verbose_name=_("y1"))
+    x2 = models.IntegerField(verbose_name=_("x2"))
+    y2 = models.IntegerField(verbose_name=_("y2"))
+    landmarks = models.JSONField(
+        default=list, help_text=_("Five (x, y) points: eyes, nose, mouth corners."), verbose_name=_("landmarks")
+    )
+    score = models.FloatField(verbose_name=_("score"))
+    crop = models.ImageField(upload_to=face_crop_path, blank=True, storage=face_storage, verbose_name=_("crop"))
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="detections", verbose_name=_("student")
+    )
+    distance = models.FloatField(
+        null=True, blank=True, help_text=_("To the student marked automatically."), verbose_name=_("distance")
+    )
+    decision = models.CharField(max_length=10, choices=DECISION_CHOICES, default=UNKNOWN, verbose_name=_("decision"))
     reason = models.CharField(
-        max_length=40, blank=True, help_text="Why the machine decided so (match.decide's reasons)."
+        max_length=40,
+        blank=True,
+        help_text=_("Why the machine decided so (match.decide's reasons)."),
+        verbose_name=_("reason"),
     )
     suggested_student = models.ForeignKey(
         Student,
@@ -266,31 +331,47 @@ class DetectedFace(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="suggested_in",
-        help_text="Who the face may be: too weak evidence to mark them without a person.",
+        help_text=_("Who the face may be: too weak evidence to mark them without a person."),
+        verbose_name=_("suggested student"),
     )
-    suggested_distance = models.FloatField(null=True, blank=True)
-    decided_by = models.CharField(max_length=10, choices=DECIDED_CHOICES, default=AUTOMATIC)
+    suggested_distance = models.FloatField(null=True, blank=True, verbose_name=_("suggested distance"))
+    decided_by = models.CharField(
+        max_length=10, choices=DECIDED_CHOICES, default=AUTOMATIC, verbose_name=_("decided by")
+    )
     decided_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by user"),
     )
-    decided_at = models.DateTimeField(null=True, blank=True, help_text="When a person last decided about the face.")
+    decided_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a person last decided about the face."), verbose_name=_("decided at")
+    )
     rejected_students = models.ManyToManyField(
         Student,
         blank=True,
         related_name="rejected_in",
-        help_text="Students a person said this face is not: never proposed for it again.",
+        help_text=_("Students a person said this face is not: never proposed for it again."),
+        verbose_name=_("rejected students"),
     )
     dismissed = models.BooleanField(
-        default=False, help_text="A person said it is none of the course's students: it no longer asks who it is."
+        default=False,
+        help_text=_("A person said it is none of the course's students: it no longer asks who it is."),
+        verbose_name=_("dismissed"),
     )
     # The face's descriptor (float32, as FaceEmbedding's), to place the face in the session's
     # people; empty for faces stored before it was kept.
-    embedding = SealedBinaryField(blank=True, default=b"")
+    embedding = SealedBinaryField(blank=True, default=b"", verbose_name=_("embedding"))
     sharpness = models.FloatField(
         null=True,
         blank=True,
-        help_text="Variance of the Laplacian of the aligned face; with the box and landmarks, the "
-        "face's quality, which picks the rules of its size band.",
+        help_text=_(
+            "Variance of the Laplacian of the aligned face; with the box and landmarks, the "
+            "face's quality, which picks the rules of its size band."
+        ),
+        verbose_name=_("sharpness"),
     )
     person = models.ForeignKey(
         SessionPerson,
@@ -298,12 +379,15 @@ class DetectedFace(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="faces",
-        help_text="Who of the session's people the face is: decisions about the person are the face's.",
+        help_text=_("Who of the session's people the face is: decisions about the person are the face's."),
+        verbose_name=_("person"),
     )
     # With the sharpness and the box's size, the quality the person-level rule reads (engine/quality.py).
-    yaw = models.FloatField(null=True, blank=True)
+    yaw = models.FloatField(null=True, blank=True, verbose_name=_("yaw"))
 
     class Meta:
+        verbose_name = _("detected face")
+        verbose_name_plural = _("detected faces")
         ordering = ["capture", "x1"]
         indexes = [
             # Read for every person "Who is this?" lists (people.open_people): the few faces of
@@ -343,22 +427,34 @@ class FaceCorrection(models.Model):
 
     CONFIRM, ASSIGN, REJECT, DISMISS, REMOVE = "confirm", "assign", "reject", "dismiss", "remove_capture"
     ACTION_CHOICES = [
-        (CONFIRM, "Suggestion confirmed"),
-        (ASSIGN, "Face assigned"),
-        (REJECT, "Not this student"),
-        (DISMISS, "Not one of the course's students"),
-        (REMOVE, "Capture removed"),
+        (CONFIRM, _("Suggestion confirmed")),
+        (ASSIGN, _("Face assigned")),
+        (REJECT, _("Not this student")),
+        (DISMISS, _("Not one of the course's students")),
+        (REMOVE, _("Capture removed")),
     ]
 
-    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="face_corrections")
-    capture_number = models.PositiveIntegerField(help_text="The capture's id; it stays when the capture is removed.")
-    action = models.CharField(max_length=20, choices=ACTION_CHOICES)
-    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    made_at = models.DateTimeField(auto_now_add=True)
-    note = models.CharField(max_length=300, help_text="What it did, as the audit trail says it.")
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.CASCADE, related_name="face_corrections", verbose_name=_("session")
+    )
+    capture_number = models.PositiveIntegerField(
+        help_text=_("The capture's id; it stays when the capture is removed."), verbose_name=_("capture number")
+    )
+    action = models.CharField(max_length=20, choices=ACTION_CHOICES, verbose_name=_("action"))
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("student")
+    )
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("made by")
+    )
+    made_at = models.DateTimeField(auto_now_add=True, verbose_name=_("made at"))
+    note = models.CharField(
+        max_length=300, help_text=_("What it did, as the audit trail says it."), verbose_name=_("note")
+    )
 
     class Meta:
+        verbose_name = _("face correction")
+        verbose_name_plural = _("face corrections")
         ordering = ["made_at"]
 
     def __str__(self):
@@ -397,14 +493,19 @@ class WorkerHeartbeat(models.Model):
     """A recognition worker's last sign of life (recognition/heartbeat.py), one row per worker
     name, written through the database so that it works whatever the broker."""
 
-    hostname = models.CharField(max_length=255, unique=True, help_text="The worker's Celery node name.")
-    started_at = models.DateTimeField()
-    last_beat_at = models.DateTimeField()
-    stopped_at = models.DateTimeField(null=True, blank=True, help_text="When it shut down cleanly.")
+    hostname = models.CharField(
+        max_length=255, unique=True, help_text=_("The worker's Celery node name."), verbose_name=_("hostname")
+    )
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    last_beat_at = models.DateTimeField(verbose_name=_("last beat at"))
+    stopped_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When it shut down cleanly."), verbose_name=_("stopped at")
+    )
 
     class Meta:
+        verbose_name_plural = _("workers")
         ordering = ["hostname"]
-        verbose_name = "worker"
+        verbose_name = _("worker")
 
     def __str__(self):
         return self.hostname
@@ -435,13 +536,19 @@ class FaceKeyRotation(models.Model):
     ROTATE, SEAL = "rotate", "seal"
     KIND_CHOICES = [(ROTATE, _("Key rotation")), (SEAL, _("Plain data sealed"))]
 
-    kind = models.CharField(max_length=10, choices=KIND_CHOICES)
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES, verbose_name=_("kind"))
     key_id = models.CharField(
-        max_length=16, help_text=_("The id of the key everything was sealed under (not the key).")
+        max_length=16,
+        help_text=_("The id of the key everything was sealed under (not the key)."),
+        verbose_name=_("key id"),
     )
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: stopped before the end."))
-    resealed = models.PositiveIntegerField(default=0, help_text=_("Descriptors and files sealed again."))
+    started_at = models.DateTimeField(auto_now_add=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Empty: stopped before the end."), verbose_name=_("finished at")
+    )
+    resealed = models.PositiveIntegerField(
+        default=0, help_text=_("Descriptors and files sealed again."), verbose_name=_("resealed")
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -2,6 +2,8 @@
 photos), built on the people app's reach (students/permissions.py), the same way: every page,
 API view and file view fetches through these querysets, so what is out of reach is a 404."""
 
+from django.utils.translation import gettext_lazy as _
+
 from access.devices import reach_of
 from attendance_site.errors import NotYours
 from students.permissions import in_reach, sessions_for_device, sessions_managed_by, students_taught_by
@@ -38,19 +40,19 @@ def managed_capture(request, pk):
     return in_reach(
         captures_managed_by(request.user).select_related("session"),
         pk,
-        "You don't teach this photo's course, or the photo does not exist.",
+        _("You don't teach this photo's course, or the photo does not exist."),
     )
 
 
 def capture_for_caller(request, pk):
     """The capture with its faces, for the API that shows them."""
     return in_reach(
-        with_faces(captures_for_caller(request)), pk, "This photo is not within your reach, or it does not exist."
+        with_faces(captures_for_caller(request)), pk, _("This photo is not within your reach, or it does not exist.")
     )
 
 
 def managed_face(request, pk):
-    return in_reach(faces_managed_by(request.user), pk, "You don't teach this face's course, or it does not exist.")
+    return in_reach(faces_managed_by(request.user), pk, _("You don't teach this face's course, or it does not exist."))
 
 
 def managed_faces(request, pk, also):
@@ -59,13 +61,15 @@ def managed_faces(request, pk, also):
     reachable = faces_managed_by(request.user).select_related(
         "capture__session__course", "student", "suggested_student"
     )
-    face = in_reach(reachable, pk, "You don't teach this face's course, or it does not exist.")
+    face = in_reach(reachable, pk, _("You don't teach this face's course, or it does not exist."))
     ids = {int(value) for value in also if str(value).isdigit()} - {face.pk}
     others = list(reachable.filter(pk__in=ids))
     if len(others) != len(ids):
-        raise NotYours("One of these faces is not of your courses, or does not exist.")
+        raise NotYours(_("One of these faces is not of your courses, or does not exist."))
     return [face] + others
 
 
 def visible_photo(request, pk):
-    return in_reach(face_photos_visible_to(request.user), pk, "This photo does not exist, or it is not yours to see.")
+    return in_reach(
+        face_photos_visible_to(request.user), pk, _("This photo does not exist, or it is not yours to see.")
+    )

@@ -11,6 +11,7 @@ teacher and what it did, besides the attendance record's own trail.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from students.attendance import lock_session, mark_seen, set_status, status_when_first_seen, withdraw_sighting
 from students.models import AttendanceRecord
@@ -66,11 +67,11 @@ def same_session(faces):
     after the correction, never in between."""
     faces = list(faces)
     if not faces:
-        raise ReviewRefused("Choose a face.")
+        raise ReviewRefused(_("Choose a face."))
     lock_session(faces[0].capture.session)
     faces = faces_of_people(faces)
     if len({face.capture.session_id for face in faces}) != 1:
-        raise ReviewRefused("The faces of one person are all of one session.")
+        raise ReviewRefused(_("The faces of one person are all of one session."))
     return faces
 
 
@@ -117,14 +118,20 @@ def assign_faces(faces, student, user, add_to_enrolment=False):
     faces = same_session(faces)
     session = faces[0].capture.session
     if not session.members().filter(pk=student.pk).exists():
-        raise ReviewRefused(f"{student.full_name} is not in {session.course} on the session's day.")
+        raise ReviewRefused(
+            _("%(name)s is not in %(course)s on the session's day.")
+            % {"name": student.full_name, "course": session.course}
+        )
     if add_to_enrolment and not student.has_consent:
         raise ReviewRefused(
-            f"No consent for face photos is recorded for {student.full_name}: assign the face without "
-            "adding it to the enrolment photos, or record consent first."
+            _(
+                "No consent for face photos is recorded for %(name)s: assign the face without adding it to the "
+                "enrolment photos, or record consent first."
+            )
+            % {"name": student.full_name}
         )
     if add_to_enrolment and not faces[0].crop:
-        raise ReviewRefused("This face has no saved crop to add as an enrolment photo.")
+        raise ReviewRefused(_("This face has no saved crop to add as an enrolment photo."))
     teacher, (where, verb) = person_name(user), in_captures(faces)
     previous = {face.student for face in faces if face.student_id not in (None, student.pk)}
     if faces[0].student_id is None and faces[0].suggested_student_id == student.pk:
@@ -146,7 +153,7 @@ def assign_faces(faces, student, user, add_to_enrolment=False):
     if not add_to_enrolment:
         return None
     with faces[0].crop.open("rb") as crop:
-        photo, _ = add_enrolment_photo(student, crop.read(), source=FacePhoto.REVIEW, added_by=user)
+        photo, _new = add_enrolment_photo(student, crop.read(), source=FacePhoto.REVIEW, added_by=user)
     return photo
 
 
@@ -172,7 +179,7 @@ def confirm_suggestion(faces, user):
     faces = list(faces)
     student = faces[0].suggested_student if faces else None
     if faces[0].student_id is not None or student is None:
-        raise ReviewRefused("This face has no suggestion to confirm; choose who it is instead.")
+        raise ReviewRefused(_("This face has no suggestion to confirm; choose who it is instead."))
     return assign_faces(faces, student, user)
 
 
@@ -186,7 +193,7 @@ def reject_student(faces, user):
     faces = same_session(faces)
     student = proposed_student(faces)
     if student is None:
-        raise ReviewRefused("This face is not marked or suggested as anyone.")
+        raise ReviewRefused(_("This face is not marked or suggested as anyone."))
     teacher, session = person_name(user), faces[0].capture.session
     note = "{} {} not {}, said {}".format(*in_captures(faces), student.full_name, teacher)
     reject_for_faces([(face, student) for face in faces])
@@ -211,7 +218,9 @@ def dismiss_faces(faces, user):
     faces = same_session(faces)
     marked = next((face.student for face in faces if face.student_id is not None), None)
     if marked is not None:
-        raise ReviewRefused(f"This face is marked as {marked.full_name}: say it is not {marked.full_name} first.")
+        raise ReviewRefused(
+            _("This face is marked as %(name)s: say it is not %(name)s first.") % {"name": marked.full_name}
+        )
     reject_for_faces([(face, face.suggested_student) for face in faces if face.suggested_student_id])
     decide_faces(faces, user, dismissed=True, suggested_student=None, suggested_distance=None)
     decide_people(faces, user, dismissed=True)
@@ -241,11 +250,11 @@ def remove_capture(capture, user):
 def attendance_now(session, student):
     """What a correction left of the student's attendance in the session, for the teacher."""
     record = session.attendance.filter(student=student).first()
-    name = student.full_name
     if record is None:
-        return f"{name} is not marked in this session now."
+        return _("%(name)s is not marked in this session now.") % {"name": student.full_name}
+    words = {"name": student.full_name, "status": record.get_status_display().lower()}
     if record.is_manual:
-        return f"{name} stays {record.status}, as a person set it; change it in the roster."
+        return _("%(name)s stays %(status)s, as a person set it; change it in the roster.") % words
     if record.is_absent_at_close:
-        return f"{name} is absent: not seen before the session was closed."
-    return f"{name} stays {record.status}: another photo of this session shows them."
+        return _("%(name)s is absent: not seen before the session was closed.") % words
+    return _("%(name)s stays %(status)s: another photo of this session shows them.") % words

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from students.access_log import log_access
@@ -37,15 +38,15 @@ def private_file(stored, download_name):
     format, never from the file's name (files stored before names followed the format kept the
     uploader's extension), and anything but a JPEG, PNG or WebP is not served at all."""
     if not stored:
-        raise Http404("No file.")
+        raise Http404(_("No file."))
     try:
         handle = stored.open("rb")
     except FileNotFoundError:
-        raise Http404("The file is gone.") from None
+        raise Http404(_("The file is gone.")) from None
     served = served_type(handle)
     if served is None:
         handle.close()
-        raise Http404("This file is not an image that can be shown.")
+        raise Http404(_("This file is not an image that can be shown."))
     handle.seek(0)
     extension, content_type = served
     response = FileResponse(handle, content_type=content_type, filename=f"{download_name}.{extension}")
@@ -123,15 +124,12 @@ def assign_face_view(request, pk):
     except ReviewRefused as refusal:
         messages.error(request, str(refusal), extra_tags=FACES_PLACE)
     else:
-        added = (
-            (
-                " The face was added to their enrolment photos: it is used once it matches their accepted "
-                "photos closely, otherwise after a school admin approves it."
-            )
-            if photo
-            else ""
+        marked = _("Marked %(name)s as seen.") % {"name": student.full_name}
+        added = _(
+            "The face was added to their enrolment photos: it is used once it matches their accepted photos "
+            "closely, otherwise after a school admin approves it."
         )
-        messages.success(request, f"Marked {student.full_name} as seen.{added}", extra_tags=FACES_PLACE)
+        messages.success(request, f"{marked} {added}" if photo else marked, extra_tags=FACES_PLACE)
     return back_to_faces(session.pk)
 
 
@@ -139,7 +137,10 @@ def assign_face_view(request, pk):
 @require_POST
 def confirm_face_view(request, pk):
     return correct_faces(
-        request, pk, confirm_suggestion, lambda _, faces: f"Marked {faces[0].student.full_name} as seen."
+        request,
+        pk,
+        confirm_suggestion,
+        lambda _student, faces: _("Marked %(name)s as seen.") % {"name": faces[0].student.full_name},
     )
 
 
@@ -157,7 +158,9 @@ def reject_face_view(request, pk):
 @login_required
 @require_POST
 def dismiss_face_view(request, pk):
-    return correct_faces(request, pk, dismiss_faces, lambda _, faces: "It no longer asks who it is; nobody was marked.")
+    return correct_faces(
+        request, pk, dismiss_faces, lambda _student, faces: _("It no longer asks who it is; nobody was marked.")
+    )
 
 
 @login_required
@@ -167,7 +170,8 @@ def capture_remove(request, pk):
     session = capture.session
     withdrawn = remove_capture(capture, request.user)
     said = " ".join(attendance_now(session, student) for student in sorted(withdrawn, key=lambda s: s.full_name))
-    messages.success(request, f"Photo {pk} removed, with its faces. {said}".strip())
+    removed = _("Photo %(number)s removed, with its faces.") % {"number": pk}
+    messages.success(request, f"{removed} {said}".strip())
     return back_to_faces(session.pk)
 
 
@@ -180,7 +184,7 @@ def capture_retry(request, pk):
     if refusal:
         messages.error(request, refusal)
     elif retry_capture(capture):
-        messages.success(request, "The photo is queued for recognition again.")
+        messages.success(request, _("The photo is queued for recognition again."))
     else:
         messages.error(request, "This photo was already recognised; it is not redone.")
     return redirect("session_detail", capture.session_id)
@@ -209,14 +213,16 @@ def enrol_check(request, pk):
     that is not a usable image at all is refused at once, and nothing is stored."""
     student = enrollable_student(request, pk)
     if not student.has_consent:
-        return refused("No consent for face photos is recorded for this student: record it on their admin page first.")
+        return refused(
+            _("No consent for face photos is recorded for this student: record it on their admin page first.")
+        )
     upload = request.FILES.get("image")
     if upload is None:
-        return refused("Send the shot as the form field 'image'.")
+        return refused(_("Send the shot as the form field 'image'."))
     try:
         # Checked before it is read: a huge upload must not be read into memory.
         shot = check_photo_upload(upload, upload.size)
-        photo, _ = add_enrolment_photo(student, shot.content, source=FacePhoto.CAMERA, added_by=request.user)
+        photo, _new = add_enrolment_photo(student, shot.content, source=FacePhoto.CAMERA, added_by=request.user)
     except ImageRejected as rejection:
         return refused(str(rejection))
     return JsonResponse(shot_verdict(photo), status=202 if photo.status == FacePhoto.PENDING else 200)
@@ -226,7 +232,7 @@ def enrol_check(request, pk):
 def enrol_shot(request, pk, photo_pk):
     """The worker's verdict on one camera shot, polled by the enrolment page."""
     student = enrollable_student(request, pk)
-    return JsonResponse(shot_verdict(in_reach(student.face_photos.all(), photo_pk, "No such shot of this student.")))
+    return JsonResponse(shot_verdict(in_reach(student.face_photos.all(), photo_pk, _("No such shot of this student."))))
 
 
 def shot_verdict(photo):
@@ -256,7 +262,7 @@ def student_photos(request, pk):
     a school admin and why, and what was refused."""
     student = taught_student(request, pk)
     photos = student.face_photos.select_related("added_by", "lookalike", "reviewed_by").order_by("-created_at")
-    by_status = {status: [] for status, _ in FacePhoto.STATUS_CHOICES}
+    by_status = {status: [] for status, _label in FacePhoto.STATUS_CHOICES}
     for photo in photos:
         by_status[photo.status].append(photo)
     return render(
@@ -265,10 +271,10 @@ def student_photos(request, pk):
         {
             "student": student,
             "sections": [
-                ("Accepted: used to recognise them", by_status[FacePhoto.ACCEPTED]),
-                ("Waiting for a school admin's approval", by_status[FacePhoto.HELD]),
-                ("Being checked", by_status[FacePhoto.PENDING]),
-                ("Refused: never used", by_status[FacePhoto.REJECTED]),
+                (_("Accepted: used to recognise them"), by_status[FacePhoto.ACCEPTED]),
+                (_("Waiting for a school admin's approval"), by_status[FacePhoto.HELD]),
+                (_("Being checked"), by_status[FacePhoto.PENDING]),
+                (_("Refused: never used"), by_status[FacePhoto.REJECTED]),
             ],
         },
     )
@@ -299,5 +305,5 @@ def withdraw_photo(request, pk):
     except WithdrawRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, "The photo was withdrawn and deleted.")
+        messages.success(request, _("The photo was withdrawn and deleted."))
     return redirect("student_photos", photo.student_id)

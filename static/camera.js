@@ -4,16 +4,16 @@ window.RollCallCamera = (function () {
   "use strict";
 
   const PROBLEMS = {
-    NotFoundError: "No camera was found on this device.",
-    OverconstrainedError: "No camera was found on this device.",
-    NotAllowedError: "Camera access was refused: allow it in the browser's site settings, then try again.",
-    SecurityError: "Camera access was refused: allow it in the browser's site settings, then try again.",
-    NotReadableError: "The camera is in use by another app: close it there, then try again.",
-    AbortError: "The camera is in use by another app: close it there, then try again.",
+    NotFoundError: gettext("No camera was found on this device."),
+    OverconstrainedError: gettext("No camera was found on this device."),
+    NotAllowedError: gettext("Camera access was refused: allow it in the browser's site settings, then try again."),
+    SecurityError: gettext("Camera access was refused: allow it in the browser's site settings, then try again."),
+    NotReadableError: gettext("The camera is in use by another app: close it there, then try again."),
+    AbortError: gettext("The camera is in use by another app: close it there, then try again."),
   };
 
   function problem(error) {
-    return PROBLEMS[error.name] || "The camera could not be started (" + error.message + ").";
+    return PROBLEMS[error.name] || interpolate(gettext("The camera could not be started (%(error)s)."), { error: error.message }, true);
   }
 
   // Browsers give 640 x 480 unless asked for more, and faces at the back of a classroom need
@@ -25,7 +25,7 @@ window.RollCallCamera = (function () {
   // will be. Rejects with an Error whose message is for the person at the page.
   async function start(video) {
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      throw new Error("The camera needs HTTPS: open this page at its https:// address.");
+      throw new Error(gettext("The camera needs HTTPS: open this page at its https:// address."));
     }
     try {
       video.srcObject = await navigator.mediaDevices.getUserMedia({ video: FULL_RESOLUTION, audio: false });
@@ -41,10 +41,9 @@ window.RollCallCamera = (function () {
 
   // What the page says of the camera's resolution, with advice where it is low.
   function describe(size) {
-    const pixels = size.width + " × " + size.height + " pixels";
-    if (size.width >= 1280) return "Camera on: " + pixels + ".";
-    return "Camera on: " + pixels + ", the most this camera gives. Faces far from it may be too small to recognise: "
-      + "move it closer, or use a camera with a higher resolution.";
+    const pixels = { width: size.width, height: size.height };
+    if (size.width >= 1280) return interpolate(gettext("Camera on: %(width)s × %(height)s pixels."), pixels, true);
+    return interpolate(gettext("Camera on: %(width)s × %(height)s pixels, the most this camera gives. Faces far from it may be too small to recognise: move it closer, or use a camera with a higher resolution."), pixels, true);
   }
 
   function stop(video) {

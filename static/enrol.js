@@ -28,18 +28,18 @@
   function show(body) {
     if (body.accepted === true || body.held) {
       result.textContent = body.accepted
-        ? "Accepted and saved. Take another from a slightly different angle, or stop here."
-        : "Saved, but not used until a school admin approves it in the review queue: " + body.reason;
+        ? gettext("Accepted and saved. Take another from a slightly different angle, or stop here.")
+        : interpolate(gettext("Saved, but not used until a school admin approves it in the review queue: %(reason)s"), { reason: body.reason }, true);
       const image = document.createElement("img");
       image.src = body.url;
-      image.alt = body.accepted ? "New enrolment photo" : "New enrolment photo (waiting for approval)";
+      image.alt = body.accepted ? gettext("New enrolment photo") : gettext("New enrolment photo (waiting for approval)");
       shots.prepend(image);
       const none = document.getElementById("no-shots");
       if (none) none.remove();
     } else if (body.accepted === false) {
-      result.textContent = "Not used: " + body.reason;
+      result.textContent = interpolate(gettext("Not used: %(reason)s"), { reason: body.reason }, true);
     } else {
-      result.textContent = "The shot is saved but not checked yet: the worker is busy. Its status shows on this page later.";
+      result.textContent = gettext("The shot is saved but not checked yet: the worker is busy. Its status shows on this page later.");
     }
   }
 
@@ -72,7 +72,7 @@
     canvas.height = video.videoHeight;
     canvas.getContext("2d").drawImage(video, 0, 0);
     shootButton.disabled = true;
-    result.textContent = "Checking the photo…";
+    result.textContent = gettext("Checking the photo…");
     canvas.toBlob(async (blob) => {
       const form = new FormData();
       form.append("image", blob, "enrolment.jpg");
@@ -82,7 +82,7 @@
         });
         show(await verdictOf(await response.json()));
       } catch (error) {
-        result.textContent = "Could not reach the server. Check the connection and try again.";
+        result.textContent = gettext("Could not reach the server. Check the connection and try again.");
       } finally {
         shootButton.disabled = !video.srcObject;
       }

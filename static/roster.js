@@ -26,7 +26,7 @@
   function refusal(body, status) {
     if (body.status) return body.status[0];
     if (body.reason) return body.reason[0];
-    return body.detail || "the server refused it (" + status + ")";
+    return body.detail || interpolate(gettext("the server refused it (%(status)s)"), { status }, true);
   }
 
   // Delegated: the page's other script re-renders the roster when a photo is recognised.
@@ -54,12 +54,12 @@
     }
     form.querySelectorAll("button").forEach((each) => { each.disabled = false; });
     if (!response) {
-      say(row, "Not saved: the server could not be reached. Check the connection and try again.", true);
+      say(row, gettext("Not saved: the server could not be reached. Check the connection and try again."), true);
       return;
     }
     if (!response.ok) {
       const body = await response.json().catch(() => ({}));
-      say(row, "Not saved: " + refusal(body, response.status), true);
+      say(row, interpolate(gettext("Not saved: %(reason)s"), { reason: refusal(body, response.status) }, true), true);
       return;
     }
     const saved = (await response.json()).status;
@@ -75,6 +75,7 @@
     } else {
       row.querySelectorAll(".status-choice").forEach((each) => each.setAttribute("aria-pressed", String(each.value === saved)));
     }
-    say(row, "Saved: " + name + " is " + saved + ".");
+    const label = row.querySelector(`.status-choice[value="${saved}"]`).textContent.toLowerCase();
+    say(row, interpolate(gettext("Saved: %(name)s is %(status)s."), { name, status: label }, true));
   });
 })();

@@ -28,14 +28,14 @@
         method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken },
       });
       if (response.status === 202) {
-        logLine(name + ": sent. Its progress shows under Captures.");
+        logLine(interpolate(gettext("%(name)s: sent. Its progress shows under Captures."), { name }, true));
       } else {
         const body = await response.json().catch(() => ({}));
-        const reason = (body.image && body.image[0]) || (body.taken_at && body.taken_at[0]) || body.detail || "the server refused it (" + response.status + ")";
-        logLine(name + ": not accepted. " + reason, true);
+        const reason = (body.image && body.image[0]) || (body.taken_at && body.taken_at[0]) || body.detail || interpolate(gettext("the server refused it (%(status)s)"), { status: response.status }, true);
+        logLine(interpolate(gettext("%(name)s: not accepted. %(reason)s"), { name, reason }, true), true);
       }
     } catch (error) {
-      logLine(name + ": could not reach the server. Check the connection and try again.", true);
+      logLine(interpolate(gettext("%(name)s: could not reach the server. Check the connection and try again."), { name }, true), true);
     }
     poll();
   }
@@ -95,7 +95,7 @@
     video.hidden = true;
     startButton.disabled = false;
     cameraControls.forEach((control) => { control.disabled = true; });
-    cameraStatus.textContent = "Camera off.";
+    cameraStatus.textContent = gettext("Camera off.");
   });
 
   function snapshot() {
@@ -104,7 +104,7 @@
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     canvas.getContext("2d").drawImage(video, 0, 0);
-    const name = "snapshot " + new Date().toLocaleTimeString([], { hour12: false });
+    const name = interpolate(gettext("snapshot %(time)s"), { time: new Date().toLocaleTimeString([], { hour12: false }) }, true);
     canvas.toBlob((blob) => upload(blob, name, "camera"), "image/jpeg", 0.9);
   }
 
@@ -114,7 +114,7 @@
     if (!autoBox.checked) { cameraStatus.textContent = cameraOn; return; }
     const seconds = Math.max(5, Number(intervalInput.value) || 30);
     autoTimer = setInterval(snapshot, seconds * 1000);
-    cameraStatus.textContent = cameraOn + " A snapshot every " + seconds + " seconds while this page is open.";
+    cameraStatus.textContent = cameraOn + " " + interpolate(gettext("A snapshot every %(seconds)s seconds while this page is open."), { seconds }, true);
   }
   snapButton.addEventListener("click", snapshot);
   autoBox.addEventListener("change", scheduleSnapshots);

@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from access.admin_pages import AdminPermissions, ReadOnlyAdmin, admin_pages
 from access.roles import teacher_logins
@@ -34,6 +35,7 @@ from .models import (
     Student,
 )
 from .oneroster_admin import import_oneroster
+from .search import matching_name
 from .tasks import schedule_sync
 from .teacher_admin import add_teacher
 from .timetable import create_series_sessions, set_cancelled
@@ -88,7 +90,12 @@ class StudentAdmin(admin.ModelAdmin):
     @admin.action(description=_("Invite the selected students to log in (e-mails each a set-password link)"))
     def invite_to_log_in(self, request, queryset):
         outcome = invite_students(queryset.select_related("user"), request.build_absolute_uri("/"))
-        self.message_user(request, _("Invitation sent to %(n)d student(s).") % {"n": len(outcome.sent)})
+        sent = len(outcome.sent)
+        self.message_user(
+            request,
+            ngettext("Invitation sent to %(count)d student.", "Invitations sent to %(count)d students.", sent)
+            % {"count": sent},
+        )
         for student, why in outcome.skipped:
             self.message_user(
                 request, _("%(student)s not invited: %(why)s.") % {"student": student, "why": why}, "warning"
@@ -100,6 +107,11 @@ class StudentAdmin(admin.ModelAdmin):
                 % {"student": student, "error": error},
                 "error",
             )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search, and the name without its tone marks: "Nguyen" finds "Nguyễn"."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return found | queryset.filter(matching_name(search_term)), may_have_duplicates
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -113,16 +125,24 @@ class StudentAdmin(admin.ModelAdmin):
         if not student.has_consent and student.consent_given_by:
             record_consent(Student.objects.filter(pk=student.pk), request.user, student.consent_given_by)
             student.refresh_from_db(fields=["consent_recorded_at", "consent_recorded_by"])
-            self.message_user(request, f"Consent recorded, given by {student.consent_given_by}.")
+            self.message_user(request, _("Consent recorded, given by %(who)s.") % {"who": student.consent_given_by})
 
-    @admin.action(description="Record consent for face photos (asks who gave it)")
+    @admin.action(description=_("Record consent for face photos (asks who gave it)"))
     def record_consent(self, request, queryset):
         # Like Django's delete action: a page of its own asks who consented, then posts back here.
         form = ConsentForm(request.POST if "confirm" in request.POST else None)
         if form.is_valid():
             given_by = form.cleaned_data["given_by"]
             recorded = record_consent(queryset, request.user, given_by)
-            self.message_user(request, f"Consent recorded for {recorded} student(s), given by {given_by}.")
+            self.message_user(
+                request,
+                ngettext(
+                    "Consent recorded for %(count)d student, given by %(who)s.",
+                    "Consent recorded for %(count)d students, given by %(who)s.",
+                    recorded,
+                )
+                % {"count": recorded, "who": given_by},
+            )
             return None
         students = list(queryset)
         return TemplateResponse(
@@ -130,7 +150,7 @@ class StudentAdmin(admin.ModelAdmin):
             "admin/students/student/record_consent.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Record consent",
+                "title": _("Record consent"),
                 "opts": self.model._meta,
                 "adminform": AdminForm(form, [(None, {"fields": ["given_by"]})], {}),
                 "students": students,
@@ -143,10 +163,10 @@ class StudentAdmin(admin.ModelAdmin):
     def withdraw_consent(self, request, queryset):
         return withdraw_consent_of_selected(self, request, queryset)
 
-    @admin.action(description="Export everything stored about this student (zip)")
+    @admin.action(description=_("Export everything stored about this student (zip)"))
     def export_student_data(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one student to export.", level="error")
+            self.message_user(request, _("Select exactly one student to export."), level="error")
             return None
         student = queryset.get()
         response = HttpResponse(student_export_zip(student), content_type="application/zip")
@@ -198,7 +218,7 @@ class ClassSessionInline(admin.TabularInline):
 class SheetSyncInline(AdminPermissions, admin.StackedInline):
     model = SheetSync
     deletes = False
-    verbose_name = verbose_name_plural = "Google Sheets"
+    verbose_name = verbose_name_plural = _("Google Sheets")
     fields = [
         "share_with",
         "checkmark_spreadsheet_id",
@@ -213,15 +233,15 @@ class SheetSyncInline(AdminPermissions, admin.StackedInline):
     ]
     readonly_fields = ["share_with", "problem", "is_behind", "last_success_at", "attempts", "next_sync_at"]
 
-    @admin.display(description="Share the sheets with")
+    @admin.display(description=_("Share the sheets with"))
     def share_with(self, sync):
         return sheets.service_account_email()
 
-    @admin.display(description="Problem")
+    @admin.display(description=_("Problem"))
     def problem(self, sync):
         return sheets.sheet_sync_problem(sync.course) if sync.pk else ""
 
-    @admin.display(description="Changed since the last sync", boolean=True)
+    @admin.display(description=_("Changed since the last sync"), boolean=True)
     def is_behind(self, sync):
         return sync.is_behind
 
@@ -242,19 +262,27 @@ class CourseAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [*admin_pages(self, ("add-teacher/", add_teacher, "students_course_add_teacher")), *super().get_urls()]
 
-    @admin.display(description="Students")
+    @admin.display(description=_("Students"))
     def student_count(self, course):
         return course.students.count()
 
-    @admin.display(description="Google Sheets problem")
+    @admin.display(description=_("Google Sheets problem"))
     def sheets_problem(self, course):
         return sheets.sheet_sync_problem(course)
 
-    @admin.action(description="Sync to Google Sheets now")
+    @admin.action(description=_("Sync to Google Sheets now"))
     def sync_sheets_now(self, request, queryset):
         sheets.ensure_sheet_syncs(queryset.values_list("pk", flat=True))
         queued = sum(schedule_sync(course.pk, 0) for course in queryset)
-        self.message_user(request, f"Sync queued for {queued} course(s); courses without a spreadsheet are skipped.")
+        self.message_user(
+            request,
+            ngettext(
+                "Sync queued for %(count)d course; courses without a spreadsheet are skipped.",
+                "Sync queued for %(count)d courses; courses without a spreadsheet are skipped.",
+                queued,
+            )
+            % {"count": queued},
+        )
 
 
 @admin.register(SessionSeries)
@@ -279,14 +307,16 @@ class SessionSeriesAdmin(admin.ModelAdmin):
             kwargs["form"] = type("SessionSeriesChangeForm", (SessionSeriesForm,), {"weekdays": None})
         return super().get_form(request, obj, **kwargs)
 
-    @admin.display(description="Sessions")
+    @admin.display(description=_("Sessions"))
     def session_count(self, series):
         return series.sessions.count()
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         made = create_series_sessions(obj)
-        self.message_user(request, f"{made} session(s) created.")
+        self.message_user(
+            request, ngettext("%(count)d session created.", "%(count)d sessions created.", made) % {"count": made}
+        )
 
 
 @admin.register(ClassSession)
@@ -298,24 +328,35 @@ class ClassSessionAdmin(admin.ModelAdmin):
     formfield_overrides = LABELLED_TIMES
     actions = ["cancel_sessions", "restore_sessions"]
 
-    @admin.display(description="Cancelled", boolean=True)
+    @admin.display(description=_("Cancelled"), boolean=True)
     def is_cancelled(self, session):
         return session.is_cancelled
 
-    @admin.action(description="Cancel the selected sessions (they then count nowhere)")
+    @admin.action(description=_("Cancel the selected sessions (they then count nowhere)"))
     def cancel_sessions(self, request, queryset):
         changed = sum(set_cancelled(session, True) for session in queryset)
-        self.message_user(request, f"{changed} session(s) cancelled.")
+        self.message_user(
+            request,
+            ngettext("%(count)d session cancelled.", "%(count)d sessions cancelled.", changed) % {"count": changed},
+        )
 
-    @admin.action(description="Restore the selected cancelled sessions")
+    @admin.action(description=_("Restore the selected cancelled sessions"))
     def restore_sessions(self, request, queryset):
         changed = 0
         for session in queryset:
             try:
                 changed += set_cancelled(session, False)
             except ValidationError as refused:
-                self.message_user(request, f"{session} was not restored: {' '.join(refused.messages)}", "error")
-        self.message_user(request, f"{changed} session(s) restored.")
+                self.message_user(
+                    request,
+                    _("%(session)s was not restored: %(why)s")
+                    % {"session": session, "why": " ".join(refused.messages)},
+                    "error",
+                )
+        self.message_user(
+            request,
+            ngettext("%(count)d session restored.", "%(count)d sessions restored.", changed) % {"count": changed},
+        )
 
 
 @admin.register(Room)
@@ -325,7 +366,7 @@ class RoomAdmin(admin.ModelAdmin):
     list_display = ["name", "session_count"]
     search_fields = ["name"]
 
-    @admin.display(description="Sessions")
+    @admin.display(description=_("Sessions"))
     def session_count(self, room):
         return room.sessions.count()
 
@@ -340,14 +381,14 @@ class AttendanceChangeInline(AdminPermissions, admin.TabularInline):
 
 
 ATTENDANCE_CSV_COLUMNS = [
-    "course",
-    "session start",
-    "student number",
-    "student",
-    "status",
-    "first seen",
-    "source",
-    "distance",
+    _("course"),
+    _("session start"),
+    _("student number"),
+    _("student"),
+    _("status"),
+    _("first seen"),
+    _("source"),
+    _("distance"),
 ]
 
 
@@ -377,11 +418,11 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     inlines = [AttendanceChangeInline]
     actions = ["export_csv"]
 
-    @admin.display(description="Match distance", ordering="match_distance")
+    @admin.display(description=_("Match distance"), ordering="match_distance")
     def distance(self, record):
         return distance_shown(record.match_distance)
 
-    @admin.action(description="Export selected records as CSV")
+    @admin.action(description=_("Export selected records as CSV"))
     def export_csv(self, request, queryset):
         records = queryset.select_related("student", "session__course")
         log_access(AccessLogEntry.EXPORT, f"Attendance CSV of {queryset.count()} record(s)", request=request)
@@ -419,7 +460,7 @@ class NoticeAdmin(ReadOnlyAdmin):
     list_select_related = ["student", "course", "session__course"]
     date_hierarchy = "created_at"
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def status(self, notice):
         return notice.status
 

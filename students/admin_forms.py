@@ -7,12 +7,15 @@ from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMulti
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import Course, Student
 from .names import person_label, refuse_control_characters
 from .teachers import split_full_name
 
-GIVEN_BY_HELP = "The student, or for a minor the guardian who signed. Saving with a name records consent now, by you."
+GIVEN_BY_HELP = _(
+    "The student, or for a minor the guardian who signed. Saving with a name records consent now, by you."
+)
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -33,9 +36,9 @@ def courses_field(label):
 
 class StudentAdminForm(forms.ModelForm):
     """The student's admin page: their courses are chosen here too (the course holds the link),
-    and filling "Consent given by" records consent when saved (StudentAdmin.save_model)."""
+    and filling _("Consent given by") records consent when saved (StudentAdmin.save_model)."""
 
-    courses = courses_field("Courses")
+    courses = courses_field(_("Courses"))
 
     class Meta:
         model = Student
@@ -70,20 +73,20 @@ class ConsentForm(forms.Form):
     """The page the "Record consent" action asks on: whose consent it is."""
 
     given_by = forms.CharField(
-        label="Consent given by",
+        label=_("Consent given by"),
         max_length=200,
         validators=[refuse_control_characters],
-        help_text="The students, or the guardians' consent form (its name).",
+        help_text=_("The students, or the guardians' consent form (its name)."),
     )
 
 
 class TeacherInvitationForm(forms.Form):
-    full_name = forms.CharField(validators=[refuse_control_characters])
+    full_name = forms.CharField(label=_("Full name"), validators=[refuse_control_characters])
     # The e-mail is also the login name, which holds 150 characters.
     email = forms.EmailField(
-        label="E-mail", max_length=150, help_text="The invitation goes here; it is also their login name."
+        label=_("E-mail"), max_length=150, help_text=_("The invitation goes here; it is also their login name.")
     )
-    courses = courses_field("Courses they teach")
+    courses = courses_field(_("Courses they teach"))
 
     def clean_full_name(self):
         full_name = self.cleaned_data["full_name"]
@@ -91,8 +94,13 @@ class TeacherInvitationForm(forms.Form):
         for part, field in zip(split_full_name(full_name), ("first_name", "last_name"), strict=True):
             limit = User._meta.get_field(field).max_length
             if len(part) > limit:
-                which = "given names" if field == "first_name" else "family name (the last word)"
-                raise forms.ValidationError(f"The {which} can have at most {limit} characters; this has {len(part)}.")
+                if field == "first_name":
+                    message = _("The given names can have at most %(limit)d characters; this has %(length)d.")
+                else:
+                    message = _(
+                        "The family name (the last word) can have at most %(limit)d characters; this has %(length)d."
+                    )
+                raise forms.ValidationError(message % {"limit": limit, "length": len(part)})
         return full_name
 
     def clean_email(self):
@@ -100,7 +108,7 @@ class TeacherInvitationForm(forms.Form):
         users = get_user_model().objects
         if users.filter(username__iexact=email).exists() or users.filter(email__iexact=email).exists():
             raise forms.ValidationError(
-                "A login with this e-mail already exists: add them to courses on the course pages."
+                _("A login with this e-mail already exists: add them to courses on the course pages.")
             )
         return email
 

@@ -5,6 +5,7 @@ sessions; a student only reads their own records at /api/me/attendance/."""
 from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status
@@ -28,7 +29,7 @@ from .serializers import (
 from .vocabulary import status_word
 
 # Classroom cameras read the courses and sessions they may send captures to, nothing more.
-DEVICES_READ = persons_and_devices("GET", refusal="Device tokens may only read sessions and send captures.")
+DEVICES_READ = persons_and_devices("GET", refusal=_("Device tokens may only read sessions and send captures."))
 
 
 @extend_schema(responses=CourseSerializer(many=True))
@@ -92,7 +93,7 @@ def my_attendance(request):
     """For a student: per course the attendance percentage and every session so far."""
     student = student_of(request.user)
     if student is None:
-        raise Http404("This login is not linked to a student.")
+        raise Http404(_("This login is not linked to a student."))
     return Response(MyCourseAttendanceSerializer(course_summaries(student), many=True).data)
 
 

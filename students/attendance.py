@@ -6,15 +6,19 @@ Every function here runs inside one transaction and writes the audit trail with 
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import AttendanceChange, AttendanceRecord, ClassSession, SessionEvent
 from .names import person_name
 from .tasks import attendance_changed
 
-RECOGNITION_REASON = "Recognised in a class photo"
-SEEN_BEFORE_CLOSE_REASON = "Recognised in a class photo taken before the session was closed"
-CLOSE_REASON = "Not seen before the session was closed"
-NOT_SEEN_REASON = "Not seen yet when everyone not seen was marked absent"
+# Kept in English in the audit trail, translated where a page shows them ({% translate change.reason %}).
+RECOGNITION_REASON = gettext_noop("Recognised in a class photo")
+SEEN_BEFORE_CLOSE_REASON = gettext_noop("Recognised in a class photo taken before the session was closed")
+CLOSE_REASON = gettext_noop("Not seen before the session was closed")
+NOT_SEEN_REASON = gettext_noop("Not seen yet when everyone not seen was marked absent")
 
 
 def status_when_first_seen(session, seen_at):
@@ -206,8 +210,10 @@ def reopen_session(session, reopened_by):
 def closed_sentence(session):
     """When and by whom a closed session was closed, as the page and the refused upload say it."""
     closing = session.events.filter(action=SessionEvent.CLOSED, at=session.closed_at).select_related("by").last()
-    by = f" by {person_name(closing.by)}" if closing and closing.by else ""
-    return f"This session was closed at {timezone.localtime(session.closed_at):%H:%M}{by}."
+    at = date_format(timezone.localtime(session.closed_at), "H:i")
+    if closing and closing.by:
+        return _("This session was closed at %(time)s by %(name)s.") % {"time": at, "name": person_name(closing.by)}
+    return _("This session was closed at %(time)s.") % {"time": at}
 
 
 def absent_by_the_close(session, record):

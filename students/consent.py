@@ -13,6 +13,7 @@ deletes the student's photos, descriptors and crops (recognition/withdrawal.py).
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .access_log import log_access
 from .models import AccessLogEntry, ConsentWithdrawal
@@ -33,7 +34,7 @@ def record_consent(students, recorded_by, given_by):
     who have none yet. Returns how many were recorded."""
     given_by = " ".join((given_by or "").split())
     if not given_by:
-        raise ConsentWithoutGiver("Say who gave consent: the student, or the guardian's name.")
+        raise ConsentWithoutGiver(_("Say who gave consent: the student, or the guardian's name."))
     waiting = list(students.without_consent())
     for student in waiting:
         student.consent_recorded_at = timezone.now()
@@ -58,7 +59,7 @@ def withdraw_consent(student, withdrawn_by, recorded_by=None, withdrawn_at=None,
     Returns the ConsentWithdrawal."""
     withdrawn_by = " ".join((withdrawn_by or "").split())
     if not withdrawn_by:
-        raise WithdrawalWithoutWord("Say on whose word consent is withdrawn: the student, or the guardian's name.")
+        raise WithdrawalWithoutWord(_("Say on whose word consent is withdrawn: the student, or the guardian's name."))
     # A capture saving its results for this student right now is waited for: its faces are
     # then there to be forgotten (docs/architecture.md, "A deletion against a capture").
     student.wait_for_captures_saving()

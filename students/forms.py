@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from .models import WEEKDAYS, AttendanceRecord, ClassSession, SessionSeries
@@ -18,13 +19,13 @@ class ClassSessionForm(forms.ModelForm):
     class Meta:
         model = ClassSession
         fields = ["starts_at", "ends_at", "room", "late_after_minutes"]
-        labels = {"starts_at": "Starts", "ends_at": "Ends", "late_after_minutes": "Late after (minutes)"}
+        labels = {"starts_at": _("Starts"), "ends_at": _("Ends"), "late_after_minutes": _("Late after (minutes)")}
         widgets = {"starts_at": LocalDateTimeInput(), "ends_at": LocalDateTimeInput()}
-        help_texts = {"room": "The rooms are the school's (an admin adds them)."}
+        help_texts = {"room": _("The rooms are the school's (an admin adds them).")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["room"].empty_label = "No room"
+        self.fields["room"].empty_label = _("No room")
 
 
 class StatusForm(forms.Form):
@@ -39,8 +40,8 @@ class SessionSeriesForm(forms.ModelForm):
         choices=WEEKDAYS,
         coerce=int,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "weekday"}),
-        label="On",
-        error_messages={"required": "Choose at least one weekday."},
+        label=_("On"),
+        error_messages={"required": _("Choose at least one weekday.")},
     )
 
     class Meta:
@@ -56,12 +57,12 @@ class SessionSeriesForm(forms.ModelForm):
             "skip_dates",
         ]
         labels = {
-            "start_time": "Starts",
-            "end_time": "Ends",
-            "late_after_minutes": "Late after (minutes)",
-            "first_date": "First date",
-            "last_date": "Last date",
-            "skip_dates": "No session on (holidays)",
+            "start_time": _("Starts"),
+            "end_time": _("Ends"),
+            "late_after_minutes": _("Late after (minutes)"),
+            "first_date": _("First date"),
+            "last_date": _("Last date"),
+            "skip_dates": _("No session on (holidays)"),
         }
         widgets = {
             "start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
@@ -76,7 +77,7 @@ class SessionSeriesForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["weekdays"] = self.instance.weekday_numbers
         if "room" in self.fields:
-            self.fields["room"].empty_label = "No room"
+            self.fields["room"].empty_label = _("No room")
 
     def clean_weekdays(self):
         return "".join(str(day) for day in sorted(set(self.cleaned_data["weekdays"])))
@@ -127,8 +128,8 @@ def term_label(series):
     """'7 Dec 2026 to 17 Jan 2027 (Mon, Wed 09:00)': short enough for a phone's select."""
     first, last = series.first_date, series.last_date
     return _("%(first)s to %(last)s (%(days)s %(time)s)") % {
-        "first": f"{first.day} {first:%b %Y}",
-        "last": f"{last.day} {last:%b %Y}",
+        "first": date_format(first, "j M Y"),
+        "last": date_format(last, "j M Y"),
         "days": series.weekday_names,
         "time": f"{series.start_time:%H:%M}",
     }

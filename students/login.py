@@ -12,6 +12,7 @@ from django.contrib.auth.views import LoginView, PasswordResetDoneView, Password
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.forms.forms import NON_FIELD_ERRORS
+from django.utils.translation import gettext_lazy as _
 
 from access.roles import is_school_admin
 from attendance_site.ratelimit import client_address, over_limit
@@ -20,9 +21,9 @@ from .names import person_label
 from .passwords import address_key, lifetime_words
 from .tasks import send_password_reset
 
-TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a minute, then try again."
+TOO_MANY_ATTEMPTS = _("Too many login attempts. Wait a minute, then try again.")
 TOO_MANY_ATTEMPTS_CODE = "too_many_attempts"
-TOO_MANY_RESETS = "Too many password reset requests. Wait an hour, then try again."
+TOO_MANY_RESETS = _("Too many password reset requests. Wait an hour, then try again.")
 
 
 class AttemptLimit:
@@ -128,9 +129,9 @@ class RollCallAdminSite(admin.AdminSite):
     the site's (attendance_site.apps.RollCallAdminConfig)."""
 
     login_form = AdminLoginForm
-    site_header = "Roll Call administration"
-    site_title = "Roll Call admin"
-    index_title = "Students, courses and attendance"
+    site_header = _("Roll Call administration")
+    site_title = _("Roll Call admin")
+    index_title = _("Students, courses and attendance")
 
     def autocomplete_view(self, request):
         return PeopleByNameAutocomplete.as_view(admin_site=self)(request)

@@ -8,12 +8,15 @@ from django.db.models.functions import Lower
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from access.roles import ADMIN_GROUP, TEACHER_GROUP
 
 from . import vocabulary
-from .names import one_line, refuse_control_characters
+from .names import one_line, refuse_control_characters, search_key
 from .schedule import SCHEDULE_FIELDS, check_schedule
 from .session_photos import session_photos
 from .times import session_time
@@ -44,9 +47,11 @@ class StudentQuerySet(models.QuerySet):
 
 
 class Student(models.Model):
-    student_number = models.CharField(max_length=32, unique=True, validators=[refuse_control_characters])
-    full_name = models.CharField(max_length=200, validators=[refuse_control_characters])
-    email = models.EmailField(blank=True)
+    student_number = models.CharField(
+        max_length=32, unique=True, validators=[refuse_control_characters], verbose_name=_("student number")
+    )
+    full_name = models.CharField(max_length=200, validators=[refuse_control_characters], verbose_name=_("full name"))
+    email = models.EmailField(blank=True, verbose_name=_("email"))
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -54,33 +59,67 @@ class Student(models.Model):
         on_delete=models.SET_NULL,
         related_name="student",
         limit_choices_to=logins_a_student_may_have,
-        help_text="The login this student uses to see their own attendance (not a teacher's or an admin's).",
+        help_text=_("The login this student uses to see their own attendance (not a teacher's or an admin's)."),
+        verbose_name=_("user"),
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
     # Face photos are biometric data: no enrolment photo is processed before consent is recorded.
-    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    consent_recorded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consent recorded at"))
     consent_recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("consent recorded by"),
     )
     consent_given_by = models.CharField(
         max_length=200,
         blank=True,
         validators=[refuse_control_characters],
-        help_text="Who consented: the student, or a guardian's name for a minor.",
+        help_text=_("Who consented: the student, or a guardian's name for a minor."),
+        verbose_name=_("consent given by"),
     )
     # OneRoster import (students/oneroster/): the school's system's id for this student.
     sourced_id = models.CharField(
-        max_length=255, unique=True, null=True, blank=True, help_text="The id of this student in the school's system."
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The id of this student in the school's system."),
+        verbose_name=_("sourced id"),
     )
     # Notices (students/notices.py).
     guardian_email = models.EmailField(
-        blank=True, help_text="Where absence notices go; none are sent while it is empty."
+        blank=True,
+        help_text=_("Where absence notices go; none are sent while it is empty."),
+        verbose_name=_("guardian email"),
+    )
+    email_language = models.CharField(
+        _("language of e-mails to the guardian"),
+        max_length=16,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Empty: the school's language for guardians' e-mails (GUARDIAN_EMAIL_LANGUAGE)."),
+    )
+    # The name folded for search (students/names.py: search_key), kept as the row is saved:
+    # "Nguyen" finds "Nguyễn" on every database, without an extension.
+    search_name = models.CharField(
+        max_length=200, blank=True, editable=False, db_index=True, verbose_name=_("search name")
     )
 
     objects = StudentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("student")
+        verbose_name_plural = _("students")
         ordering = ["full_name"]
+
+    def save(self, *args, **kwargs):
+        self.search_name = search_key(self.full_name)
+        if kwargs.get("update_fields") is not None and "full_name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return f"{self.full_name} ({self.student_number})"
@@ -98,17 +137,28 @@ class Student(models.Model):
 
 
 class Course(models.Model):
-    code = models.CharField(max_length=32, unique=True, validators=[refuse_control_characters])
-    name = models.CharField(max_length=200, validators=[refuse_control_characters])
-    teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught")
+    code = models.CharField(max_length=32, unique=True, validators=[refuse_control_characters], verbose_name=_("code"))
+    name = models.CharField(max_length=200, validators=[refuse_control_characters], verbose_name=_("name"))
+    teachers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="courses_taught", verbose_name=_("teachers")
+    )
     # Through Membership: a student's place in a course has dates (Membership).
-    students = models.ManyToManyField(Student, blank=True, related_name="courses", through="Membership")
+    students = models.ManyToManyField(
+        Student, blank=True, related_name="courses", through="Membership", verbose_name=_("students")
+    )
     # OneRoster import (students/oneroster/): the school's system's id of the class.
     sourced_id = models.CharField(
-        max_length=255, unique=True, null=True, blank=True, help_text="The id of this class in the school's system."
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The id of this class in the school's system."),
+        verbose_name=_("sourced id"),
     )
 
     class Meta:
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
         ordering = ["code"]
 
     def __str__(self):
@@ -130,13 +180,21 @@ class Membership(models.Model):
     Empty dates are open: no start date is since the course began (what every membership made
     before memberships had dates has), no end date is still a member."""
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="memberships")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("course"))
+    student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("student")
+    )
     starts_on = models.DateField(
-        null=True, blank=True, help_text=_("The first day that counts for the student here; empty: from the start.")
+        null=True,
+        blank=True,
+        help_text=_("The first day that counts for the student here; empty: from the start."),
+        verbose_name=_("starts on"),
     )
     ends_on = models.DateField(
-        null=True, blank=True, help_text=_("The last day that counts for the student here; empty: still a member.")
+        null=True,
+        blank=True,
+        help_text=_("The last day that counts for the student here; empty: still a member."),
+        verbose_name=_("ends on"),
     )
 
     objects = MembershipQuerySet.as_manager()
@@ -165,17 +223,30 @@ class Membership(models.Model):
 class RosterTeacher(models.Model):
     """Which login a teacher of the school's system (OneRoster sourcedId) has here."""
 
-    sourced_id = models.CharField(max_length=255, unique=True)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_teacher")
+    sourced_id = models.CharField(max_length=255, unique=True, verbose_name=_("sourced id"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_teacher", verbose_name=_("user")
+    )
     # An import changes a login only when it made it, or a person confirmed it by name once; an
     # admin's login never without that person's confirmation each time (students/oneroster/planning.py).
     import_manages = models.BooleanField(
-        default=False, help_text="The import made this login, or an admin confirmed that it may keep it up to date."
+        default=False,
+        help_text=_("The import made this login, or an admin confirmed that it may keep it up to date."),
+        verbose_name=_("import manages"),
     )
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("confirmed by"),
     )
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
+
+    class Meta:
+        verbose_name = _("roster teacher")
+        verbose_name_plural = _("roster teachers")
 
     def __str__(self):
         return f"{self.user.username} ({self.sourced_id})"
@@ -187,10 +258,15 @@ class Room(models.Model):
     so a session cannot be put in a room that a camera serves by spelling it differently."""
 
     name = models.CharField(
-        max_length=64, validators=[refuse_control_characters], help_text="As the school calls it, e.g. 'Room 12'."
+        max_length=64,
+        validators=[refuse_control_characters],
+        help_text=_("As the school calls it, e.g. 'Room 12'."),
+        verbose_name=_("name"),
     )
 
     class Meta:
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -204,7 +280,8 @@ class Room(models.Model):
         return self.name
 
 
-WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+# Monday 0, as date.weekday(); the names are Django's own, translated by its catalogue.
+WEEKDAYS = sorted(WEEKDAYS_ABBR.items())
 
 
 class SessionSeries(models.Model):
@@ -212,26 +289,39 @@ class SessionSeries(models.Model):
     times, from the first date to the last, except the dates to skip. Its sessions are made by
     students.timetable.create_series_sessions; each can then be edited or cancelled on its own."""
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="session_series")
-    weekdays = models.CharField(max_length=7, help_text="The weekday numbers, Monday 0: '02' is Monday and Wednesday.")
-    start_time = models.TimeField()
-    end_time = models.TimeField()
-    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="session_series")
-    late_after_minutes = models.PositiveIntegerField(
-        default=10, help_text="A student first seen more than this many minutes after the start is late."
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="session_series", verbose_name=_("course")
     )
-    first_date = models.DateField()
-    last_date = models.DateField()
+    weekdays = models.CharField(
+        max_length=7,
+        help_text=_("The weekday numbers, Monday 0: '02' is Monday and Wednesday."),
+        verbose_name=_("weekdays"),
+    )
+    start_time = models.TimeField(verbose_name=_("start time"))
+    end_time = models.TimeField(verbose_name=_("end time"))
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.PROTECT, related_name="session_series", verbose_name=_("room")
+    )
+    late_after_minutes = models.PositiveIntegerField(
+        default=10,
+        help_text=_("A student first seen more than this many minutes after the start is late."),
+        verbose_name=_("late after minutes"),
+    )
+    first_date = models.DateField(verbose_name=_("first date"))
+    last_date = models.DateField(verbose_name=_("last date"))
     skip_dates = models.TextField(
         blank=True,
-        help_text="Dates with no session (holidays), separated by commas or lines: 2026-12-25, "
-        "or a range: 2026-10-26 to 2026-10-30.",
+        help_text=_(
+            "Dates with no session (holidays), separated by commas or lines: 2026-12-25, "
+            "or a range: 2026-10-26 to 2026-10-30."
+        ),
+        verbose_name=_("skip dates"),
     )
 
     class Meta:
         ordering = ["course", "first_date", "start_time"]
-        verbose_name = "timetable row"
-        verbose_name_plural = "timetable"
+        verbose_name = _("timetable row")
+        verbose_name_plural = _("timetable")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end_time__gt=models.F("start_time")), name="series_ends_after_start"
@@ -242,11 +332,18 @@ class SessionSeries(models.Model):
         ]
 
     def __str__(self):
-        return (
-            f"{self.course.code} {self.weekday_names} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
-            f"{f' in {self.room}' if self.room else ''}, {self.first_date.day} {self.first_date:%b %Y} to "
-            f"{self.last_date.day} {self.last_date:%b %Y}"
-        )
+        day = pgettext_lazy("date format", "j M Y")
+        words = {
+            "course": self.course.code,
+            "days": self.weekday_names,
+            "hours": f"{self.start_time:%H:%M}–{self.end_time:%H:%M}",
+            "room": self.room,
+            "first": date_format(self.first_date, day),
+            "last": date_format(self.last_date, day),
+        }
+        if self.room:
+            return _("%(course)s %(days)s %(hours)s in %(room)s, %(first)s to %(last)s") % words
+        return _("%(course)s %(days)s %(hours)s, %(first)s to %(last)s") % words
 
     @property
     def weekday_numbers(self):
@@ -255,7 +352,7 @@ class SessionSeries(models.Model):
     @property
     def weekday_names(self):
         names = dict(WEEKDAYS)
-        return ", ".join(names[number] for number in self.weekday_numbers)
+        return ", ".join(str(names[number]) for number in self.weekday_numbers)
 
 
 class ClassSessionQuerySet(models.QuerySet):
@@ -282,39 +379,45 @@ class ClassSessionQuerySet(models.QuerySet):
 
 
 class ClassSession(models.Model):
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("course"))
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
     room = models.ForeignKey(
         Room,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="sessions",
-        help_text="A room's camera sends its snapshots to the session held there at the time.",
+        help_text=_("A room's camera sends its snapshots to the session held there at the time."),
+        verbose_name=_("room"),
     )
     late_after_minutes = models.PositiveIntegerField(
-        default=10, help_text="A student first seen more than this many minutes after the start is late."
+        default=10,
+        help_text=_("A student first seen more than this many minutes after the start is late."),
+        verbose_name=_("late after minutes"),
     )
-    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     # A cancelled session stays (with whatever was recorded in it) but counts nowhere: not in
     # percentages, not among today's sessions, not in the Sheets grid.
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
     series = models.ForeignKey(
         SessionSeries,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="sessions",
-        help_text="The timetable row this session was made from, if any.",
+        help_text=_("The timetable row this session was made from, if any."),
+        verbose_name=_("series"),
     )
     # The series' date this session stands for, kept when the session is moved to another day
     # or time: a second run of the series knows the date is done.
-    series_date = models.DateField(null=True, blank=True, editable=False)
+    series_date = models.DateField(null=True, blank=True, editable=False, verbose_name=_("series date"))
 
     objects = ClassSessionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("class session")
+        verbose_name_plural = _("class sessions")
         ordering = ["starts_at"]
         constraints = [
             models.CheckConstraint(
@@ -376,26 +479,35 @@ class AttendanceRecord(models.Model):
     # are the system's decision on behalf of that teacher (marked_by), not a teacher's own
     # "absent": a photo taken before the close replaces them. A reopen removes CLOSE's only.
     SOURCE_CHOICES = [
-        (PHOTO, "Photo"),
-        (CAMERA, "Camera"),
-        (MANUAL, "Manual"),
-        (CLOSE, "Session closed"),
-        (NOT_SEEN, "Not seen yet, marked absent"),
+        (PHOTO, _("Photo")),
+        (CAMERA, _("Camera")),
+        (MANUAL, _("Manual")),
+        (CLOSE, _("Session closed")),
+        (NOT_SEEN, _("Not seen yet, marked absent")),
         (FACE, _("Named on a photo")),
     ]
 
-    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="attendance")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance")
-    status = models.CharField(max_length=10, choices=STATUS_CHOICES)
-    first_seen_at = models.DateTimeField(null=True, blank=True)
-    source = models.CharField(max_length=10, choices=SOURCE_CHOICES)
-    match_distance = models.FloatField(null=True, blank=True)
-    marked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.CASCADE, related_name="attendance", verbose_name=_("session")
     )
-    marked_at = models.DateTimeField(auto_now=True)
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance", verbose_name=_("student"))
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, verbose_name=_("status"))
+    first_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first seen at"))
+    source = models.CharField(max_length=10, choices=SOURCE_CHOICES, verbose_name=_("source"))
+    match_distance = models.FloatField(null=True, blank=True, verbose_name=_("match distance"))
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("marked by"),
+    )
+    marked_at = models.DateTimeField(auto_now=True, verbose_name=_("marked at"))
 
     class Meta:
+        verbose_name = _("attendance record")
+        verbose_name_plural = _("attendance records")
         ordering = ["session__starts_at", "student__full_name"]
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="one_record_per_student_per_session")
@@ -421,16 +533,25 @@ class AttendanceRecord(models.Model):
 class AttendanceChange(models.Model):
     """The audit trail: every change of a record's status, who made it and why."""
 
-    record = models.ForeignKey(AttendanceRecord, on_delete=models.CASCADE, related_name="changes")
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    record = models.ForeignKey(
+        AttendanceRecord, on_delete=models.CASCADE, related_name="changes", verbose_name=_("record")
     )
-    changed_at = models.DateTimeField(default=timezone.now)
-    old_status = models.CharField(max_length=10, blank=True)
-    new_status = models.CharField(max_length=10)
-    reason = models.CharField(max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(default=timezone.now, verbose_name=_("changed at"))
+    old_status = models.CharField(max_length=10, blank=True, verbose_name=_("old status"))
+    new_status = models.CharField(max_length=10, verbose_name=_("new status"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason"))
 
     class Meta:
+        verbose_name = _("attendance change")
+        verbose_name_plural = _("attendance changes")
         ordering = ["changed_at"]
 
     def __str__(self):
@@ -443,21 +564,32 @@ class SessionEvent(models.Model):
 
     CLOSED, REOPENED, MARKED_NOT_SEEN_ABSENT, CLEARED = "closed", "reopened", "not_seen_absent", "status_cleared"
     ACTION_CHOICES = [
-        (CLOSED, "Closed"),
-        (REOPENED, "Reopened"),
-        (MARKED_NOT_SEEN_ABSENT, "Marked everyone not seen absent"),
+        (CLOSED, _("Closed")),
+        (REOPENED, _("Reopened")),
+        (MARKED_NOT_SEEN_ABSENT, _("Marked everyone not seen absent")),
         # A student's record removed (back to "not seen yet"): the record's own trail goes with
         # it, so this one keeps what it was.
         (CLEARED, _("Set back to not seen yet")),
     ]
 
-    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=16, choices=ACTION_CHOICES)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-    detail = models.TextField(blank=True)
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.CASCADE, related_name="events", verbose_name=_("session")
+    )
+    action = models.CharField(max_length=16, choices=ACTION_CHOICES, verbose_name=_("action"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("at"))
+    detail = models.TextField(blank=True, verbose_name=_("detail"))
 
     class Meta:
+        verbose_name = _("session event")
+        verbose_name_plural = _("session events")
         ordering = ["at", "pk"]
 
     def __str__(self):
@@ -471,28 +603,45 @@ class SheetSync(models.Model):
     school-wide spreadsheet can hold a worksheet pair per course.
     """
 
-    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="sheet_sync")
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="sheet_sync", verbose_name=_("course"))
     checkmark_spreadsheet_id = models.CharField(
-        max_length=100, blank=True, help_text="The id in the spreadsheet's address (…/spreadsheets/d/ID/edit)."
+        max_length=100,
+        blank=True,
+        help_text=_("The id in the spreadsheet's address (…/spreadsheets/d/ID/edit)."),
+        verbose_name=_("checkmark spreadsheet id"),
     )
-    checkmark_worksheet = models.CharField(max_length=100, blank=True)
+    checkmark_worksheet = models.CharField(max_length=100, blank=True, verbose_name=_("checkmark worksheet"))
     timestamp_spreadsheet_id = models.CharField(
-        max_length=100, blank=True, help_text="May be the same spreadsheet as the check marks."
+        max_length=100,
+        blank=True,
+        help_text=_("May be the same spreadsheet as the check marks."),
+        verbose_name=_("timestamp spreadsheet id"),
     )
-    timestamp_worksheet = models.CharField(max_length=100, blank=True)
+    timestamp_worksheet = models.CharField(max_length=100, blank=True, verbose_name=_("timestamp worksheet"))
     # Counters, not a flag: a change that lands while a sync is writing keeps the course behind.
-    changes_seen = models.PositiveIntegerField(default=0)
-    changes_synced = models.PositiveIntegerField(default=0)
+    changes_seen = models.PositiveIntegerField(default=0, verbose_name=_("changes seen"))
+    changes_synced = models.PositiveIntegerField(default=0, verbose_name=_("changes synced"))
     next_sync_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the queued sync runs; empty when none is queued."
+        null=True,
+        blank=True,
+        help_text=_("When the queued sync runs; empty when none is queued."),
+        verbose_name=_("next sync at"),
     )
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts since the last success.")
+    last_success_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last success at"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_error_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last error at"))
+    attempts = models.PositiveIntegerField(
+        default=0, help_text=_("Failed attempts since the last success."), verbose_name=_("attempts")
+    )
     stopped = models.BooleanField(
-        default=False, help_text="The last error needs a person (access, credentials); no retries until it is fixed."
+        default=False,
+        help_text=_("The last error needs a person (access, credentials); no retries until it is fixed."),
+        verbose_name=_("stopped"),
     )
+
+    class Meta:
+        verbose_name = _("sheet sync")
+        verbose_name_plural = _("sheet syncs")
 
     def __str__(self):
         return f"Google Sheets sync of {self.course.code}"
@@ -533,31 +682,42 @@ class Notice(models.Model):
 
     ABSENCE, DIGEST, REMINDER = "absence", "digest", "reminder"
     KIND_CHOICES = [
-        (ABSENCE, "Absence notice to a guardian"),
-        (DIGEST, "Weekly low-attendance digest to a teacher"),
-        (REMINDER, "Attendance not taken, to a teacher"),
+        (ABSENCE, _("Absence notice to a guardian")),
+        (DIGEST, _("Weekly low-attendance digest to a teacher")),
+        (REMINDER, _("Attendance not taken, to a teacher")),
     ]
 
-    kind = models.CharField(max_length=10, choices=KIND_CHOICES)
-    recipient = models.EmailField()
-    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
-    session = models.ForeignKey(ClassSession, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
-    course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
-    week = models.DateField(null=True, blank=True, help_text="The Monday of the week a digest covers.")
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES, verbose_name=_("kind"))
+    recipient = models.EmailField(verbose_name=_("recipient"))
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.CASCADE, related_name="notices", verbose_name=_("student")
+    )
+    session = models.ForeignKey(
+        ClassSession, null=True, blank=True, on_delete=models.CASCADE, related_name="notices", verbose_name=_("session")
+    )
+    course = models.ForeignKey(
+        Course, null=True, blank=True, on_delete=models.CASCADE, related_name="notices", verbose_name=_("course")
+    )
+    week = models.DateField(
+        null=True, blank=True, help_text=_("The Monday of the week a digest covers."), verbose_name=_("week")
+    )
+    subject = models.CharField(max_length=200, verbose_name=_("subject"))
+    body = models.TextField(verbose_name=_("body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     next_attempt_at = models.DateTimeField(
         null=True,
         blank=True,
         default=timezone.now,
-        help_text="When the next attempt is due; empty once it is sent or given up.",
+        help_text=_("When the next attempt is due; empty once it is sent or given up."),
+        verbose_name=_("next attempt at"),
     )
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
 
     class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
         ordering = ["-created_at"]
         # The natural key of each kind. Partial constraints, because a unique constraint over
         # columns that are empty for the kind would treat every empty value as distinct.

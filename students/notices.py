@@ -23,9 +23,12 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef
-from django.utils import timezone
+from django.template.defaultfilters import floatformat
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
-from .mail import send_email
+from .mail import guardian_language, send_email, teacher_language
 from .models import AttendanceRecord, ClassSession, Course, Notice
 from .names import person_name
 from .overview import PERCENTAGE_RULE, attendance_rows, attended_and_counted, held_sessions
@@ -39,71 +42,113 @@ log = logging.getLogger(__name__)
 ABSENCE_LOOKBACK = timedelta(days=1)
 # A claimed notice whose run died before recording the outcome is tried again after this.
 CLAIM_LEASE = timedelta(minutes=10)
-SIGN_OFF = "This is an automatic message from {school}'s attendance system (Roll Call)."
 
 
 # --- In the school's words ------------------------------------------------------------------
+# Each message is written in its reader's language (students/mail.py: guardian_language,
+# teacher_language), with the dates and times of that language.
+
+
+def school_name():
+    return settings.SCHOOL_NAME or _("the school")
+
+
+def notice_contact():
+    return settings.NOTICE_CONTACT or _("the school office")
+
+
+def dpo_contact():
+    return settings.DPO_CONTACT or _("the school's data protection officer, through the school office")
 
 
 def session_in_full(session):
     """'Monday 2 March 2026, 09:00 to 10:00 (GMT), room B12'."""
-    room = f", room {session.room}" if session.room else ""
+    room = _(", room %(room)s") % {"room": session.room} if session.room else ""
     return session_time(session, "letter") + room
 
 
 def teacher_names(course):
     names = [person_name(teacher) for teacher in course.teachers.all()]
-    return ", ".join(names) or "the course's teacher"
+    return ", ".join(names) or _("the course's teacher")
 
 
 def letter(addressee, *paragraphs):
-    signature = SIGN_OFF.format(school=settings.SCHOOL_NAME)
-    return "\n\n".join([f"Dear {addressee},", *paragraphs, signature]) + "\n"
+    signature = _("This is an automatic message from %(school)s's attendance system (Roll Call).") % {
+        "school": school_name()
+    }
+    return "\n\n".join([_("Dear %(addressee)s,") % {"addressee": addressee}, *paragraphs, signature]) + "\n"
 
 
 def session_in_brief(session):
     """'MATH1 on Mon 15 Jun 09:00', for a subject line."""
-    return f"{session.course.code} on {session_time(session, 'brief')}"
+    return _("%(course)s on %(when)s") % {"course": session.course.code, "when": session_time(session, "brief")}
 
 
 def absence_message(session, student):
-    course, name = session.course, student.full_name
-    return f"Absence: {name}, {session_in_brief(session)}", letter(
-        f"parent or guardian of {name}",
-        f"{name} was marked absent from {course.code} {course.name} on {session_in_full(session)}.",
-        f"If {name} was there, or the absence has a reason the school should know, please contact "
-        f"{settings.NOTICE_CONTACT} or the course's teacher ({teacher_names(course)}).",
-    )
+    """The subject and body of the notice to the student's guardian, in the guardian's language."""
+    with translation.override(guardian_language(student)):
+        course, name = session.course, student.full_name
+        words = {
+            "name": name,
+            "course": f"{course.code} {course.name}",
+            "when": session_in_full(session),
+            "contact": notice_contact(),
+            "teachers": teacher_names(course),
+        }
+        return _("Absence: %(name)s, %(session)s") % {"name": name, "session": session_in_brief(session)}, letter(
+            _("parent or guardian of %(name)s") % words,
+            _("%(name)s was marked absent from %(course)s on %(when)s.") % words,
+            _(
+                "If %(name)s was there, or the absence has a reason the school should know, please contact "
+                "%(contact)s or the course's teacher (%(teachers)s)."
+            )
+            % words,
+        )
 
 
 def digest_line(row):
     attended, counted = attended_and_counted(row.statuses)
     student = row.student
-    return f"  {student.full_name} ({student.student_number}): {row.percentage:g}%, {attended} of {counted} sessions"
+    return "  " + _("%(name)s (%(number)s): %(percentage)s%%, %(attended)d of %(counted)d sessions") % {
+        "name": student.full_name,
+        "number": student.student_number,
+        "percentage": floatformat(row.percentage, -1),
+        "attended": attended,
+        "counted": counted,
+    }
 
 
 def digest_message(course, teacher, rows, week):
-    threshold = f"{settings.ATTENDANCE_THRESHOLD_PERCENT:g}%"
-    return f"Attendance below {threshold}: {course.code} {course.name}, week of {week.day} {week:%B %Y}", letter(
-        person_name(teacher),
-        f"These students of {course.code} {course.name} have attended less than {threshold} of the sessions "
-        f"held so far:",
-        "\n".join(digest_line(row) for row in rows),
-        str(PERCENTAGE_RULE),
-        f"Questions about these figures: {settings.NOTICE_CONTACT}.",
-    )
+    with translation.override(teacher_language(teacher)):
+        words = {
+            "threshold": f"{floatformat(settings.ATTENDANCE_THRESHOLD_PERCENT, -1)}%",
+            "course": f"{course.code} {course.name}",
+            "week": date_format(week, "j F Y"),
+            "contact": notice_contact(),
+        }
+        return _("Attendance below %(threshold)s: %(course)s, week of %(week)s") % words, letter(
+            person_name(teacher),
+            _("These students of %(course)s have attended less than %(threshold)s of the sessions held so far:")
+            % words,
+            "\n".join(digest_line(row) for row in rows),
+            str(PERCENTAGE_RULE),
+            _("Questions about these figures: %(contact)s.") % words,
+        )
 
 
 def reminder_message(session, teacher):
-    course = session.course
-    return f"Attendance not taken: {session_in_brief(session)}", letter(
-        person_name(teacher),
-        f"No class photo and no attendance mark has been recorded for {course.code} {course.name} on "
-        f"{session_in_full(session)}.",
-        "Please take the attendance today on the session's page in Roll Call: upload the class photo or set "
-        "each student's status.",
-        f"Questions: {settings.NOTICE_CONTACT}.",
-    )
+    with translation.override(teacher_language(teacher)):
+        course = session.course
+        words = {"course": f"{course.code} {course.name}", "when": session_in_full(session)}
+        return _("Attendance not taken: %(session)s") % {"session": session_in_brief(session)}, letter(
+            person_name(teacher),
+            _("No class photo and no attendance mark has been recorded for %(course)s on %(when)s.") % words,
+            _(
+                "Please take the attendance today on the session's page in Roll Call: upload the class photo or set "
+                "each student's status."
+            ),
+            _("Questions: %(contact)s.") % {"contact": notice_contact()},
+        )
 
 
 # --- What is due: recording notices ---------------------------------------------------------

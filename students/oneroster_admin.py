@@ -1,4 +1,4 @@
-"""The admin's "Import OneRoster" page: upload a bundle, read the preview, apply it.
+"""The admin's _("Import OneRoster") page: upload a bundle, read the preview, apply it.
 
 The preview page carries the bundle (re-zipped, only the files the import reads) and the digest
 of the plan it showed to its Apply button, so any web server can apply it and nothing is kept
@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from access.roles import require_school_admin
 
@@ -22,7 +23,7 @@ from .oneroster import checking, planning, preview, reading
 
 class BundleUploadForm(forms.Form):
     bundle = forms.FileField(
-        label="OneRoster bundle (zip)", help_text="The zip of CSV files the school's system exported."
+        label=_("OneRoster bundle (zip)"), help_text=_("The zip of CSV files the school's system exported.")
     )
 
 
@@ -30,13 +31,13 @@ class ApplyForm(forms.Form):
     bundle = forms.CharField(widget=forms.HiddenInput)
     digest = forms.CharField(widget=forms.HiddenInput)
     confirm_removals = forms.BooleanField(
-        required=False, label="Also apply the removals listed (students are deactivated, never deleted)"
+        required=False, label=_("Also apply the removals listed (students are deactivated, never deleted)")
     )
 
 
 def import_oneroster(request, admin_site):
     require_school_admin(request.user)
-    context = {**admin_site.each_context(request), "title": "Import OneRoster", "upload_form": BundleUploadForm()}
+    context = {**admin_site.each_context(request), "title": _("Import OneRoster"), "upload_form": BundleUploadForm()}
     if request.method == "POST" and "digest" in request.POST:
         return apply_bundle(request, context)
     if request.method == "POST":
@@ -74,12 +75,17 @@ def apply_bundle(request, context):
     if plan.errors:
         context.update(shown, errors=plan.errors)
         return TemplateResponse(request, "admin/students/oneroster_import.html", context)
-    messages.success(request, f"OneRoster bundle applied. {preview.totals(plan)}")
+    messages.success(request, _("OneRoster bundle applied. %(totals)s") % {"totals": preview.totals(plan)})
     if plan.count(planning.REMOVE) and not confirm:
-        messages.warning(request, f"{plan.count(planning.REMOVE)} removal(s) not applied: they were not confirmed.")
+        messages.warning(
+            request,
+            _("%(count)d removal(s) not applied: they were not confirmed.") % {"count": plan.count(planning.REMOVE)},
+        )
     if plan.unconfirmed():
         messages.warning(
-            request, f"The changes to {', '.join(plan.unconfirmed())} were not applied: they were not confirmed."
+            request,
+            _("The changes to %(logins)s were not applied: they were not confirmed.")
+            % {"logins": ", ".join(plan.unconfirmed())},
         )
     return redirect("admin:students_student_changelist")
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import vocabulary
 from .models import AttendanceRecord, Membership
+from .names import name_sort_key
 
 ATTENDED = (vocabulary.PRESENT, vocabulary.LATE)
 COUNTED = (*ATTENDED, vocabulary.ABSENT)
@@ -168,12 +169,13 @@ def attendance_rows(sessions, students, now=None):
 
 def roster(session):
     """Every student in the course on the session's day, with their record in it (None when not
-    seen yet)."""
+    seen yet), in the order of a class list (names.name_sort_key)."""
     records = {
         record.student_id: record
         for record in session.attendance.select_related("marked_by").prefetch_related("changes__changed_by")
     }
-    return [(student, records.get(student.pk)) for student in session.members()]
+    students = sorted(session.members(), key=lambda student: name_sort_key(student.full_name))
+    return [(student, records.get(student.pk)) for student in students]
 
 
 @dataclass

@@ -9,6 +9,8 @@ access/devices.py's.
 - a classroom camera (a DeviceToken) reaches the sessions of its room or course.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from access.devices import reach_of
 from access.roles import is_school_admin, is_teacher
 from attendance_site.errors import NotYours
@@ -27,37 +29,39 @@ def in_reach(queryset, pk, not_yours):
 
 
 def managed_course(request, pk):
-    return in_reach(courses_managed_by(request.user), pk, "You don't teach this course, or it does not exist.")
+    return in_reach(courses_managed_by(request.user), pk, _("You don't teach this course, or it does not exist."))
 
 
 def managed_session(request, pk):
     return in_reach(
         sessions_managed_by(request.user).select_related("course"),
         pk,
-        "You don't teach this session's course, or the session does not exist.",
+        _("You don't teach this session's course, or the session does not exist."),
     )
 
 
 def enrolled_student(course, pk):
-    return in_reach(course.students.all(), pk, "This student is not enrolled in the course, or does not exist.")
+    return in_reach(course.students.all(), pk, _("This student is not enrolled in the course, or does not exist."))
 
 
 def taught_student(request, pk):
-    return in_reach(students_taught_by(request.user), pk, "You don't teach this student, or they do not exist.")
+    return in_reach(students_taught_by(request.user), pk, _("You don't teach this student, or they do not exist."))
 
 
 def enrollable_student(request, pk):
     return in_reach(
-        students_enrollable_by(request.user), pk, "Only a school admin enrols students, or the student does not exist."
+        students_enrollable_by(request.user),
+        pk,
+        _("Only a school admin enrols students, or the student does not exist."),
     )
 
 
 def course_for_caller(request, pk):
-    return in_reach(courses_for_caller(request), pk, "This course is not within your reach, or it does not exist.")
+    return in_reach(courses_for_caller(request), pk, _("This course is not within your reach, or it does not exist."))
 
 
 def session_for_caller(request, pk):
-    return in_reach(sessions_for_caller(request), pk, "This session is not within your reach, or it does not exist.")
+    return in_reach(sessions_for_caller(request), pk, _("This session is not within your reach, or it does not exist."))
 
 
 # --- A person's reach -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from .times import session_time
 
@@ -27,10 +28,10 @@ def hours(delta):
 def length_problem(starts_at, ends_at):
     """Why a session from starts_at to ends_at is too long, or None."""
     if ends_at - starts_at > max_length():
-        return (
-            f"A session lasts at most {hours(max_length())} hours (MAX_SESSION_HOURS); this one lasts "
-            f"{hours(ends_at - starts_at)}. Make one session per lesson, or a weekly timetable for a term."
-        )
+        return _(
+            "A session lasts at most %(most)s hours (MAX_SESSION_HOURS); this one lasts %(length)s. Make one "
+            "session per lesson, or a weekly timetable for a term."
+        ) % {"most": hours(max_length()), "length": hours(ends_at - starts_at)}
     return None
 
 
@@ -47,7 +48,10 @@ def clash_problem(room, starts_at, ends_at, exclude=None):
     if not taken:
         return None
     listed = "; ".join(f"{session.course.code}, {session_time(session)}" for session in taken)
-    return f"{room} is taken then by another session ({listed}). Choose another time or room."
+    return _("%(room)s is taken then by another session (%(sessions)s). Choose another time or room.") % {
+        "room": room,
+        "sessions": listed,
+    }
 
 
 def check_schedule(session):
@@ -56,7 +60,7 @@ def check_schedule(session):
     if session.cancelled_at is not None or session.starts_at is None or session.ends_at is None:
         return
     if session.ends_at <= session.starts_at:
-        raise ValidationError({"ends_at": "The session must end after it starts."})
+        raise ValidationError({"ends_at": _("The session must end after it starts.")})
     problem = length_problem(session.starts_at, session.ends_at)
     if problem:
         raise ValidationError({"ends_at": problem})

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from . import vocabulary
@@ -31,7 +32,7 @@ class CourseSerializer(serializers.ModelSerializer):
 class RoomField(serializers.SlugRelatedField):
     """A room by its name, compared without case; null (or "") for none."""
 
-    default_error_messages = {"does_not_exist": "No room is named '{value}': the school's admins add the rooms."}
+    default_error_messages = {"does_not_exist": _("No room is named '{value}': the school's admins add the rooms.")}
 
     def __init__(self, **kwargs):
         super().__init__(slug_field="name", queryset=Room.objects.all(), allow_null=True, required=False, **kwargs)

@@ -20,6 +20,7 @@ import requests
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from google.auth.exceptions import RefreshError, TransportError
 
 from . import vocabulary
@@ -27,8 +28,17 @@ from .models import AttendanceRecord, Course, SheetSync
 from .overview import attendance_rows
 from .times import moment_stamp, session_time
 
-CHECKMARK_HEADER = ["Student number", "Name"]
-TIMESTAMP_HEADER = ["Session", "Course", "Student number", "Name", "Status", "First seen", "Source"]
+CHECKMARK_HEADER = [_("Student number"), _("Name")]
+# Written in the school's language (LANGUAGE_CODE: the worker has no visitor's language).
+TIMESTAMP_HEADER = [
+    _("Session"),
+    _("Course"),
+    _("Student number"),
+    _("Name"),
+    _("Status"),
+    _("First seen"),
+    _("Source"),
+]
 CHECK_MARKS = {AttendanceRecord.PRESENT: "✓", AttendanceRecord.LATE: "L", AttendanceRecord.EXCUSED: "E"}
 TRANSIENT_STATUS_CODES = {408, 429, 500, 502, 503, 504}
 logger = logging.getLogger(__name__)
@@ -46,7 +56,7 @@ def checkmark_rows(course):
     absent either, as it counts nowhere (students/overview.py)."""
     sessions = list(course.sessions.not_cancelled().with_taken().order_by("starts_at", "pk"))
     students = course.students.order_by("full_name", "student_number")
-    header = CHECKMARK_HEADER + [session_time(session, "stamp") for session in sessions]
+    header = [str(word) for word in CHECKMARK_HEADER] + [session_time(session, "stamp") for session in sessions]
     return [header] + [
         [row.student.student_number, row.student.full_name] + [CHECK_MARKS.get(status, "") for status in row.statuses]
         for row in attendance_rows(sessions, students)
@@ -63,7 +73,7 @@ def timestamp_rows(course):
         .order_by("session__starts_at", "session_id", "student__full_name", "student__student_number")
     )
     member_of = {membership.student_id: membership for membership in course.memberships.all()}
-    return [TIMESTAMP_HEADER] + [
+    return [[str(word) for word in TIMESTAMP_HEADER]] + [
         [
             session_time(record.session, "stamp"),
             course.code,

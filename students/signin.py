@@ -14,11 +14,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 
-UNKNOWN_ADDRESS = "No Roll Call login uses this address; ask the school office."
-UNVERIFIED_ADDRESS = "{provider} has not verified the e-mail address {email}, so it cannot sign you in."
-OUTSIDE_SCHOOL = "{email} is not a school address: sign in with your school account."
-SIGN_IN_FAILED = "Signing in with {provider} did not work. Try again, or log in with your password."
+UNKNOWN_ADDRESS = _("No Roll Call login uses this address; ask the school office.")
+UNVERIFIED_ADDRESS = _("{provider} has not verified the e-mail address {email}, so it cannot sign you in.")
+OUTSIDE_SCHOOL = _("{email} is not a school address: sign in with your school account.")
+SIGN_IN_FAILED = _("Signing in with {provider} did not work. Try again, or log in with your password.")
 
 # Google and most providers say so in email_verified; Microsoft in xms_edov ("email domain
 # owner verified"), an optional claim of its ID tokens.

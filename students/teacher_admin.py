@@ -1,4 +1,4 @@
-"""The admin's "Add a teacher" page: one form for the person, their e-mail and their courses."""
+"""The admin's _("Add a teacher") page: one form for the person, their e-mail and their courses."""
 
 import smtplib
 
@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.admin.helpers import AdminForm
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from access.roles import require_school_admin
 
@@ -25,18 +26,22 @@ def add_teacher(request, admin_site):
         except (smtplib.SMTPException, OSError) as error:
             form.add_error(
                 None,
-                f"The invitation could not be sent ({error}), so no login was created. "
-                "Check the site's e-mail settings, then try again.",
+                _(
+                    "The invitation could not be sent (%(error)s), so no login was created. Check the site's e-mail "
+                    "settings, then try again."
+                )
+                % {"error": error},
             )
         else:
             messages.success(
                 request,
-                f"{person_name(teacher)} can now choose a password: the invitation was sent to {teacher.email}.",
+                _("%(name)s can now choose a password: the invitation was sent to %(email)s.")
+                % {"name": person_name(teacher), "email": teacher.email},
             )
             return redirect("admin:students_course_changelist")
     context = {
         **admin_site.each_context(request),
-        "title": "Add a teacher",
+        "title": _("Add a teacher"),
         "opts": Course._meta,
         "adminform": AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
         "media": form.media,

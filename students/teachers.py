@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
 
 from access.roles import TEACHER_GROUP
 
@@ -16,7 +17,7 @@ from .mail import send_email
 from .names import person_name
 from .passwords import invitation_tokens, lifetime_words
 
-INVITATION_SUBJECT = "Your Roll Call login"
+INVITATION_SUBJECT = _("Your Roll Call login")
 
 
 def split_full_name(full_name):
@@ -34,13 +35,22 @@ def set_password_link(user, site_url):
 
 def invitation_text(user, courses, link):
     valid_for = lifetime_words(settings.INVITATION_TIMEOUT)
-    taught = ", ".join(str(course) for course in courses) or "none yet"
+    words = {
+        "name": person_name(user),
+        "courses": ", ".join(str(course) for course in courses) or _("none yet"),
+        "username": user.username,
+        "valid_for": valid_for,
+    }
     return (
-        f"Hello {person_name(user)},\n\n"
-        f"You have a Roll Call login to take attendance in your courses ({taught}).\n"
-        f"Your login name is {user.username}. Choose your password here (the link works once, for {valid_for}):\n\n"
-        f"{link}\n\n"
-        'When it has stopped working, use "Forgot password?" on the login page.\n'
+        _("Hello %(name)s,") % words
+        + "\n\n"
+        + _("You have a Roll Call login to take attendance in your courses (%(courses)s).") % words
+        + "\n"
+        + _("Your login name is %(username)s. Choose your password here (the link works once, for %(valid_for)s):")
+        % words
+        + f"\n\n{link}\n\n"
+        + _('When it has stopped working, use "Forgot password?" on the login page.')
+        + "\n"
     )
 
 

@@ -9,6 +9,9 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .models import ClassSession, Room
 from .schedule import clash_problem, length_problem
@@ -31,7 +34,7 @@ def parse_date(text):
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise TimetableError(f"{text.strip()!r} is not a date: write it as 2026-12-25.") from None
+        raise TimetableError(_("%(text)r is not a date: write it as 2026-12-25.") % {"text": text.strip()}) from None
 
 
 def parse_skip_dates(text):
@@ -40,10 +43,12 @@ def parse_skip_dates(text):
     for item in filter(None, (part.strip() for part in re.split(r"[,;\n]", text or ""))):
         ends = RANGE_SEPARATOR.split(item)
         if len(ends) > 2:
-            raise TimetableError(f"{item!r} is not a date or a range of dates (2026-10-26 to 2026-10-30).")
+            raise TimetableError(
+                _("%(text)r is not a date or a range of dates (2026-10-26 to 2026-10-30).") % {"text": item}
+            )
         first, last = parse_date(ends[0]), parse_date(ends[-1])
         if last < first:
-            raise TimetableError(f"The range {item!r} ends before it starts.")
+            raise TimetableError(_("The range %(text)r ends before it starts.") % {"text": item})
         skipped.update(first + timedelta(days=offset) for offset in range((last - first).days + 1))
     return skipped
 
@@ -56,16 +61,18 @@ def occurrence_dates(weekdays, first_date, last_date, skipped=()):
 
 
 def day_words(day):
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    return date_format(day, pgettext("date format", "D j M Y"))
 
 
 def check_timetable(weekdays, start_time, end_time, first_date, last_date, skip_dates):
     """The dates the timetable makes sessions on; TimetableError says why it cannot make any."""
     if not weekdays:
-        raise TimetableError("Choose at least one weekday.", "weekdays")
+        raise TimetableError(_("Choose at least one weekday."), "weekdays")
     if end_time <= start_time:
         raise TimetableError(
-            f"A session must end after it starts: {end_time:%H:%M} is not after {start_time:%H:%M}.", "end_time"
+            _("A session must end after it starts: %(end)s is not after %(start)s.")
+            % {"end": f"{end_time:%H:%M}", "start": f"{start_time:%H:%M}"},
+            "end_time",
         )
     # As long as on the clock (across a change of the clocks, an hour more or less in fact).
     too_long = length_problem(datetime.combine(first_date, start_time), datetime.combine(first_date, end_time))
@@ -73,15 +80,20 @@ def check_timetable(weekdays, start_time, end_time, first_date, last_date, skip_
         raise TimetableError(too_long, "end_time")
     if last_date < first_date:
         raise TimetableError(
-            f"The last date ({day_words(last_date)}) is before the first ({day_words(first_date)}).", "last_date"
+            _("The last date (%(last)s) is before the first (%(first)s).")
+            % {"last": day_words(last_date), "first": day_words(first_date)},
+            "last_date",
         )
     dates = occurrence_dates(weekdays, first_date, last_date, parse_skip_dates(skip_dates))
     if not dates:
-        raise TimetableError("No session falls on the chosen weekdays between these dates.")
+        raise TimetableError(_("No session falls on the chosen weekdays between these dates."))
     if len(dates) > MAX_OCCURRENCES:
         raise TimetableError(
-            f"This timetable makes {len(dates)} sessions; at most {MAX_OCCURRENCES} are made at once. "
-            "Check the dates, or make the year in terms."
+            _(
+                "This timetable makes %(count)d sessions; at most %(most)d are made at once. Check the dates, or "
+                "make the year in terms."
+            )
+            % {"count": len(dates), "most": MAX_OCCURRENCES}
         )
     return dates
 
@@ -120,11 +132,14 @@ def check_room_free_on(room, dates, start_time, end_time):
     taken = [day for day in dates if clash_problem(room, local_moment(day, start_time), local_moment(day, end_time))]
     if taken:
         shown = ", ".join(day_words(day) for day in taken[:5]) + (
-            f" and {len(taken) - 5} more" if len(taken) > 5 else ""
+            _(" and %(count)d more") % {"count": len(taken) - 5} if len(taken) > 5 else ""
         )
         raise TimetableError(
-            f"{room} is taken by another session at these times on {shown}. Choose another time or room, or "
-            "add those dates to the dates with no session.",
+            _(
+                "%(room)s is taken by another session at these times on %(dates)s. Choose another time or room, "
+                "or add those dates to the dates with no session."
+            )
+            % {"room": room, "dates": shown},
             "room",
         )
 

@@ -8,7 +8,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from access.roles import student_of
@@ -26,6 +27,7 @@ from .attendance import (
 from .csv_files import csv_download
 from .forms import AttendanceRangeForm, ClassSessionForm, SessionSeriesForm, StatusForm
 from .models import AccessLogEntry, AttendanceRecord
+from .notices import dpo_contact, school_name
 from .overview import (
     PERCENTAGE_RULE,
     attendance_rows,
@@ -72,7 +74,7 @@ def course_detail(request, pk):
     if request.method == "POST" and form.is_valid():
         form.instance.course = course
         session = form.save()
-        messages.success(request, f"Session {session} created.")
+        messages.success(request, _("Session %(session)s created.") % {"session": session})
         return redirect("session_detail", session.pk)
     return course_page(request, course, form=form)
 
@@ -93,7 +95,11 @@ def course_timetable(request, pk):
         # A session taken in the room since the form was checked: nothing was saved.
         series_form.add_error(error.field, str(error))
         return course_page(request, course, series_form=series_form)
-    messages.success(request, f"{made} session(s) created: {series}.")
+    messages.success(
+        request,
+        ngettext("%(count)d session created: %(series)s.", "%(count)d sessions created: %(series)s.", made)
+        % {"count": made, "series": series},
+    )
     return redirect(reverse("course_detail", args=[course.pk]) + "#sessions")
 
 
@@ -141,11 +147,11 @@ def course_page(request, course, form=None, series_form=None):
 def course_csv(request, pk):
     """The course page's grid (with its filter) as CSV, each cell in the site's words."""
     course = managed_course(request, pk)
-    _, sessions = sessions_chosen(request, course)
+    _chosen, sessions = sessions_chosen(request, course)
     header = (
-        [gettext("student number"), gettext("student")]
+        [_("student number"), _("student")]
         + [session_time(session, "stamp") for session in sessions]
-        + [gettext("attendance %")]
+        + [_("attendance %")]
     )
     rows = (
         [row.student.student_number, row.student.full_name]
@@ -257,11 +263,14 @@ def session_set_status(request, pk, student_pk):
     form = StatusForm(request.POST)
     row = f"student-{student.pk}"
     if not form.is_valid():
-        messages.error(request, "Not saved: choose present, late, absent or excused.", extra_tags=row)
+        messages.error(request, _("Not saved: choose present, late, absent or excused."), extra_tags=row)
     else:
         record = set_status(session, student, form.cleaned_data["status"], request.user, form.cleaned_data["reason"])
         messages.success(
-            request, f"Saved: {student.full_name} is {record.get_status_display().lower()}.", extra_tags=row
+            request,
+            _("Saved: %(name)s is %(status)s.")
+            % {"name": student.full_name, "status": record.get_status_display().lower()},
+            extra_tags=row,
         )
     return back_to(session, row)
 
@@ -274,11 +283,9 @@ def session_clear_status(request, pk, student_pk):
     student = enrolled_student(session.course, student_pk)
     record = clear_status(session, student, request.user, request.POST.get("reason", "")[:300])
     if record is None:
-        said = gettext("Saved: %(name)s is not seen yet.") % {"name": student.full_name}
+        said = _("Saved: %(name)s is not seen yet.") % {"name": student.full_name}
     else:
-        said = gettext("Saved: %(name)s is absent, not seen before the session was closed.") % {
-            "name": student.full_name
-        }
+        said = _("Saved: %(name)s is absent, not seen before the session was closed.") % {"name": student.full_name}
     row = f"student-{student.pk}"
     messages.success(request, said, extra_tags=row)
     return back_to(session, row)
@@ -289,18 +296,21 @@ def session_clear_status(request, pk, student_pk):
 def session_close(request, pk):
     session = managed_session(request, pk)
     if request.POST.get("confirm") != "yes":
-        messages.error(request, "Not closed: tick “Yes, close it” first.", extra_tags="finish")
+        messages.error(request, _("Not closed: tick “Yes, close it” first."), extra_tags="finish")
         return back_to(session, "finish")
     marked = close_session(session, request.user)
     waiting = session_photos().being_recognised(session)
-    still = (
-        f" {waiting} photo(s) are still being recognised: whoever they show will still be marked as seen."
-        if waiting
-        else ""
-    )
-    messages.success(
-        request, f"Session closed; {marked} student(s) not seen were marked absent.{still}", extra_tags="finish"
-    )
+    closed = ngettext(
+        "Session closed; %(count)d student not seen was marked absent.",
+        "Session closed; %(count)d students not seen were marked absent.",
+        marked,
+    ) % {"count": marked}
+    still = ngettext(
+        "%(count)d photo is still being recognised: whoever it shows will still be marked as seen.",
+        "%(count)d photos are still being recognised: whoever they show will still be marked as seen.",
+        waiting,
+    ) % {"count": waiting}
+    messages.success(request, f"{closed} {still}" if waiting else closed, extra_tags="finish")
     return back_to(session, "finish")
 
 
@@ -310,11 +320,16 @@ def session_reopen(request, pk):
     session = managed_session(request, pk)
     removed = reopen_session(session, request.user)
     if removed is None:
-        messages.error(request, "This session is not closed.", extra_tags="finish")
+        messages.error(request, _("This session is not closed."), extra_tags="finish")
     else:
         messages.success(
             request,
-            f"Session reopened: it takes photos again; {len(removed)} absence(s) written by the close were removed.",
+            ngettext(
+                "Session reopened: it takes photos again; %(count)d absence written by the close was removed.",
+                "Session reopened: it takes photos again; %(count)d absences written by the close were removed.",
+                len(removed),
+            )
+            % {"count": len(removed)},
             extra_tags="finish",
         )
     return back_to(session, "finish")
@@ -327,8 +342,14 @@ def session_mark_not_seen_absent(request, pk):
     marked = mark_not_seen_absent(session, request.user)
     messages.success(
         request,
-        f"{marked} student(s) not seen yet were marked absent. The session stays open: a photo taken before "
-        "the close still marks them present or late.",
+        ngettext(
+            "%(count)d student not seen yet was marked absent. The session stays open: a photo taken before "
+            "the close still marks them present or late.",
+            "%(count)d students not seen yet were marked absent. The session stays open: a photo taken before "
+            "the close still marks them present or late.",
+            marked,
+        )
+        % {"count": marked},
         extra_tags="finish",
     )
     return back_to(session, "finish")
@@ -341,7 +362,7 @@ def session_edit(request, pk):
     form = ClassSessionForm(request.POST or None, instance=session)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, f"Session {session} saved.")
+        messages.success(request, _("Session %(session)s saved.") % {"session": session})
         return redirect(reverse("course_detail", args=[session.course_id]) + "#sessions")
     return render(request, "students/session_edit.html", {"session": session, "form": form})
 
@@ -354,9 +375,16 @@ def session_set_cancelled(request, pk):
     try:
         set_cancelled(session, cancelled)
     except ValidationError as refused:
-        messages.error(request, f"Session {session} was not restored: {' '.join(refused.messages)}")
+        messages.error(
+            request,
+            _("Session %(session)s was not restored: %(why)s")
+            % {"session": session, "why": " ".join(refused.messages)},
+        )
     else:
-        messages.success(request, f"Session {session} {'cancelled: it counts nowhere' if cancelled else 'restored'}.")
+        done = (
+            _("Session %(session)s cancelled: it counts nowhere.") if cancelled else _("Session %(session)s restored.")
+        )
+        messages.success(request, done % {"session": session})
     return redirect(reverse("course_detail", args=[session.course_id]) + "#sessions")
 
 
@@ -364,7 +392,7 @@ def session_set_cancelled(request, pk):
 def my_attendance(request):
     student = student_of(request.user)
     if student is None:
-        raise Http404("This login is not linked to a student.")
+        raise Http404(_("This login is not linked to a student."))
     return render(
         request,
         "students/my_attendance.html",
@@ -384,8 +412,8 @@ def privacy(request):
         request,
         "privacy.html",
         {
-            "school": settings.SCHOOL_NAME,
-            "contact": settings.DPO_CONTACT,
+            "school": school_name(),
+            "contact": dpo_contact(),
             "capture_days": settings.CAPTURE_RETENTION_DAYS,
             "unknown_face_hours": settings.UNKNOWN_FACE_HOURS,
         },

@@ -38,6 +38,17 @@ def fresh_rate_limits():
 
 
 @pytest.fixture(autouse=True)
+def the_schools_language():
+    # LocaleMiddleware activates the language a request asks for and leaves it active in the
+    # thread after the response: a test that asked in Vietnamese must not make the next one's
+    # words and dates Vietnamese.
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT

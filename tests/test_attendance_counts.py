@@ -158,9 +158,10 @@ def test_the_sheets_mirror_and_the_api_use_the_membership_and_the_same_words(cli
 
     client.force_login(course.teachers.get())
     roster = client.get(f"/api/sessions/{second.pk}/attendance/").json()
+    # In the order of a class list, by the last name (students/names.py: name_sort_key).
     assert [(entry["student"]["full_name"], entry["status"], entry["status_text"]) for entry in roster] == [
-        ("Ada Lovelace", None, "absent"),  # over and taken: the percentage counts her absent
         ("Bob Babbage", "late", "late"),
+        ("Ada Lovelace", None, "absent"),  # over and taken: the percentage counts her absent
     ]
 
 

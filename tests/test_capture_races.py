@@ -227,7 +227,7 @@ def test_closing_while_a_photo_waits_for_the_worker_leaves_nobody_in_it_absent(c
         **{name: ("present", "photo") for name in IN_THE_PHOTO},
         **{name: ("absent", "close") for name in NOT_IN_THE_PHOTO},
     }
-    assert "5 student(s) not seen were marked absent. 1 photo(s) are still being recognised" in closed
+    assert "5 students not seen were marked absent. 1 photo is still being recognised" in closed
     html = client.get(f"/sessions/{session.pk}/").content.decode()
     assert html.count("Not seen when Tess Teacher closed the session") == len(NOT_IN_THE_PHOTO)
 

@@ -28,9 +28,10 @@ PROJECT_FOLDERS = {
     "docs",
     "static",
     "templates",
+    "locale",
 }
 # The functions settings.py reads a variable with; the variable's name is their first argument.
-READERS = {"get", "env_bool", "env_int", "env_float", "env_list", "env_value", "config"}
+READERS = {"get", "env_bool", "env_int", "env_float", "env_list", "env_value", "env_choice", "config"}
 
 
 def text(page):

@@ -37,7 +37,7 @@ def test_inviting_students_makes_each_a_login_and_e_mails_the_link_to_choose_a_p
     client.force_login(admin)
 
     page = invite(client, [ada, bob, nobody]).content.decode()
-    assert "Invitation sent to 2 student(s)." in page and "No Mail (S3) not invited: no e-mail address." in page
+    assert "Invitations sent to 2 students." in page and "No Mail (S3) not invited: no e-mail address." in page
     assert sorted(message["To"] for message in smtp.messages) == ["ada@students.example", "bob@students.example"]
     ada.refresh_from_db()
     assert ada.user.username == "ada@students.example" and not ada.user.has_usable_password()
@@ -71,7 +71,7 @@ def test_students_from_the_school_system_are_invited_in_bulk_from_the_filtered_l
     assert listed.count('name="_selected_action"') == 3 and "Hand Made" not in listed
 
     page = invite(client, imported, imported="yes").content.decode()
-    assert "Invitation sent to 3 student(s)." in page
+    assert "Invitations sent to 3 students." in page
     assert sorted(message["To"] for message in smtp.messages) == [f"r{n}@students.example" for n in range(3)]
     assert User.objects.filter(student__sourced_id__isnull=False).count() == 3
 

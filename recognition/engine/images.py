@@ -60,8 +60,20 @@ BROWSER_FORMATS = {
 ACCEPTED_OPENERS = list(_SIGNATURES)
 
 
+def gettext_noop(text: str) -> str:
+    """Marks a refusal for the site's translation catalogue (makemessages looks for this name)
+    and returns it as it is: the engine runs without Django, and recognition/uploads.py says
+    the refusal in the sender's language."""
+    return text
+
+
 class ImageRejected(ValueError):
-    """The upload cannot be used as a photo; str(exc) is meant for the teacher."""
+    """The upload cannot be used as a photo; str(exc) is meant for the teacher, in English. The
+    message's template and its values stay on the exception so that the site can translate it."""
+
+    def __init__(self, template: str, **params: str) -> None:
+        super().__init__(template % params if params else template)
+        self.template, self.params = template, params
 
 
 def _megabytes(nbytes: int) -> str:
@@ -70,11 +82,15 @@ def _megabytes(nbytes: int) -> str:
 
 def check_upload_size(nbytes: int, limit: int) -> None:
     if nbytes <= 0:
-        raise ImageRejected("The file is empty. Choose the photo again and re-upload it.")
+        raise ImageRejected(gettext_noop("The file is empty. Choose the photo again and re-upload it."))
     if nbytes > limit:
         raise ImageRejected(
-            f"The file is {_megabytes(nbytes)} MB; the limit is {_megabytes(limit)} MB. "
-            "Send a smaller photo (e.g. the phone's 'medium' or 'large' size)."
+            gettext_noop(
+                "The file is %(size)s MB; the limit is %(limit)s MB. Send a smaller photo (e.g. the phone's "
+                "'medium' or 'large' size)."
+            ),
+            size=_megabytes(nbytes),
+            limit=_megabytes(limit),
         )
 
 
@@ -103,16 +119,21 @@ def sniffed_format(data: bytes) -> str:
             return name
     if _is_heif(head):
         raise ImageRejected(
-            "HEIC/HEIF photos (the iPhone default) are not supported. Convert the photo to JPEG "
-            "(on iPhone: Settings > Camera > Formats > Most Compatible) and upload it again."
+            gettext_noop(
+                "HEIC/HEIF photos (the iPhone default) are not supported. Convert the photo to JPEG "
+                "(on iPhone: Settings > Camera > Formats > Most Compatible) and upload it again."
+            )
         )
     for name, matches in _NAMED_FORMATS:
         if matches(head):
             raise ImageRejected(
-                f"This file is a {name} image. Photos are taken as JPEG, PNG or WebP, as phones, cameras and "
-                "browsers save them: save or export it as JPEG and upload it again."
+                gettext_noop(
+                    "This file is a %(format)s image. Photos are taken as JPEG, PNG or WebP, as phones, cameras and "
+                    "browsers save them: save or export it as JPEG and upload it again."
+                ),
+                format=name,
             )
-    raise ImageRejected("This file is not a photo we can read. Upload a JPEG, PNG or WebP image.")
+    raise ImageRejected(gettext_noop("This file is not a photo we can read. Upload a JPEG, PNG or WebP image."))
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -141,7 +162,7 @@ def _open_checked(data: bytes, max_pixels: int, draft: bool) -> tuple[Image.Imag
     still reads every entropy-coded byte (a cut-off or damaged file fails alike), it only skips
     most of the inverse DCT and the full-size pixel buffer."""
     if not data:
-        raise ImageRejected("The file is empty. Choose the photo again and re-upload it.")
+        raise ImageRejected(gettext_noop("The file is empty. Choose the photo again and re-upload it."))
     format = sniffed_format(data)
     try:
         with warnings.catch_warnings():
@@ -152,8 +173,14 @@ def _open_checked(data: bytes, max_pixels: int, draft: bool) -> tuple[Image.Imag
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageRejected(
-                    f"The photo is {width}x{height} pixels ({megapixels(width * height)} MP); the limit is "
-                    f"{megapixels(max_pixels)} MP. Resize it (e.g. to 4000 px on the long side) and upload it again."
+                    gettext_noop(
+                        "The photo is %(width)sx%(height)s pixels (%(megapixels)s MP); the limit is %(limit)s MP. "
+                        "Resize it (e.g. to 4000 px on the long side) and upload it again."
+                    ),
+                    width=str(width),
+                    height=str(height),
+                    megapixels=megapixels(width * height),
+                    limit=megapixels(max_pixels),
                 )
             if draft and image.format == "JPEG":
                 image.draft(None, (1, 1))  # the smallest scale libjpeg offers (1/8)
@@ -162,19 +189,25 @@ def _open_checked(data: bytes, max_pixels: int, draft: bool) -> tuple[Image.Imag
         raise
     except Image.DecompressionBombError as exc:
         raise ImageRejected(
-            f"The photo has too many pixels to process safely (limit {megapixels(max_pixels)} MP). "
-            "Resize it and upload it again."
+            gettext_noop(
+                "The photo has too many pixels to process safely (limit %(limit)s MP). Resize it and upload it again."
+            ),
+            limit=megapixels(max_pixels),
         ) from exc
     except UnidentifiedImageError as exc:
         raise ImageRejected(
-            "The photo is damaged or was not uploaded completely. Take or export it again and re-upload it."
+            gettext_noop(
+                "The photo is damaged or was not uploaded completely. Take or export it again and re-upload it."
+            )
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(
-            "The photo is damaged or was not uploaded completely. Take or export it again and re-upload it."
+            gettext_noop(
+                "The photo is damaged or was not uploaded completely. Take or export it again and re-upload it."
+            )
         ) from exc
     if width == 0 or height == 0:
-        raise ImageRejected("The photo has no pixels. Upload a JPEG, PNG or WebP image.")
+        raise ImageRejected(gettext_noop("The photo has no pixels. Upload a JPEG, PNG or WebP image."))
     return image, (width, height)
 
 

@@ -3,13 +3,15 @@ section, the rows that change, the logins that wait for a person's confirmation 
 marked, and notes on what an import leaves to do. Words only: the plan's digest is over its
 data (planning.py)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from .planning import CREATE, IGNORED, KINDS, REMOVE, SECTIONS, STUDENTS, TEACHERS, UNCHANGED, UPDATE
 
-CONSENT_NOTE = (
+CONSENT_NOTE = _(
     "Imported students have no consent recorded. Photos of these students are not processed until "
     'consent is recorded (admin action "Record consent").'
 )
-TEACHER_LOGIN_NOTE = (
+TEACHER_LOGIN_NOTE = _(
     "New teacher logins have no usable password: the teachers set one with password reset or school sign-in."
 )
 
@@ -22,9 +24,9 @@ def summary(plan):
 def notes(plan):
     found = []
     if plan.count(CREATE, STUDENTS):
-        found.append(CONSENT_NOTE)
+        found.append(str(CONSENT_NOTE))
     if plan.count(CREATE, TEACHERS):
-        found.append(TEACHER_LOGIN_NOTE)
+        found.append(str(TEACHER_LOGIN_NOTE))
     return found
 
 
@@ -42,7 +44,7 @@ def preview_lines(plan, verbose=False):
     return [*held_lines(plan), *lines, totals(plan), *notes(plan)]
 
 
-HELD_NOTE = (
+HELD_NOTE = _(
     "Existing logins this bundle would change that the import did not make, or an admin's: nothing "
     "is changed on them unless each is confirmed by name"
 )

@@ -98,7 +98,7 @@ def test_the_consent_action_asks_who_gave_it_before_recording(open_browser, live
     page.screenshot(path=str(screenshots_dir(tmp_path) / f"consent-action-{width}.png"), full_page=True)
     page.get_by_role("button", name="Record consent").click()
     page.locator(".messagelist").get_by_text(
-        "Consent recorded for 2 student(s), given by Signed forms, Sept 2026."
+        "Consent recorded for 2 students, given by Signed forms, Sept 2026."
     ).wait_for()
     assert set(Student.objects.values_list("consent_given_by", flat=True)) == {"Signed forms, Sept 2026"}
 

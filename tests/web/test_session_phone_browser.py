@@ -133,7 +133,7 @@ def test_closing_takes_a_yes_and_a_reopen_undoes_it(open_browser, live_server, l
     finish.get_by_label("Yes, close it").check()
     finish.get_by_role("button", name="Close session").click()
     message = page.locator("#finish").get_by_text(
-        f"Session closed; {len(students)} student(s) not seen were marked absent."
+        f"Session closed; {len(students)} students not seen were marked absent."
     )
     message.wait_for()
     assert in_view(page, message)

@@ -37,7 +37,7 @@ def test_a_teacher_makes_a_terms_sessions_and_cancels_one(open_browser, live_ser
     timetable.get_by_label("Last date").fill((first + timedelta(weeks=6, days=-1)).isoformat())
     timetable.get_by_label("No session on (holidays)").fill(holiday.isoformat())
     timetable.get_by_role("button", name="Create the sessions").click()
-    page.get_by_text("11 session(s) created").wait_for()
+    page.get_by_text("11 sessions created").wait_for()
     assert_no_violation(page, "course page with its sessions")
     assert page.locator(".session-list li").count() == 11
     assert SessionSeries.objects.get().sessions.count() == 11

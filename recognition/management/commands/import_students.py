@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from recognition.engine.images import check_upload_size
 from recognition.enrolment import add_enrolment_photo, consent_warning
@@ -23,7 +24,7 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".ti
 # S00042_Ada_Lovelace: a student number (capitals and digits, at least one digit), then the name.
 NUMBERED_FOLDER = re.compile(r"(?P<number>[A-Z]*\d[A-Z\d]*)_(?P<name>.+)")
 NUMBER_MAX_LENGTH = Student._meta.get_field("student_number").max_length
-LINK_SKIPPED = "a symbolic link; links are never followed."
+LINK_SKIPPED = _("a symbolic link; links are never followed.")
 
 
 class Clash(Exception):
@@ -54,14 +55,18 @@ def read_roster(path):
             reader = csv.DictReader(handle)
             columns, rows = set(reader.fieldnames or ()), list(reader)
     except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"Cannot read the roster {path}: {error}") from error
+        raise CommandError(_("Cannot read the roster %(path)s: %(error)s") % {"path": path, "error": error}) from error
     if not {"folder", "student_number"} <= columns:
-        raise CommandError(f"{path} needs a header row with the columns folder,student_number[,full_name].")
+        raise CommandError(
+            _("%(path)s needs a header row with the columns folder,student_number[,full_name].") % {"path": path}
+        )
     roster = {}
     for line, row in enumerate(rows, start=2):
         folder, number = (row["folder"] or "").strip(), (row["student_number"] or "").strip()
         if not folder or not number:
-            raise CommandError(f"{path}, line {line}: give the folder and its student number.")
+            raise CommandError(
+                _("%(path)s, line %(line)d: give the folder and its student number.") % {"path": path, "line": line}
+            )
         roster[folder] = (number, (row.get("full_name") or "").strip())
     return roster
 
@@ -110,12 +115,18 @@ def student_for_folder(number, full_name, name_given, photos):
     by name only when they already hold the folder's photos (the same import run again)."""
     if number:
         if len(number) > NUMBER_MAX_LENGTH:
-            raise Clash(f"{number} is longer than a student number can be ({NUMBER_MAX_LENGTH} characters).")
+            raise Clash(
+                _("%(number)s is longer than a student number can be (%(most)d characters).")
+                % {"number": number, "most": NUMBER_MAX_LENGTH}
+            )
         student = Student.objects.filter(student_number=number).first()
         if student is None:
             return Student.objects.create(student_number=number, full_name=full_name), True
         if name_given and not same_name(student.full_name, full_name):
-            raise Clash(f"student {number} is {student.full_name}, not {full_name}.")
+            raise Clash(
+                _("student %(number)s is %(name)s, not %(other)s.")
+                % {"number": number, "name": student.full_name, "other": full_name}
+            )
         return student, False
     namesakes = list(Student.objects.filter(full_name__iexact=full_name))
     for student in namesakes:
@@ -124,8 +135,11 @@ def student_for_folder(number, full_name, name_given, photos):
     if namesakes:
         numbers = ", ".join(student.student_number for student in namesakes)
         raise Clash(
-            f"a student named {full_name} already exists ({numbers}) and does not hold this folder's photos. "
-            f"If it is them, name the folder <student number>_{full_name.replace(' ', '_')} or list it in --roster."
+            _(
+                "a student named %(name)s already exists (%(numbers)s) and does not hold this folder's photos. If it "
+                "is them, name the folder <student number>_%(folder)s or list it in --roster."
+            )
+            % {"name": full_name, "numbers": numbers, "folder": full_name.replace(" ", "_")}
         )
     return Student.objects.create(full_name=full_name, student_number=next_student_number()), True
 
@@ -136,7 +150,7 @@ def read_regular_file(path):
     with open(descriptor, "rb") as handle:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
-            raise ImageRejected("not a regular file.")
+            raise ImageRejected(_("not a regular file."))
         # Checked before reading: a huge file misnamed .jpg must not be read into memory.
         check_upload_size(info.st_size, settings.UPLOAD_MAX_BYTES)
         return handle.read()
@@ -200,15 +214,20 @@ class Command(BaseCommand):
     ):
         root = Path(folder)
         if not root.is_dir():
-            raise CommandError(f"{root} is not a folder. Give the folder that holds one sub-folder per student.")
+            raise CommandError(
+                _("%(folder)s is not a folder. Give the folder that holds one sub-folder per student.")
+                % {"folder": root}
+            )
         if consent is not None and not consent.strip():
-            raise CommandError("--consent needs who gave it: the students, or the name of the guardians' consent form.")
+            raise CommandError(
+                _("--consent needs who gave it: the students, or the name of the guardians' consent form.")
+            )
         if course_name and not course:
-            raise CommandError("--course-name names the course given with --course; give both.")
+            raise CommandError(_("--course-name names the course given with --course; give both."))
         if (member_from or member_until) and not course:
-            raise CommandError("--member-from and --member-until date the place in the course given with --course.")
+            raise CommandError(_("--member-from and --member-until date the place in the course given with --course."))
         if member_from and member_until and member_until < member_from:
-            raise CommandError("--member-until is before --member-from.")
+            raise CommandError(_("--member-until is before --member-from."))
         self.dates = {"starts_on": member_from, "ends_on": member_until}
         roster = read_roster(roster) if roster else {}
         course_obj = self.course(course, course_name) if course else None
@@ -221,22 +240,32 @@ class Command(BaseCommand):
                 imported += self.import_one_student(root / entry.name, course_obj, consent, roster, totals)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Imported {totals['students']} new student(s) and {totals['photos']} new photo(s); "
-                f"{totals['skipped']} file(s) skipped; {totals['folders skipped']} folder(s) skipped."
+                _(
+                    "Imported %(students)d new student(s) and %(photos)d new photo(s); %(skipped)d file(s) skipped; "
+                    "%(folders)d folder(s) skipped."
+                )
+                % {
+                    "students": totals["students"],
+                    "photos": totals["photos"],
+                    "skipped": totals["skipped"],
+                    "folders": totals["folders skipped"],
+                }
             )
         )
         if course_obj:
             waiting = consent_warning(course_obj.students.all(), course_obj.code)
         else:
-            waiting = consent_warning(Student.objects.filter(pk__in=imported), "this import")
+            waiting = consent_warning(Student.objects.filter(pk__in=imported), _("this import"))
         if waiting:
             self.stderr.write(self.style.WARNING(waiting))
 
     def course(self, code, name):
         course, created = Course.objects.get_or_create(code=code, defaults={"name": (name or "").strip()})
         if created:
-            named = f" ({course.name})" if course.name else ": give it a name in the admin"
-            self.stdout.write(f"Created course {code}{named}.")
+            if course.name:
+                self.stdout.write(_("Created course %(code)s (%(name)s).") % {"code": code, "name": course.name})
+            else:
+                self.stdout.write(_("Created course %(code)s: give it a name in the admin.") % {"code": code})
         return course
 
     def place_in_course(self, course, student):
@@ -246,7 +275,7 @@ class Command(BaseCommand):
             Membership.objects.filter(pk=membership.pk).update(**given)
 
     def skip(self, path, why, totals, counter="skipped"):
-        self.stderr.write(f"Skipped {path}: {why}")
+        self.stderr.write(_("Skipped %(path)s: %(why)s") % {"path": path, "why": why})
         totals[counter] += 1
 
     def import_one_student(self, student_dir, course, consent, roster, totals):
@@ -265,7 +294,7 @@ class Command(BaseCommand):
             if consent:
                 # Before the photos are added, so each is queued for embedding once.
                 record_consent(Student.objects.filter(pk=student.pk), None, consent)
-        for path, _ in photos:
+        for path, _digest in photos:
             self.add_photo(student, path, totals)
         return [student.pk]
 
@@ -280,7 +309,7 @@ class Command(BaseCommand):
             elif not entry.is_file(follow_symlinks=False):
                 continue
             elif path.suffix.lower() not in PHOTO_SUFFIXES:
-                self.skip(path, "not a photo file type.", totals)
+                self.skip(path, _("not a photo file type."), totals)
             else:
                 try:
                     photos.append((path, sha256(read_regular_file(path))))
@@ -294,8 +323,8 @@ class Command(BaseCommand):
             # A copy (or a hard link) of another student's photo would teach the system their
             # face as this student's.
             if FacePhoto.objects.filter(content_sha256=sha256(content)).exclude(student=student).exists():
-                raise ImageRejected("the same photo is enrolled for another student.")
-            _, created = add_enrolment_photo(student, content, source=FacePhoto.IMPORT)
+                raise ImageRejected(_("the same photo is enrolled for another student."))
+            _photo, created = add_enrolment_photo(student, content, source=FacePhoto.IMPORT)
         except (ImageRejected, OSError) as error:
             self.skip(path, error, totals)
             return

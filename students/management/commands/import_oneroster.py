@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from students.oneroster.checking import read_roster
 from students.oneroster.planning import REMOVE, apply_roster, plan_import
@@ -42,19 +43,26 @@ class Command(BaseCommand):
         for line in preview_lines(plan, verbose=verbosity > 1):
             self.stdout.write(line)
         if not apply:
-            self.stdout.write("Nothing was written: run again with --apply to apply this.")
+            self.stdout.write(_("Nothing was written: run again with --apply to apply this."))
             return
-        self.stdout.write(self.style.SUCCESS("Applied in one transaction."))
+        self.stdout.write(self.style.SUCCESS(_("Applied in one transaction.")))
         if plan.count(REMOVE) and not confirm_removals:
             pending = plan.count(REMOVE)
-            self.stdout.write(f"{pending} removal(s) not applied: run again with --apply --confirm-removals.")
+            self.stdout.write(
+                _("%(count)d removal(s) not applied: run again with --apply --confirm-removals.") % {"count": pending}
+            )
         waiting = plan.unconfirmed()
         if waiting:
             flags = " ".join(f"--confirm-login {login}" for login in waiting)
-            self.stdout.write(f"The changes to {', '.join(waiting)} were not applied: run again with {flags}.")
+            self.stdout.write(
+                _("The changes to %(logins)s were not applied: run again with %(flags)s.")
+                % {"logins": ", ".join(waiting), "flags": flags}
+            )
 
     def refuse_on(self, errors, bundle):
         for error in errors:
             self.stderr.write(str(error))
         if errors:
-            raise CommandError(f"{len(errors)} error(s) in {bundle}; nothing was written.")
+            raise CommandError(
+                _("%(count)d error(s) in %(bundle)s; nothing was written.") % {"count": len(errors), "bundle": bundle}
+            )

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from students import sheets
 from students.models import Course, SheetSync
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         if course:
             courses = courses.filter(code=course)
             if not courses.exists():
-                raise CommandError(f"No course with code {course!r}.")
+                raise CommandError(_("No course with code %(code)r.") % {"code": course})
         sheets.ensure_sheet_syncs(courses.values_list("pk", flat=True))
         syncs = SheetSync.objects.filter(course__in=courses).select_related("course").order_by("course__code")
         if not course:
@@ -25,11 +26,11 @@ class Command(BaseCommand):
         for sync in syncs:
             failure = sheets.sync_course(sync.course_id)
             if failure is None:
-                self.stdout.write(f"{sync.course.code}: synced")
+                self.stdout.write(_("%(course)s: synced") % {"course": sync.course.code})
                 continue
             failed += 1
             self.stderr.write(f"{sync.course.code}: {failure.message}")
             if failure.retryable:
                 schedule_sync(sync.course_id, 0)
         if failed:
-            raise CommandError(f"{failed} course(s) not synced.")
+            raise CommandError(_("%(count)d course(s) not synced.") % {"count": failed})
