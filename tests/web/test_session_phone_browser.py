@@ -53,6 +53,9 @@ def open_session(open_browser, live_server, session, viewport, javascript=True):
 
 
 def in_view(page, locator):
+    # Once the page has loaded: the browser's jump to the #fragment is settled only then (on a
+    # loaded machine the message was checked while the jump was still under way).
+    page.wait_for_load_state("load")
     box = locator.bounding_box()
     size = page.viewport_size
     return (
