@@ -37,6 +37,7 @@ from recognition.engine.detect import FaceDetector  # noqa: E402
 from recognition.engine.device import describe_device, resolve_device  # noqa: E402
 from recognition.engine.embedders import load_embedder  # noqa: E402
 from recognition.engine.images import load_image  # noqa: E402
+from recognition.engine.memory import keep_freed_memory  # noqa: E402
 from recognition.engine.pipeline import analyse_photo  # noqa: E402
 from recognition.engine.threads import configure_threads  # noqa: E402
 
@@ -97,6 +98,7 @@ def main(argv=None):
     parser.add_argument("--no-peer", action="store_true")
     args = parser.parse_args(argv)
     configure_threads(args.threads)
+    keep_freed_memory()  # as the worker does (recognition/processing.py)
     device = resolve_device(args.device)
     detector, embedder = FaceDetector(device=device), load_embedder(args.embedder, device=device)
 

@@ -27,6 +27,7 @@ from .engine.device import describe_device, resolve_device
 from .engine.embedders import load_embedder
 from .engine.images import load_image
 from .engine.match import UNKNOWN, Calibration, Gallery, OperatingPoint, decide
+from .engine.memory import keep_freed_memory
 from .engine.pipeline import EnrolmentRejected, PhotoFaces, analyse_photo, embed_enrolment_photo_at_sizes, face_crop
 from .engine.quality import face_qualities
 from .engine.threads import configure_threads
@@ -56,6 +57,7 @@ class FaceEngine:
 def face_engine():
     """The detector and embedder of this process, loaded once: the models take seconds to load."""
     configure_threads(settings.FACE_TORCH_THREADS)
+    keep_freed_memory()
     device = resolve_device(settings.FACE_DEVICE)
     log.info("Face device: %s (FACE_DEVICE=%s)", describe_device(device), settings.FACE_DEVICE)
     embedder = load_embedder(

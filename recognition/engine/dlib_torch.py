@@ -277,7 +277,7 @@ class DlibFaceResNet(nn.Module):
             raise ValueError(f"expected (N, {self.size[0]}, {self.size[1]}, 3) RGB chips, got {tuple(chips.shape)}")
         x = chips.permute(0, 3, 1, 2).float()
         x = (x - self.mean) / 256.0
-        x = F.relu(self.stem(x))
+        x = F.relu(self.stem(x), inplace=True)
         p = self.stem_pool
         x = F.max_pool2d(x, p["size"], p["stride"], p["padding"])
         x = self.blocks(x)
