@@ -11,7 +11,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Capture, DetectedFace, FaceEmbedding, FaceKeyRotation, FacePhoto, SessionPerson
+from .models import (
+    Capture,
+    DetectedFace,
+    FaceEmbedding,
+    FaceKeyRotation,
+    FacePhoto,
+    SessionPerson,
+    delete_file_on_commit,
+)
 from .sealed import face_data_keys, needs_sealing, opened, resealed, sealed_storage
 from .sealing import is_sealed
 
@@ -81,7 +89,7 @@ def reseal_images(model, field, wanted, progress):
             with transaction.atomic():
                 moved = model.objects.filter(pk=pk, **{field: old_name}).update(**{field: new_name})
                 gone = old_name if moved else new_name  # a row changed meanwhile keeps its own file
-                transaction.on_commit(lambda gone=gone: sealed_storage.delete(gone))
+                delete_file_on_commit(sealed_storage, gone)
             resealed_count += bool(moved)
         if done % BATCH == 0 or done == len(ids):
             progress(described(model, field), done, len(ids))

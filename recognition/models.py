@@ -461,17 +461,21 @@ class FaceCorrection(models.Model):
         return self.note
 
 
+def delete_file_on_commit(storage, name):
+    """Delete a stored face image once the transaction that stopped pointing to it commits: a
+    rolled-back change keeps its file. Every route that lets go of a face image comes here."""
+    transaction.on_commit(lambda: storage.delete(name))
+
+
 @receiver(post_delete, sender=FacePhoto)
 @receiver(post_delete, sender=Capture)
 @receiver(post_delete, sender=DetectedFace)
 def delete_face_image_files(sender, instance, **kwargs):
-    # Deleting a row must delete the biometric file behind it, not leave it on disk; only once
-    # the deletion is committed, so a rolled-back delete keeps its file.
+    # Deleting a row must delete the biometric file behind it, not leave it on disk.
     for field in ("image", "crop"):
         stored = getattr(instance, field, None)
         if stored:
-            # Bound now: a lambda reading the loop's variables at commit would see the last field's.
-            transaction.on_commit(lambda storage=stored.storage, name=stored.name: storage.delete(name))
+            delete_file_on_commit(stored.storage, stored.name)
 
 
 @receiver(pre_delete, sender=Student)

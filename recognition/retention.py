@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from students.attendance import session_closed
 
-from .models import Capture, DetectedFace, FacePhoto, RetentionSweep, SessionPerson
+from .models import Capture, DetectedFace, FacePhoto, RetentionSweep, SessionPerson, delete_file_on_commit
 
 # A file this young may belong to a row whose transaction has not committed yet.
 ORPHAN_GRACE = timedelta(hours=1)
@@ -74,7 +74,7 @@ def forget_unclaimed_faces(faces):
     storage = DetectedFace._meta.get_field("crop").storage
     for _pk, crop, _person in rows:
         if crop:
-            transaction.on_commit(lambda name=crop: storage.delete(name))
+            delete_file_on_commit(storage, crop)
     DetectedFace.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(embedding=b"", crop="")
     people = {person for _, _, person in rows if person is not None}
     SessionPerson.objects.filter(pk__in=people).update(descriptor_sum=b"", radius=0.0)

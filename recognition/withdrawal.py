@@ -7,13 +7,12 @@ The workers' galleries forget them before their next photo: the gallery's finger
 (processing.gallery_version) counts the rows, so the deleted descriptors make every worker
 read it again, and the cleared consent keeps the student out of it in any case."""
 
-from django.db import transaction
 from django.db.models import Q
 from django.dispatch import receiver
 
 from students.consent import consent_withdrawn
 
-from .models import DetectedFace, FacePhoto
+from .models import DetectedFace, FacePhoto, delete_file_on_commit
 from .people import leave_person
 
 # The reason a face of a student who withdrew consent gives for being nobody.
@@ -46,8 +45,7 @@ def forget_faces_of(student):
     for face in faces:
         leave_person(DetectedFace, face)
         if face.crop:
-            # Bound now: the file goes once the withdrawal commits, as a deleted row's does.
-            transaction.on_commit(lambda storage=face.crop.storage, name=face.crop.name: storage.delete(name))
+            delete_file_on_commit(face.crop.storage, face.crop.name)
     DetectedFace.objects.filter(pk__in=[face.pk for face in faces]).update(
         student=None,
         distance=None,
